@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# npm start: local services (infra/scripts/services.sh), a development JWT secret, then the app
+# (infra/main.ts: migrations, API, projectors and workers on PORT, default 3000).
+# npm run demo (ROOMLINE_DEMO=1): seeds demo data first (infra/demo/seed.ts).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+# shellcheck source=infra/scripts/services.sh
+source "$ROOT/infra/scripts/services.sh"
+
+log() { printf '[start] %s\n' "$*" >&2; }
+
+# A development secret, made once and kept in the data directory (never committed: .data/ is ignored).
+if [[ -z "${JWT_SECRET:-}" ]]; then
+  secret_file="${DATA_DIR:-.data}/jwt-secret"
+  if [[ ! -s "$secret_file" ]] || (($(wc -c <"$secret_file") < 32)); then
+    mkdir -p "$(dirname "$secret_file")"
+    (
+      umask 077
+      node -e "process.stdout.write(require('node:crypto').randomBytes(48).toString('base64url'))" >"$secret_file.tmp"
+      mv "$secret_file.tmp" "$secret_file"
+    )
+    log "generated a development JWT secret in $secret_file (set JWT_SECRET to use your own)"
+  fi
+  chmod 600 "$secret_file"
+  JWT_SECRET="$(<"$secret_file")"
+  export JWT_SECRET
+fi
+
+if [[ "${ROOMLINE_DEMO:-}" == 1 ]]; then
+  if [[ -f infra/demo/seed.ts ]]; then
+    log "seeding demo data (infra/demo/seed.ts)"
+    npx tsx infra/demo/seed.ts
+  else
+    log "infra/demo/seed.ts does not exist yet: demo data skipped"
+  fi
+fi
+
+if [[ ! -f infra/main.ts ]]; then
+  log "infra/main.ts does not exist yet: nothing to start"
+  exit 1
+fi
+exec npx tsx infra/main.ts
