@@ -1,0 +1,24 @@
+import type { CommandContext } from '../shared/decider.js';
+import type { DateRange } from '../shared/values.js';
+import type { RoomDetails } from './events.js';
+
+export type CreateRoom = {
+  type: 'CreateRoom';
+  data: Omit<RoomDetails, 'description' | 'cancellationPolicy' | 'amenities'> & {
+    roomId: string;
+    description?: string | null;
+    amenities: string[];
+    cancellationPolicy?: RoomDetails['cancellationPolicy'];
+  };
+  context: CommandContext;
+};
+export type UpdateRoom = {
+  type: 'UpdateRoom';
+  data: { roomId: string; changes: Partial<Omit<RoomDetails, 'amenities'> & { amenities: string[] }> };
+  context: CommandContext;
+};
+export type PublishRoom = { type: 'PublishRoom'; data: { roomId: string }; context: CommandContext };
+export type UnpublishRoom = { type: 'UnpublishRoom'; data: { roomId: string }; context: CommandContext };
+export type SetBlockedDates = { type: 'SetBlockedDates'; data: { roomId: string; blocked: DateRange[] }; context: CommandContext };
+
+export type RoomCommand = CreateRoom | UpdateRoom | PublishRoom | UnpublishRoom | SetBlockedDates;
