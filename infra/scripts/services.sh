@@ -201,8 +201,9 @@ rl_node() {
 # npm dependencies
 # ---------------------------------------------------------------------------------------------------
 rl_ensure_node_modules() {
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     rl_die "Node.js 20 (or newer) and npm are needed: install them, then run this again."
+  fi
   # npm writes node_modules/.package-lock.json on every install; it is node_modules' own timestamp.
   local stamp="$RL_ROOT/node_modules/.package-lock.json"
   if [[ ! -d "$RL_ROOT/node_modules" || ! -e "$stamp" || "$RL_ROOT/package-lock.json" -nt "$stamp" ]]; then
@@ -253,6 +254,7 @@ rl_apt_install() {
 # ---------------------------------------------------------------------------------------------------
 # Waiting
 # ---------------------------------------------------------------------------------------------------
+# shellcheck disable=SC2016 # $0 and $1 expand in the inner bash
 rl_tcp_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
 
 # rl_wait SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds or time is up.
@@ -335,7 +337,7 @@ rl_ensure_database() {
     local missing
     missing="$(rl_missing_packages postgresql-15-postgis-3)"
     if [[ -n "$missing" ]]; then
-      rl_apt_install $missing
+      rl_apt_install "$missing"
       rc=0
       rl_node "$wait" pg-ensure "$url" || rc=$?
     fi
@@ -359,6 +361,7 @@ rl_redis_local_ping() {
   if command -v redis-cli >/dev/null 2>&1; then
     [[ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$RL_REDIS_PORT" ping 2>/dev/null)" == PONG ]]
   else
+    # shellcheck disable=SC2016 # $0 and $line expand in the inner bash
     timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "PING\r\n" >&3 && IFS= read -r line <&3 && [[ $line == "+PONG"* ]]' \
       "$RL_REDIS_PORT" 2>/dev/null
   fi

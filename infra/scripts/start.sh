@@ -32,7 +32,7 @@ fi
 if [[ "${ROOMLINE_DEMO:-}" == 1 ]]; then
   if [[ -f infra/demo/seed.ts ]]; then
     log "seeding demo data (infra/demo/seed.ts)"
-    npx tsx infra/demo/seed.ts
+    node --import tsx infra/demo/seed.ts
   else
     log "infra/demo/seed.ts does not exist yet: demo data skipped"
   fi
@@ -42,4 +42,6 @@ if [[ ! -f infra/main.ts ]]; then
   log "infra/main.ts does not exist yet: nothing to start"
   exit 1
 fi
-exec npx tsx infra/main.ts
+# node --import tsx (rather than npx tsx): the app is this very process, so a SIGTERM sent to
+# `npm start` reaches it directly for a graceful shutdown instead of leaving it orphaned.
+exec node --import tsx infra/main.ts
