@@ -34,6 +34,7 @@ RL_REDIS_PORT=6379
 RL_PG_PACKAGES=(postgresql-15 postgresql-15-postgis-3)
 RL_REDIS_PACKAGES=(redis-server)
 RL_APT_UPDATED="${RL_APT_UPDATED:-}"
+RL_APT_LOG="${TMPDIR:-/tmp}/roomline-apt.log"
 
 rl_log() { printf '[services] %s\n' "$*" >&2; }
 # rl_hint LINE...: exits after a helper has printed the error itself, with what to do about it.
@@ -101,7 +102,11 @@ async function connect(u) {
 }
 
 function explain(e, u) {
-  if (isAuth(e)) fail(11, `PostgreSQL at ${mask(u)} refused the credentials: ${e.message}`);
+  if (isAuth(e)) {
+    // RL_QUIET_AUTH: the caller can fix the password of the local default server itself.
+    if (process.env.RL_QUIET_AUTH === '1') process.exit(11);
+    fail(11, `PostgreSQL at ${mask(u)} refused the credentials: ${e.message}`);
+  }
   if (isTransient(e)) fail(10, `PostgreSQL at ${mask(u)} does not answer: ${e.code ?? ''} ${e.message}`.trim());
   fail(14, `PostgreSQL at ${mask(u)}: ${e.code ?? ''} ${e.message}`.trim());
 }
@@ -243,12 +248,17 @@ rl_apt_install() {
     rl_die "missing: $* -- and this is not a Debian/Ubuntu machine (no apt-get): install PostgreSQL ${RL_PG_VERSION} + PostGIS 3 and Redis, or set DATABASE_URL and REDIS_URL to servers you have."
   if [[ -z "$RL_APT_UPDATED" ]]; then
     rl_log "apt-get update"
-    apt-get update -q >/dev/null || rl_die "apt-get update failed"
+    if ! apt-get update -q >"$RL_APT_LOG" 2>&1; then
+      tail -n 30 "$RL_APT_LOG" >&2
+      rl_die "apt-get update failed (above: the end of $RL_APT_LOG)"
+    fi
     RL_APT_UPDATED=1
   fi
-  rl_log "installing $* (apt-get)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" ||
-    rl_die "apt-get install $* failed (see above); or set DATABASE_URL and REDIS_URL to servers you have."
+  rl_log "installing $* (apt-get; log in $RL_APT_LOG)"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >"$RL_APT_LOG" 2>&1; then
+    tail -n 30 "$RL_APT_LOG" >&2
+    rl_die "apt-get install $* failed (above: the end of $RL_APT_LOG); or set DATABASE_URL and REDIS_URL to servers you have."
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -326,8 +336,12 @@ rl_pg_local_set_password() {
 # fixes the postgres password and installs PostGIS when needed; otherwise only explains.
 rl_ensure_database() {
   local url="$1" rc=0 wait="$RL_WAIT_GIVEN"
-  [[ "$RL_PG_LOCAL" == 1 ]] && wait=5
-  rl_node "$wait" pg-ensure "$url" || rc=$?
+  if [[ "$RL_PG_LOCAL" == 1 ]]; then
+    wait=5
+    RL_QUIET_AUTH=1 rl_node "$wait" pg-ensure "$url" || rc=$?
+  else
+    rl_node "$wait" pg-ensure "$url" || rc=$?
+  fi
   if [[ $rc -eq 11 && "$RL_PG_LOCAL" == 1 ]]; then
     rl_pg_local_set_password
     rc=0
