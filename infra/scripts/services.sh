@@ -68,8 +68,9 @@ const deadline = Date.now() + Number(process.env.RL_WAIT_MS ?? 0);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const mask = (u) => u.replace(/(:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 const say = (message) => process.stderr.write(`[services] ${message}\n`);
+// RL_QUIET=1: the caller may fix the cause itself (the local default server), and asks again aloud if not.
 const fail = (code, message) => {
-  say(`ERROR: ${message}`);
+  if (process.env.RL_QUIET !== '1') say(`ERROR: ${message}`);
   process.exit(code);
 };
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', '57P03']);
@@ -102,11 +103,7 @@ async function connect(u) {
 }
 
 function explain(e, u) {
-  if (isAuth(e)) {
-    // RL_QUIET_AUTH: the caller can fix the password of the local default server itself.
-    if (process.env.RL_QUIET_AUTH === '1') process.exit(11);
-    fail(11, `PostgreSQL at ${mask(u)} refused the credentials: ${e.message}`);
-  }
+  if (isAuth(e)) fail(11, `PostgreSQL at ${mask(u)} refused the credentials: ${e.message}`);
   if (isTransient(e)) fail(10, `PostgreSQL at ${mask(u)} does not answer: ${e.code ?? ''} ${e.message}`.trim());
   fail(14, `PostgreSQL at ${mask(u)}: ${e.code ?? ''} ${e.message}`.trim());
 }
@@ -333,28 +330,34 @@ rl_pg_local_set_password() {
 }
 
 # rl_ensure_database URL: the database of URL exists and has postgis. For the local default server,
-# fixes the postgres password and installs PostGIS when needed; otherwise only explains.
+# fixes the postgres password and installs PostGIS when needed (quietly: what it can fix is no error);
+# for a server given by URL, only explains.
 rl_ensure_database() {
   local url="$1" rc=0 wait="$RL_WAIT_GIVEN"
   if [[ "$RL_PG_LOCAL" == 1 ]]; then
     wait=5
-    RL_QUIET_AUTH=1 rl_node "$wait" pg-ensure "$url" || rc=$?
-  else
-    rl_node "$wait" pg-ensure "$url" || rc=$?
-  fi
-  if [[ $rc -eq 11 && "$RL_PG_LOCAL" == 1 ]]; then
-    rl_pg_local_set_password
-    rc=0
-    rl_node "$wait" pg-ensure "$url" || rc=$?
-  fi
-  if [[ $rc -eq 13 && "$RL_PG_LOCAL" == 1 ]] && command -v dpkg-query >/dev/null 2>&1; then
-    local missing
-    missing="$(rl_missing_packages postgresql-15-postgis-3)"
-    if [[ -n "$missing" ]]; then
-      rl_apt_install "$missing"
+    RL_QUIET=1 rl_node "$wait" pg-ensure "$url" || rc=$?
+    if [[ $rc -eq 11 ]]; then
+      rl_pg_local_set_password
+      rc=0
+      RL_QUIET=1 rl_node "$wait" pg-ensure "$url" || rc=$?
+    fi
+    if [[ $rc -eq 13 ]] && command -v dpkg-query >/dev/null 2>&1; then
+      local missing
+      missing="$(rl_missing_packages postgresql-15-postgis-3)"
+      if [[ -n "$missing" ]]; then
+        rl_apt_install "$missing"
+        rc=0
+        RL_QUIET=1 rl_node "$wait" pg-ensure "$url" || rc=$?
+      fi
+    fi
+    # Still failing: once more, aloud, for the message.
+    if [[ $rc -ne 0 ]]; then
       rc=0
       rl_node "$wait" pg-ensure "$url" || rc=$?
     fi
+  else
+    rl_node "$wait" pg-ensure "$url" || rc=$?
   fi
   case "$rc" in
   0) ;;
