@@ -1,6 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
-import { fold, type Decider, type DomainEvent } from '../domain/shared/decider.js';
-import { type EventMetadata, type EventStore, type NewEvent, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
+import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.js';
+import {
+  type EventMetadata,
+  type EventStore,
+  type NewEvent,
+  WrongExpectedVersion,
+} from '../infra/eventStore/eventStore.js';
 
 /** Raised when a command kept losing the race for its stream: HTTP 409. */
 export class ConcurrencyConflict extends Error {
@@ -35,6 +40,25 @@ export interface CommandResult<State, Event> {
   revision: bigint | null;
 }
 
+/** The caller based its change on a revision that is no longer current (HTTP 412). */
+export class PreconditionFailed extends Error {
+  readonly code = 'PRECONDITION_FAILED';
+  constructor(
+    readonly streamId: string,
+    readonly expected: bigint,
+    readonly actual: bigint | null,
+  ) {
+    super(`expected revision ${expected} of ${streamId}, it is at ${actual ?? 'nothing'}`);
+    this.name = 'PreconditionFailed';
+  }
+}
+
+export interface HandleOptions {
+  maxRetries?: number;
+  /** If-Match: the revision the caller saw; anything else fails with PreconditionFailed. */
+  ifRevision?: bigint;
+}
+
 const EVENT_ID_NAMESPACE = '6f1c1a53-4d5e-4c0e-9a57-3f1d1b9a2f10';
 
 /**
@@ -47,7 +71,7 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   decider: Decider<Command, Event, State>,
   command: Command,
   envelope: CommandEnvelope,
-  maxRetries = 5,
+  { maxRetries = 5, ifRevision }: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const seededId = (index: number) => uuidv5(`${envelope.idSeed}|${streamId}|${index}`, EVENT_ID_NAMESPACE);
   const firstSeededId = envelope.idSeed ? seededId(0) : undefined;
@@ -58,12 +82,16 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
     for await (const recorded of store.readStream(streamId)) {
       history.push({ type: recorded.type, data: recorded.data } as Event);
       revision = recorded.revision;
-      if (recorded.eventId === firstSeededId) applied = { from: history.length - 1, position: recorded.position, revision };
+      if (recorded.eventId === firstSeededId)
+        applied = { from: history.length - 1, position: recorded.position, revision };
       else if (applied && recorded.eventId === seededId(history.length - 1 - applied.from)) {
         applied = { ...applied, position: recorded.position, revision };
       }
     }
     const state = fold(decider, history);
+    if (ifRevision !== undefined && !applied && ifRevision !== revision) {
+      throw new PreconditionFailed(streamId, ifRevision, revision < 0n ? null : revision);
+    }
     if (applied) {
       // The same request already went through (its response was lost): report it, decide nothing anew.
       const events = history.slice(applied.from, Number(applied.revision) + 1);

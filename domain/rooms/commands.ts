@@ -19,6 +19,10 @@ export type UpdateRoom = {
 };
 export type PublishRoom = { type: 'PublishRoom'; data: { roomId: string }; context: CommandContext };
 export type UnpublishRoom = { type: 'UnpublishRoom'; data: { roomId: string }; context: CommandContext };
-export type SetBlockedDates = { type: 'SetBlockedDates'; data: { roomId: string; blocked: DateRange[] }; context: CommandContext };
+export type SetBlockedDates = {
+  type: 'SetBlockedDates';
+  data: { roomId: string; blocked: DateRange[] };
+  context: CommandContext;
+};
 
 export type RoomCommand = CreateRoom | UpdateRoom | PublishRoom | UnpublishRoom | SetBlockedDates;

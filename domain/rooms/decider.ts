@@ -16,7 +16,13 @@ export interface RoomState extends Partial<RoomDetails> {
 
 export const initialRoomState: RoomState = { status: 'none', blocked: [] };
 
-const LIMITS = { title: [3, 120], description: [0, 5000], address: [3, 300], maxOccupants: [1, 20], blockedRanges: 200 } as const;
+const LIMITS = {
+  title: [3, 120],
+  description: [0, 5000],
+  address: [3, 300],
+  maxOccupants: [1, 20],
+  blockedRanges: 200,
+} as const;
 
 function assertLength(value: string, field: keyof typeof LIMITS, [min, max]: readonly [number, number]): void {
   const length = value.trim().length;
@@ -45,11 +51,17 @@ function validateDetails(details: Partial<RoomDetails> & { amenities?: string[] 
   if (details.maxOccupants !== undefined) {
     const [min, max] = LIMITS.maxOccupants;
     if (!Number.isInteger(details.maxOccupants) || details.maxOccupants < min || details.maxOccupants > max) {
-      throw new DomainError('INVALID_FIELD', 'validation', `maxOccupants must be ${min} to ${max}`, { field: 'maxOccupants' });
+      throw new DomainError('INVALID_FIELD', 'validation', `maxOccupants must be ${min} to ${max}`, {
+        field: 'maxOccupants',
+      });
     }
   }
   if (details.cancellationPolicy !== undefined && !CancellationPolicies.includes(details.cancellationPolicy)) {
-    throw new DomainError('INVALID_FIELD', 'validation', `cancellationPolicy must be one of ${CancellationPolicies.join(', ')}`);
+    throw new DomainError(
+      'INVALID_FIELD',
+      'validation',
+      `cancellationPolicy must be one of ${CancellationPolicies.join(', ')}`,
+    );
   }
 }
 
@@ -97,7 +109,9 @@ export function decide(command: RoomCommand, state: RoomState): RoomEvent[] {
         cancellationPolicy: cancellationPolicy ?? 'moderate',
       };
       validateDetails(details);
-      return [{ type: 'RoomCreated', data: { roomId, landlordId: context.actorId, ...details, createdAt: context.now } }];
+      return [
+        { type: 'RoomCreated', data: { roomId, landlordId: context.actorId, ...details, createdAt: context.now } },
+      ];
     }
     case 'UpdateRoom': {
       assertExists(state);
@@ -129,9 +143,14 @@ export function decide(command: RoomCommand, state: RoomState): RoomEvent[] {
       if (state.status === 'published') return [];
       const missing = missingForPublication(state);
       if (missing.length > 0) {
-        throw new DomainError('ROOM_INCOMPLETE', 'validation', `the room cannot be published yet: missing ${missing.join(', ')}`, {
-          missing,
-        });
+        throw new DomainError(
+          'ROOM_INCOMPLETE',
+          'validation',
+          `the room cannot be published yet: missing ${missing.join(', ')}`,
+          {
+            missing,
+          },
+        );
       }
       return [{ type: 'RoomPublished', data: { roomId: command.data.roomId, publishedAt: context.now } }];
     }

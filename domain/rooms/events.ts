@@ -17,15 +17,30 @@ export interface RoomDetails {
   cancellationPolicy: CancellationPolicy;
 }
 
-export type RoomCreated = DomainEvent<'RoomCreated', RoomDetails & { roomId: string; landlordId: string; createdAt: string }>;
-export type RoomUpdated = DomainEvent<'RoomUpdated', { roomId: string; changes: Partial<RoomDetails>; updatedAt: string }>;
+export type RoomCreated = DomainEvent<
+  'RoomCreated',
+  RoomDetails & { roomId: string; landlordId: string; createdAt: string }
+>;
+export type RoomUpdated = DomainEvent<
+  'RoomUpdated',
+  { roomId: string; changes: Partial<RoomDetails>; updatedAt: string }
+>;
 export type RoomPublished = DomainEvent<'RoomPublished', { roomId: string; publishedAt: string }>;
 export type RoomUnpublished = DomainEvent<'RoomUnpublished', { roomId: string; unpublishedAt: string }>;
-export type RoomBlockedDatesSet = DomainEvent<'RoomBlockedDatesSet', { roomId: string; blocked: DateRange[]; setAt: string }>;
+export type RoomBlockedDatesSet = DomainEvent<
+  'RoomBlockedDatesSet',
+  { roomId: string; blocked: DateRange[]; setAt: string }
+>;
 
 export type RoomEvent = RoomCreated | RoomUpdated | RoomPublished | RoomUnpublished | RoomBlockedDatesSet;
 
-export const RoomEventTypes = ['RoomCreated', 'RoomUpdated', 'RoomPublished', 'RoomUnpublished', 'RoomBlockedDatesSet'] as const;
+export const RoomEventTypes = [
+  'RoomCreated',
+  'RoomUpdated',
+  'RoomPublished',
+  'RoomUnpublished',
+  'RoomBlockedDatesSet',
+] as const;
 
 /**
  * Version 2 of RoomCreated added `cancellationPolicy`; version 1 events read as `flexible`, the

@@ -22,13 +22,17 @@ export interface Money {
 
 export function assertMinorUnits(amount: number, field: string): void {
   if (!Number.isSafeInteger(amount) || amount <= 0) {
-    throw new DomainError('INVALID_AMOUNT', 'validation', `${field} must be a positive whole number of minor units`, { field });
+    throw new DomainError('INVALID_AMOUNT', 'validation', `${field} must be a positive whole number of minor units`, {
+      field,
+    });
   }
 }
 
 export function assertCurrency(currency: string): void {
   if (!/^[A-Z]{3}$/.test(currency)) {
-    throw new DomainError('INVALID_CURRENCY', 'validation', 'currency must be an ISO 4217 code such as EUR', { currency });
+    throw new DomainError('INVALID_CURRENCY', 'validation', 'currency must be an ISO 4217 code such as EUR', {
+      currency,
+    });
   }
 }
 
@@ -40,7 +44,11 @@ export function dayNumber(date: string): number {
   if (!match) return Number.NaN;
   const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
   const check = new Date(ms);
-  if (check.getUTCFullYear() !== Number(match[1]) || check.getUTCMonth() + 1 !== Number(match[2]) || check.getUTCDate() !== Number(match[3])) {
+  if (
+    check.getUTCFullYear() !== Number(match[1]) ||
+    check.getUTCMonth() + 1 !== Number(match[2]) ||
+    check.getUTCDate() !== Number(match[3])
+  ) {
     return Number.NaN;
   }
   return ms / 86_400_000;
@@ -62,10 +70,14 @@ export function normalizeRanges(ranges: readonly DateRange[], field = 'blocked')
     const from = dayNumber(range.from);
     const to = dayNumber(range.to);
     if (Number.isNaN(from) || Number.isNaN(to)) {
-      throw new DomainError('INVALID_DATE', 'validation', `${field}[${index}] must hold real dates as YYYY-MM-DD`, { index });
+      throw new DomainError('INVALID_DATE', 'validation', `${field}[${index}] must hold real dates as YYYY-MM-DD`, {
+        index,
+      });
     }
     if (to <= from) {
-      throw new DomainError('INVALID_DATE_RANGE', 'validation', `${field}[${index}]: "to" must be after "from"`, { index });
+      throw new DomainError('INVALID_DATE_RANGE', 'validation', `${field}[${index}]: "to" must be after "from"`, {
+        index,
+      });
     }
     return { from, to };
   });

@@ -8,47 +8,115 @@ import { Value } from '@sinclair/typebox/value';
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'interface the API listens on' }),
-  ROOMLINE_PROCESS: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('projector'), Type.Literal('worker')], {
-    default: 'all',
-    description: 'which entry point runs: api, projector, worker, or all three in one process',
-  }),
+  ROOMLINE_PROCESS: Type.Union(
+    [Type.Literal('all'), Type.Literal('api'), Type.Literal('projector'), Type.Literal('worker')],
+    {
+      default: 'all',
+      description: 'which entry point runs: api, projector, worker, or all three in one process',
+    },
+  ),
   DATABASE_URL: Type.String({
     pattern: '^postgres(ql)?://',
     default: 'postgres://postgres:postgres@127.0.0.1:5432/roomline',
     description: 'PostgreSQL (with PostGIS) for read models, the embedded event store and idempotency keys',
   }),
   PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'connections per pool' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis for queues, cache and feed fan-out' }),
+  REDIS_URL: Type.String({
+    pattern: '^rediss?://',
+    default: 'redis://127.0.0.1:6379',
+    description: 'Redis for queues, cache and feed fan-out',
+  }),
   EVENT_STORE: Type.Union([Type.Literal('postgres'), Type.Literal('esdb')], {
     default: 'postgres',
     description: 'event store adapter: postgres (embedded default) or esdb (EventStoreDB/KurrentDB)',
   }),
   EVENTSTORE_URL: Type.Optional(
-    Type.String({ pattern: '^(esdb|kurrentdb|esdb\\+discover|kurrentdb\\+discover)://', description: 'connection string when EVENT_STORE=esdb' }),
+    Type.String({
+      pattern: '^(esdb|kurrentdb|esdb\\+discover|kurrentdb\\+discover)://',
+      description: 'connection string when EVENT_STORE=esdb',
+    }),
   ),
-  SUBSCRIPTION_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 1000, description: 'fallback poll of the PostgreSQL event store when no NOTIFY arrives' }),
-  COMMAND_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 50, default: 5, description: 'retries of a command after a concurrency conflict before 409' }),
-  MIN_POSITION_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'longest wait for X-Min-Position before 503' }),
-  JWT_SECRET: Type.String({ minLength: 32, description: 'HMAC key (HS256) that signs and verifies access tokens; at least 32 characters' }),
-  JWT_ISSUER: Type.String({ minLength: 1, default: 'roomline', description: 'iss claim required on access tokens' }),
-  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'roomline-api', description: 'aud claim required on access tokens' }),
-  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900, description: 'access token lifetime' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-    default: 'info',
-    description: 'pino log level',
+  SUBSCRIPTION_POLL_MS: Type.Integer({
+    minimum: 10,
+    maximum: 60000,
+    default: 1000,
+    description: 'fallback poll of the PostgreSQL event store when no NOTIFY arrives',
   }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1048576, description: 'largest JSON body accepted' }),
+  COMMAND_MAX_RETRIES: Type.Integer({
+    minimum: 0,
+    maximum: 50,
+    default: 5,
+    description: 'retries of a command after a concurrency conflict before 409',
+  }),
+  MIN_POSITION_WAIT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 5000,
+    description: 'longest wait for X-Min-Position before 503',
+  }),
+  JWT_SECRET: Type.String({
+    minLength: 32,
+    description: 'HMAC key (HS256) that signs and verifies access tokens; at least 32 characters',
+  }),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'roomline', description: 'iss claim required on access tokens' }),
+  JWT_AUDIENCE: Type.String({
+    minLength: 1,
+    default: 'roomline-api',
+    description: 'aud claim required on access tokens',
+  }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 86400,
+    default: 900,
+    description: 'access token lifetime',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    {
+      default: 'info',
+      description: 'pino log level',
+    },
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 100 * 1024 * 1024,
+    default: 1048576,
+    description: 'largest JSON body accepted',
+  }),
   CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated origins allowed by CORS (empty: none)' }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: 'grace period for in-flight work on SIGTERM' }),
-  DATA_DIR: Type.String({ minLength: 1, default: '.data', description: 'local files: chDB analytics, photos, mail outbox' }),
-  SEARCH_BACKEND: Type.Union([Type.Literal('postgres'), Type.Literal('meilisearch')], { default: 'postgres', description: 'room search index adapter' }),
-  MEILI_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Meilisearch URL when SEARCH_BACKEND=meilisearch' })),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 120000,
+    default: 10000,
+    description: 'grace period for in-flight work on SIGTERM',
+  }),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: '.data',
+    description: 'local files: chDB analytics, photos, mail outbox',
+  }),
+  SEARCH_BACKEND: Type.Union([Type.Literal('postgres'), Type.Literal('meilisearch')], {
+    default: 'postgres',
+    description: 'room search index adapter',
+  }),
+  MEILI_URL: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'Meilisearch URL when SEARCH_BACKEND=meilisearch' }),
+  ),
   MEILI_MASTER_KEY: Type.Optional(Type.String({ description: 'Meilisearch API key' })),
-  ANALYTICS_BACKEND: Type.Union([Type.Literal('chdb'), Type.Literal('clickhouse')], { default: 'chdb', description: 'analytics store adapter' }),
-  CLICKHOUSE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'ClickHouse server when ANALYTICS_BACKEND=clickhouse' })),
-  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://', description: 'SMTP relay; unset: mail goes to a file outbox under DATA_DIR' })),
+  ANALYTICS_BACKEND: Type.Union([Type.Literal('chdb'), Type.Literal('clickhouse')], {
+    default: 'chdb',
+    description: 'analytics store adapter',
+  }),
+  CLICKHOUSE_URL: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'ClickHouse server when ANALYTICS_BACKEND=clickhouse' }),
+  ),
+  SMTP_URL: Type.Optional(
+    Type.String({ pattern: '^smtps?://', description: 'SMTP relay; unset: mail goes to a file outbox under DATA_DIR' }),
+  ),
   MAIL_FROM: Type.String({ default: 'Roomline <no-reply@roomline.local>', description: 'sender of outgoing mail' }),
-  ROOMLINE_ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', description: 'first admin, created at start-up if absent' })),
+  ROOMLINE_ADMIN_EMAIL: Type.Optional(
+    Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', description: 'first admin, created at start-up if absent' }),
+  ),
   ROOMLINE_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 10, description: 'password of the first admin' })),
 });
 
@@ -88,7 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '').split('/')[0] ?? error.path;
     if (problems.some((p) => p.startsWith(`${key}=`) || p.startsWith(`${key}:`))) continue;
-    const shown = key in raw ? `=${JSON.stringify(key.includes('SECRET') || key.includes('PASSWORD') ? '***' : raw[key])}` : '';
+    const shown =
+      key in raw ? `=${JSON.stringify(key.includes('SECRET') || key.includes('PASSWORD') ? '***' : raw[key])}` : '';
     problems.push(`${key}${shown}: ${describe(key, error.message)}`);
   }
   if (withDefaults.EVENT_STORE === 'esdb' && !withDefaults.EVENTSTORE_URL) {
@@ -105,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function describe(key: string, message: string): string {
-  const schema = ConfigSchema.properties[key as keyof typeof ConfigSchema.properties] as { description?: string } | undefined;
+  const schema = ConfigSchema.properties[key as keyof typeof ConfigSchema.properties] as
+    | { description?: string }
+    | undefined;
   return schema?.description ? `${message} (${schema.description})` : message;
 }

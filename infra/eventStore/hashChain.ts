@@ -74,10 +74,20 @@ export function verifyChain(events: Iterable<ChainedEvent>): ChainVerification {
   for (const event of events) {
     count++;
     if (event.revision !== expectedRevision) {
-      return { valid: false, events: count, brokenAt: event.revision, reason: `revision gap: expected ${expectedRevision}` };
+      return {
+        valid: false,
+        events: count,
+        brokenAt: event.revision,
+        reason: `revision gap: expected ${expectedRevision}`,
+      };
     }
     if (event.previousHash !== expectedPrevious) {
-      return { valid: false, events: count, brokenAt: event.revision, reason: 'previousHash does not link to the prior event' };
+      return {
+        valid: false,
+        events: count,
+        brokenAt: event.revision,
+        reason: 'previousHash does not link to the prior event',
+      };
     }
     if (eventHash(event.previousHash, event) !== event.hash) {
       return { valid: false, events: count, brokenAt: event.revision, reason: 'content does not match its hash' };

@@ -1,5 +1,12 @@
 import type { Upcaster } from '../../domain/shared/upcaster.js';
-import type { EventStore, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeOptions, Subscription } from './eventStore.js';
+import type {
+  EventStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from './eventStore.js';
 
 /** Upcasters by event type and the version they read from. */
 export class UpcasterRegistry {

@@ -21,6 +21,11 @@ export interface EventStoreHarness {
    * adapter has such transactions (PostgreSQL). Adapters without them omit it.
    */
   appendHeldOpen?(streamId: string, events: NewEvent[], holdMs: number): Promise<void>;
+  /**
+   * Whether an event id is unique across the whole store. KurrentDB checks ids per stream only
+   * (ARCHITECTURE.md asks no more); the PostgreSQL and in-memory stores refuse a reuse anywhere.
+   */
+  eventIdsUniqueAcrossStreams: boolean;
   cleanup(): Promise<void>;
 }
 
@@ -151,7 +156,11 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
         expect(await toArray(store.readStream(stream))).toHaveLength(2);
       });
 
-      it('an event id already used in another stream is refused', async () => {
+      it('an event id already used in another stream is refused', async (context) => {
+        if (!harness.eventIdsUniqueAcrossStreams) {
+          context.skip();
+          return;
+        }
         const event = newEvent();
         await store.append(streamName(), [event], { expectedRevision: 'no_stream' });
         const error = await store.append(streamName(), [event], { expectedRevision: 'any' }).catch((e) => e);
@@ -162,8 +171,14 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
     describe('reading', () => {
       it('returns the envelope as appended, with hashes that chain', async () => {
         const stream = streamName('Room');
-        const event = newEvent('RoomCreated', { title: 'Quiet room', nested: { b: 1, a: [1, 2, { z: true }] }, price: 4500 });
-        const { position } = await store.append(stream, [event, newEvent('RoomPublished')], { expectedRevision: 'no_stream' });
+        const event = newEvent('RoomCreated', {
+          title: 'Quiet room',
+          nested: { b: 1, a: [1, 2, { z: true }] },
+          price: 4500,
+        });
+        const { position } = await store.append(stream, [event, newEvent('RoomPublished')], {
+          expectedRevision: 'no_stream',
+        });
         const [read, second] = await toArray(store.readStream(stream));
         expect(read).toMatchObject({
           eventId: event.eventId,
@@ -211,17 +226,26 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
         await store.append(roomStream, [newEvent('RoomCreatedX', { marker }), newEvent('RoomPublishedX', { marker })], {
           expectedRevision: 'no_stream',
         });
-        await store.append(bookingStream, [newEvent('BookingRequestedX', { marker })], { expectedRevision: 'no_stream' });
-        const mine = (events: RecordedEvent[]) => events.filter((e) => (e.data as { marker?: string }).marker === marker);
+        await store.append(bookingStream, [newEvent('BookingRequestedX', { marker })], {
+          expectedRevision: 'no_stream',
+        });
+        const mine = (events: RecordedEvent[]) =>
+          events.filter((e) => (e.data as { marker?: string }).marker === marker);
 
         const all = mine(await toArray(store.readAll({ fromPosition: start })));
         expect(all.map((e) => e.type)).toEqual(['RoomCreatedX', 'RoomPublishedX', 'BookingRequestedX']);
         const positions = all.map((e) => e.position);
         expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
 
-        const typed = mine(await toArray(store.readAll({ fromPosition: start, filter: { eventTypes: ['RoomPublishedX', 'BookingRequestedX'] } })));
+        const typed = mine(
+          await toArray(
+            store.readAll({ fromPosition: start, filter: { eventTypes: ['RoomPublishedX', 'BookingRequestedX'] } }),
+          ),
+        );
         expect(typed.map((e) => e.type)).toEqual(['RoomPublishedX', 'BookingRequestedX']);
-        const prefixed = mine(await toArray(store.readAll({ fromPosition: start, filter: { streamPrefixes: ['BookingX-'] } })));
+        const prefixed = mine(
+          await toArray(store.readAll({ fromPosition: start, filter: { streamPrefixes: ['BookingX-'] } })),
+        );
         expect(prefixed.map((e) => e.type)).toEqual(['BookingRequestedX']);
         const after = mine(await toArray(store.readAll({ fromPosition: all[0]!.position })));
         expect(after.map((e) => e.type)).toEqual(['RoomPublishedX', 'BookingRequestedX']);
@@ -278,7 +302,10 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       });
 
       it('close ends a waiting subscription', async () => {
-        const subscription = store.subscribe({ fromPosition: await store.headPosition(), filter: { streamPrefixes: [streamName()] } });
+        const subscription = store.subscribe({
+          fromPosition: await store.headPosition(),
+          filter: { streamPrefixes: [streamName()] },
+        });
         const iterator = subscription[Symbol.asyncIterator]();
         const pending = iterator.next();
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -316,7 +343,10 @@ async function assertNoSkippedEvents(
 ): Promise<void> {
   const store = harness.store;
   const prefix = `NoSkip${randomUUID().slice(0, 8)}-`;
-  const subscription = store.subscribe({ fromPosition: await store.headPosition(), filter: { streamPrefixes: [prefix] } });
+  const subscription = store.subscribe({
+    fromPosition: await store.headPosition(),
+    filter: { streamPrefixes: [prefix] },
+  });
   const iterator = subscription[Symbol.asyncIterator]();
   const written: string[] = [];
   let writingDone = false;

@@ -11,6 +11,7 @@ export function deciderSpec<Command, Event extends DomainEvent, State>(decider: 
         when(command: Command) {
           const run = () => decider.decide(command, state);
           return {
+            // biome-ignore lint/suspicious/noThenProperty: the given/when/then vocabulary of STYLE.md
             then(expected: Event[]) {
               expect(run()).toEqual(expected);
             },

@@ -22,7 +22,11 @@ export class MemoryEventStore implements EventStore {
   private readonly byId = new Map<string, RecordedEvent>();
   private listeners = new Set<() => void>();
 
-  async append(streamId: string, events: readonly NewEvent[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    { expectedRevision }: AppendOptions,
+  ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append needs at least one event');
     const stream = this.streams.get(streamId) ?? [];
     const first = this.byId.get(events[0]!.eventId.toLowerCase());
@@ -59,7 +63,13 @@ export class MemoryEventStore implements EventStore {
         metadata: JSON.parse(canonicalJson(event.metadata)) as RecordedEvent['metadata'],
       };
       const hash = eventHash(previousHash, content);
-      const recorded: RecordedEvent = { ...content, position: BigInt(this.all.length + 1), recordedAt, hash, previousHash };
+      const recorded: RecordedEvent = {
+        ...content,
+        position: BigInt(this.all.length + 1),
+        recordedAt,
+        hash,
+        previousHash,
+      };
       previousHash = hash;
       stream.push(recorded);
       this.all.push(recorded);
@@ -77,7 +87,8 @@ export class MemoryEventStore implements EventStore {
     const ordered = backwards ? [...stream].reverse() : stream;
     let count = 0;
     for (const event of ordered) {
-      if (options.from !== undefined && (backwards ? event.revision > options.from : event.revision < options.from)) continue;
+      if (options.from !== undefined && (backwards ? event.revision > options.from : event.revision < options.from))
+        continue;
       if (count++ >= (options.maxCount ?? Number.POSITIVE_INFINITY)) return;
       yield event;
     }

@@ -259,7 +259,9 @@ export class PostgresEventStore implements EventStore {
         append.resolve({ nextExpectedRevision: BigInt(row.next_revision!), position: BigInt(row.last_position!) });
       } else if (row.status === 1) {
         const actual = BigInt(row.actual!);
-        append.reject(new WrongExpectedVersion(append.streamId, append.expectedRevision, actual < 0n ? 'no_stream' : actual));
+        append.reject(
+          new WrongExpectedVersion(append.streamId, append.expectedRevision, actual < 0n ? 'no_stream' : actual),
+        );
       } else {
         append.reject(new DuplicateEventId(append.streamId, append.events[0]!.eventId));
       }
@@ -383,7 +385,12 @@ export class PostgresEventStore implements EventStore {
     const lastDelivered = events.length > 0 ? events[events.length - 1]!.position : after;
     if (events.length === limit) return { events, checkpoint: lastDelivered, full: true, pendingAbove: true };
     // The page was short: every matching event below the bound has been read.
-    return { events, checkpoint: safe > lastDelivered ? safe : lastDelivered, full: false, pendingAbove: newest > safe };
+    return {
+      events,
+      checkpoint: safe > lastDelivered ? safe : lastDelivered,
+      full: false,
+      pendingAbove: newest > safe,
+    };
   }
 
   /** @internal */
@@ -410,7 +417,9 @@ export class PostgresEventStore implements EventStore {
     if (this.listener || this.closed) return Promise.resolve();
     this.listenerStarting ??= (async () => {
       const client = new pg.Client(
-        this.options.connectionString ? { connectionString: this.options.connectionString } : (this.pool.options as pg.ClientConfig),
+        this.options.connectionString
+          ? { connectionString: this.options.connectionString }
+          : (this.pool.options as pg.ClientConfig),
       );
       client.on('notification', () => this.wakeup.fire());
       client.on('error', () => {
@@ -435,7 +444,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const { rows } = await this.pool.query<{ head: string | null }>('SELECT max(position) AS head FROM event_store.events');
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      'SELECT max(position) AS head FROM event_store.events',
+    );
     return rows[0]?.head ? BigInt(rows[0].head) : 0n;
   }
 

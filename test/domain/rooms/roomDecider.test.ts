@@ -20,7 +20,10 @@ const admin = { actorId: randomUUID(), actorRole: 'admin' as const, now: NOW };
 
 describe('CreateRoom', () => {
   it('creates a draft owned by the acting landlord', () => {
-    spec.given([]).when(createRoomCommand(roomId, owner)).then([roomCreated(roomId, landlordId)]);
+    spec
+      .given([])
+      .when(createRoomCommand(roomId, owner))
+      .then([roomCreated(roomId, landlordId)]);
   });
 
   it('defaults the cancellation policy to moderate and sorts amenities without duplicates', () => {
@@ -33,7 +36,10 @@ describe('CreateRoom', () => {
   });
 
   it('refuses a room that exists', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(createRoomCommand(roomId, owner)).thenThrows('ROOM_EXISTS', 'conflict');
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(createRoomCommand(roomId, owner))
+      .thenThrows('ROOM_EXISTS', 'conflict');
   });
 
   it('refuses a tenant', () => {
@@ -53,7 +59,10 @@ describe('CreateRoom', () => {
     [{ maxOccupants: 0 }, 'INVALID_FIELD'],
     [{ amenities: ['desk', 'jacuzzi'] as never }, 'UNKNOWN_AMENITY'],
   ])('rejects invalid details %j', (overrides, code) => {
-    spec.given([]).when(createRoomCommand(roomId, owner, overrides)).thenThrows(code, 'validation');
+    spec
+      .given([])
+      .when(createRoomCommand(roomId, owner, overrides))
+      .thenThrows(code, 'validation');
   });
 });
 
@@ -69,7 +78,10 @@ describe('UpdateRoom', () => {
   });
 
   it('does nothing when nothing changes', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(update({ pricePerNight: 4500 })).thenNothing();
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(update({ pricePerNight: 4500 }))
+      .thenNothing();
   });
 
   it('lets an admin update any room', () => {
@@ -80,11 +92,17 @@ describe('UpdateRoom', () => {
   });
 
   it('refuses another landlord', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(update({ pricePerNight: 1 }, stranger)).thenThrows('NOT_ROOM_OWNER', 'forbidden');
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(update({ pricePerNight: 1 }, stranger))
+      .thenThrows('NOT_ROOM_OWNER', 'forbidden');
   });
 
   it('refuses an unknown room', () => {
-    spec.given([]).when(update({ pricePerNight: 100 })).thenThrows('ROOM_NOT_FOUND', 'not_found');
+    spec
+      .given([])
+      .when(update({ pricePerNight: 100 }))
+      .thenThrows('ROOM_NOT_FOUND', 'not_found');
   });
 
   it('keeps a published room complete', () => {
@@ -99,7 +117,10 @@ describe('PublishRoom', () => {
   const publish = (context = owner) => ({ type: 'PublishRoom', data: { roomId }, context }) as const;
 
   it('publishes a complete draft', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(publish()).then([roomPublished(roomId)]);
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(publish())
+      .then([roomPublished(roomId)]);
   });
 
   it('refuses an incomplete room and says what is missing', () => {
@@ -110,11 +131,17 @@ describe('PublishRoom', () => {
   });
 
   it('does nothing when already published', () => {
-    spec.given([roomCreated(roomId, landlordId), roomPublished(roomId)]).when(publish()).thenNothing();
+    spec
+      .given([roomCreated(roomId, landlordId), roomPublished(roomId)])
+      .when(publish())
+      .thenNothing();
   });
 
   it('refuses another landlord', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(publish(stranger)).thenThrows('NOT_ROOM_OWNER', 'forbidden');
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(publish(stranger))
+      .thenThrows('NOT_ROOM_OWNER', 'forbidden');
   });
 
   it('refuses an unknown room', () => {
@@ -133,7 +160,10 @@ describe('UnpublishRoom', () => {
   });
 
   it('does nothing for a draft', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(unpublish()).thenNothing();
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(unpublish())
+      .thenNothing();
   });
 
   it('refuses another landlord', () => {
@@ -187,10 +217,16 @@ describe('SetBlockedDates', () => {
     [[{ from: '2027-02-30', to: '2027-03-02' }], 'INVALID_DATE'],
     [[{ from: 'tomorrow', to: '2027-03-02' }], 'INVALID_DATE'],
   ])('rejects bad ranges %j', (blocked, code) => {
-    spec.given([roomCreated(roomId, landlordId)]).when(block(blocked)).thenThrows(code, 'validation');
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(block(blocked))
+      .thenThrows(code, 'validation');
   });
 
   it('refuses another landlord', () => {
-    spec.given([roomCreated(roomId, landlordId)]).when(block([], stranger)).thenThrows('NOT_ROOM_OWNER', 'forbidden');
+    spec
+      .given([roomCreated(roomId, landlordId)])
+      .when(block([], stranger))
+      .thenThrows('NOT_ROOM_OWNER', 'forbidden');
   });
 });

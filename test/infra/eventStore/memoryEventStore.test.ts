@@ -3,5 +3,5 @@ import { eventStoreContract } from '../../contracts/eventStore.contract.js';
 
 eventStoreContract('memory', async () => {
   const store = new MemoryEventStore();
-  return { store, openAnother: async () => store, cleanup: () => store.close() };
+  return { store, eventIdsUniqueAcrossStreams: true, openAnother: async () => store, cleanup: () => store.close() };
 });

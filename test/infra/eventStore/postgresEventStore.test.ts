@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type NewEvent } from '../../../infra/eventStore/eventStore.js';
+import type { NewEvent } from '../../../infra/eventStore/eventStore.js';
 import { canonicalJson } from '../../../infra/eventStore/hashChain.js';
 import { PostgresEventStore } from '../../../infra/eventStore/postgres/postgresEventStore.js';
 import { eventStoreContract } from '../../contracts/eventStore.contract.js';
@@ -13,6 +13,7 @@ eventStoreContract('postgres', async () => {
   const others: PostgresEventStore[] = [];
   return {
     store,
+    eventIdsUniqueAcrossStreams: true,
     async openAnother() {
       const pool = new pg.Pool({ connectionString: db.url, max: 4 });
       const other = new PostgresEventStore({ pool, connectionString: db.url, pollIntervalMs: 60_000, ownsPool: true });

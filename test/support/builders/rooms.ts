@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandContext } from '../../../domain/shared/decider.js';
 import type { CreateRoom } from '../../../domain/rooms/commands.js';
 import type { RoomCreated, RoomDetails, RoomPublished } from '../../../domain/rooms/events.js';
+import type { CommandContext } from '../../../domain/shared/decider.js';
 
 export const NOW = '2026-11-25T10:00:00.000Z';
 
@@ -30,7 +30,11 @@ export function roomBody(overrides: Partial<RoomDetails> = {}) {
   return details;
 }
 
-export function createRoomCommand(roomId: string, context: CommandContext, overrides: Partial<RoomDetails> = {}): CreateRoom {
+export function createRoomCommand(
+  roomId: string,
+  context: CommandContext,
+  overrides: Partial<RoomDetails> = {},
+): CreateRoom {
   return { type: 'CreateRoom', data: { roomId, ...roomDetails(overrides) }, context };
 }
 

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { createSigner, createVerifier } from 'fast-jwt';
+import { type Role, Roles } from '../../domain/shared/decider.js';
+
+export interface AccessClaims {
+  sub: string;
+  email: string;
+  role: Role;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export interface TokenSettings {
+  secret: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+export class InvalidToken extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'InvalidToken';
+  }
+}
+
+export function accessTokenSigner(settings: TokenSettings) {
+  const sign = createSigner({
+    key: settings.secret,
+    algorithm: 'HS256',
+    iss: settings.issuer,
+    aud: settings.audience,
+    expiresIn: settings.ttlSeconds * 1000,
+  });
+  return (claims: { sub: string; email: string; role: Role; jti?: string }): string =>
+    sign({ sub: claims.sub, email: claims.email, role: claims.role, jti: claims.jti ?? randomUUID() });
+}
+
+/** Verifies signature (HS256 only: `alg: none` and other algorithms are refused), issuer, audience, expiry and claims. */
+export function accessTokenVerifier(settings: TokenSettings) {
+  const verify = createVerifier({
+    key: settings.secret,
+    algorithms: ['HS256'],
+    allowedIss: settings.issuer,
+    allowedAud: settings.audience,
+    requiredClaims: ['sub', 'role', 'iat', 'exp', 'jti'],
+    cache: 1000,
+  });
+  return (token: string): AccessClaims => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = verify(token) as Record<string, unknown>;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'FAST_JWT_INVALID';
+      throw new InvalidToken(
+        code === 'FAST_JWT_EXPIRED' ? 'the access token has expired' : 'the access token is not valid',
+        code,
+      );
+    }
+    if (typeof payload.sub !== 'string' || !(Roles as readonly string[]).includes(payload.role as string)) {
+      throw new InvalidToken('the access token is not valid', 'BAD_CLAIMS');
+    }
+    return payload as unknown as AccessClaims;
+  };
+}

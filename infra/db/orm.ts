@@ -1,0 +1,31 @@
+import { Migrator } from '@mikro-orm/migrations';
+import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
+import { RoomViewSchema } from '../../projections/rooms/roomView.js';
+import { Migration0001Initial } from './migrations/0001_initial.js';
+
+export const migrations = [{ name: '0001_initial', class: Migration0001Initial }];
+
+export function ormOptions(url: string, poolSize = 10): Options {
+  return {
+    clientUrl: url,
+    entities: [RoomViewSchema],
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: migrations,
+      tableName: 'schema_migrations',
+      transactional: true,
+      allOrNothing: true,
+      silent: true,
+    },
+    pool: { min: 0, max: poolSize },
+    allowGlobalContext: false,
+    debug: false,
+  };
+}
+
+export function openOrm(url: string, poolSize = 10): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(url, poolSize));
+}
+
+export type Orm = MikroORM;
+export type Em = EntityManager;

@@ -1,0 +1,112 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { type Logger, pino } from 'pino';
+import { roomUpcasters } from '../domain/rooms/upcasters.js';
+import type { PgProjection } from '../projections/projection.js';
+import { roomsProjection } from '../projections/rooms/roomsProjection.js';
+import { projectionStatuses } from '../projections/status.js';
+import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
+import type { Config } from './config/config.js';
+import { openOrm } from './db/orm.js';
+import { createKurrentEventStore } from './eventStore/esdb/kurrentEventStore.js';
+import type { EventStore } from './eventStore/eventStore.js';
+import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
+import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
+
+export const projections: readonly PgProjection[] = [roomsProjection];
+export const upcasters = new UpcasterRegistry([...roomUpcasters]);
+
+/** The adapters one process uses, built from the validated config: the composition root's raw material. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  pool: pg.Pool;
+  /** Events as stored (audit, hash verification). */
+  rawEventStore: EventStore;
+  /** Events as the application reads them (upcast). */
+  eventStore: EventStore;
+  orm: MikroORM;
+  redis: Redis;
+  metrics: Metrics;
+  projections: readonly PgProjection[];
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { service: 'roomline' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Never in logs: credentials and personal data, wherever they appear.
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.password',
+        '*.email',
+        '*.phone',
+        '*.fullName',
+        '*.accessToken',
+        '*.refreshToken',
+        'password',
+        'email',
+        'phone',
+        'fullName',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.PG_POOL_SIZE,
+    application_name: 'roomline',
+  });
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
+  let eventStoreRef: EventStore | undefined;
+  const metrics = createMetrics(async () =>
+    eventStoreRef
+      ? (await projectionStatuses(pool, eventStoreRef, projections)).map((s) => ({
+          name: s.name,
+          lagEvents: s.lagEvents,
+        }))
+      : [],
+  );
+  const rawEventStore: EventStore =
+    config.EVENT_STORE === 'esdb'
+      ? createKurrentEventStore(config.EVENTSTORE_URL!)
+      : new PostgresEventStore({
+          pool,
+          connectionString: config.DATABASE_URL,
+          pollIntervalMs: config.SUBSCRIPTION_POLL_MS,
+          onAppend: (ms, events) => {
+            metrics.appendDuration.observe(ms / 1000);
+            metrics.appendedEvents.inc(events);
+          },
+        });
+  const eventStore = withUpcasting(rawEventStore, upcasters);
+  eventStoreRef = eventStore;
+  const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
+  return {
+    config,
+    logger,
+    pool,
+    rawEventStore,
+    eventStore,
+    orm,
+    redis,
+    metrics,
+    projections,
+    async close() {
+      await rawEventStore.close();
+      await orm.close(true);
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

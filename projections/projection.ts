@@ -1,0 +1,18 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventFilter, RecordedEvent } from '../infra/eventStore/eventStore.js';
+
+/**
+ * A projection into PostgreSQL. The runner calls `apply` inside the transaction that also moves
+ * the checkpoint, so an event is applied exactly once whatever crashes when.
+ */
+export interface PgProjection {
+  /** Stable name: the key of its checkpoint and its lease. */
+  name: string;
+  /** Bumping it rebuilds the read model from the first event. */
+  version: number;
+  filter: EventFilter;
+  /** Applies events in position order; the runner flushes and commits. */
+  apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
+  /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */
+  reset(em: EntityManager): Promise<void>;
+}

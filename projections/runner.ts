@@ -1,0 +1,304 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { EventStore, RecordedEvent, Subscription } from '../infra/eventStore/eventStore.js';
+import type { PgProjection } from './projection.js';
+
+export type RunnerState = 'starting' | 'active' | 'standby' | 'stopped';
+
+export interface ProjectionRunnerOptions {
+  orm: MikroORM;
+  store: EventStore;
+  /** Connection string for the session that holds the leases (advisory locks). */
+  databaseUrl: string;
+  projections: readonly PgProjection[];
+  logger: Logger;
+  /** How often a standby runner tries to take the lease (default 1000 ms). */
+  standbyRetryMs?: number;
+  /** Attempts of a failing batch before its events are tried one by one and poison ones parked (default 3). */
+  attempts?: number;
+  retryDelayMs?: number;
+  onBatch?: (projection: string, events: number, checkpoint: bigint) => void;
+}
+
+/** Thrown when the checkpoint moved under us: another runner holds the projection. */
+class LostLease extends Error {}
+
+/** A stable 32-bit key per projection name for `pg_try_advisory_lock(ns, key)`. */
+export function leaseKey(name: string): number {
+  let hash = 0;
+  for (const char of name) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) | 0;
+  return hash;
+}
+export const LEASE_NAMESPACE = 7246100;
+
+/**
+ * Runs PostgreSQL projections. One active runner per projection across processes: the runner that
+ * holds the projection's session advisory lock works, the others wait on standby and take over when
+ * its connection goes (a crashed process releases its locks). The checkpoint update is also fenced
+ * on the previous position, so two runners can never both apply a batch.
+ */
+export class ProjectionRunner {
+  private lockClient: pg.Client | undefined;
+  private readonly states = new Map<string, RunnerState>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly loops: Promise<void>[] = [];
+  private stopping = false;
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    for (const projection of options.projections) this.states.set(projection.name, 'starting');
+  }
+
+  state(name: string): RunnerState | undefined {
+    return this.states.get(name);
+  }
+
+  async start(): Promise<void> {
+    await this.connectLockClient();
+    for (const projection of this.options.projections) this.loops.push(this.loop(projection));
+  }
+
+  private async connectLockClient(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'roomline-projector-lease',
+    });
+    client.on('error', (error) => {
+      // Losing the session loses every lease: stop applying; the loops take them again when they can.
+      this.options.logger.warn({ err: error.message }, 'projection lease connection lost');
+      if (this.lockClient === client) this.lockClient = undefined;
+      for (const subscription of this.subscriptions.values()) void subscription.close();
+    });
+    await client.connect();
+    this.lockClient = client;
+  }
+
+  private async tryLease(projection: PgProjection): Promise<boolean> {
+    if (!this.lockClient) {
+      try {
+        await this.connectLockClient();
+      } catch {
+        return false;
+      }
+    }
+    const { rows } = await this.lockClient!.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+      LEASE_NAMESPACE,
+      leaseKey(projection.name),
+    ]);
+    return rows[0]?.ok === true;
+  }
+
+  private async releaseLease(projection: PgProjection): Promise<void> {
+    await this.lockClient
+      ?.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_NAMESPACE, leaseKey(projection.name)])
+      .catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
+  }
+
+  private async loop(projection: PgProjection): Promise<void> {
+    const { logger } = this.options;
+    while (!this.stopping) {
+      let leased = false;
+      try {
+        leased = await this.tryLease(projection);
+      } catch (error) {
+        logger.warn({ projection: projection.name, err: (error as Error).message }, 'could not ask for the lease');
+      }
+      if (!leased) {
+        this.states.set(projection.name, 'standby');
+        await this.sleep(this.options.standbyRetryMs ?? 1000);
+        continue;
+      }
+      this.states.set(projection.name, 'active');
+      logger.info({ projection: projection.name }, 'projection active');
+      try {
+        await this.follow(projection);
+      } catch (error) {
+        if (!(error instanceof LostLease) && !this.stopping) {
+          logger.error(
+            { projection: projection.name, err: (error as Error).message },
+            'projection stopped on an error',
+          );
+          await this.recordError(projection, error as Error);
+          await this.sleep(this.options.retryDelayMs ?? 1000);
+        }
+      } finally {
+        await this.releaseLease(projection);
+      }
+    }
+    this.states.set(projection.name, 'stopped');
+  }
+
+  private async follow(projection: PgProjection): Promise<void> {
+    let checkpoint = await this.loadCheckpoint(projection);
+    const subscription = this.options.store.subscribe({ fromPosition: checkpoint, filter: projection.filter });
+    this.subscriptions.set(projection.name, subscription);
+    try {
+      for await (const batch of subscription) {
+        if (this.stopping) break;
+        if (batch.checkpoint <= checkpoint) continue;
+        checkpoint = await this.applyBatch(projection, batch.events, checkpoint, batch.checkpoint);
+        this.options.onBatch?.(projection.name, batch.events.length, checkpoint);
+      }
+    } finally {
+      this.subscriptions.delete(projection.name);
+      await subscription.close();
+    }
+  }
+
+  /** The stored checkpoint; a changed version empties the read model and starts from the beginning. */
+  private async loadCheckpoint(projection: PgProjection): Promise<bigint> {
+    const em = this.options.orm.em.fork();
+    return em.transactional(async (tx) => {
+      await tx.execute(
+        'INSERT INTO projection_checkpoints (name, version, position) VALUES (?, ?, 0) ON CONFLICT (name) DO NOTHING',
+        [projection.name, projection.version],
+      );
+      const [row] = await tx.execute<Array<{ version: number; position: string }>>(
+        'SELECT version, position FROM projection_checkpoints WHERE name = ? FOR UPDATE',
+        [projection.name],
+      );
+      if (row && row.version === projection.version) return BigInt(row.position);
+      this.options.logger.info(
+        { projection: projection.name, from: row?.version, to: projection.version },
+        'rebuilding projection',
+      );
+      await projection.reset(tx);
+      await tx.execute(
+        'UPDATE projection_checkpoints SET version = ?, position = 0, last_error = NULL, updated_at = now() WHERE name = ?',
+        [projection.version, projection.name],
+      );
+      await tx.execute('DELETE FROM projection_parked WHERE projection = ?', [projection.name]);
+      return 0n;
+    });
+  }
+
+  private async applyBatch(
+    projection: PgProjection,
+    events: RecordedEvent[],
+    from: bigint,
+    to: bigint,
+  ): Promise<bigint> {
+    const attempts = this.options.attempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.commit(projection, events, from, to);
+        return to;
+      } catch (error) {
+        if (error instanceof LostLease || this.stopping) throw error;
+        if (attempt < attempts) {
+          await this.sleep((this.options.retryDelayMs ?? 200) * attempt);
+          continue;
+        }
+        if (events.length === 0) throw error;
+        return this.applyOneByOne(projection, events, from, to);
+      }
+    }
+  }
+
+  /** Isolates poison events: each event alone, a failing one parked with its error and skipped. */
+  private async applyOneByOne(
+    projection: PgProjection,
+    events: RecordedEvent[],
+    from: bigint,
+    to: bigint,
+  ): Promise<bigint> {
+    let checkpoint = from;
+    for (const event of events) {
+      try {
+        await this.commit(projection, [event], checkpoint, event.position);
+      } catch (error) {
+        if (error instanceof LostLease) throw error;
+        this.options.logger.error(
+          {
+            projection: projection.name,
+            position: event.position.toString(),
+            type: event.type,
+            err: (error as Error).message,
+          },
+          'parking an event the projection cannot apply',
+        );
+        await this.park(projection, event, error as Error, checkpoint);
+      }
+      checkpoint = event.position;
+    }
+    await this.commit(projection, [], checkpoint, to);
+    return to;
+  }
+
+  private async commit(
+    projection: PgProjection,
+    events: readonly RecordedEvent[],
+    from: bigint,
+    to: bigint,
+  ): Promise<void> {
+    const em = this.options.orm.em.fork();
+    await em.transactional(async (tx) => {
+      if (events.length > 0) {
+        await projection.apply(tx, events);
+        await tx.flush();
+      }
+      await this.moveCheckpoint(tx, projection, from, to);
+    });
+  }
+
+  private async moveCheckpoint(tx: EntityManager, projection: PgProjection, from: bigint, to: bigint): Promise<void> {
+    const result = await tx.execute<{ affectedRows: number }>(
+      'UPDATE projection_checkpoints SET position = ?, updated_at = now(), last_error = NULL WHERE name = ? AND position = ?',
+      [to.toString(), projection.name, from.toString()],
+      'run',
+    );
+    if (result.affectedRows !== 1) throw new LostLease(`${projection.name}: checkpoint moved by another runner`);
+  }
+
+  private async park(projection: PgProjection, event: RecordedEvent, error: Error, checkpoint: bigint): Promise<void> {
+    const em = this.options.orm.em.fork();
+    await em.transactional(async (tx) => {
+      await tx.execute(
+        `INSERT INTO projection_parked (projection, position, event_id, stream_id, type, error)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [
+          projection.name,
+          event.position.toString(),
+          event.eventId,
+          event.streamId,
+          event.type,
+          error.message.slice(0, 2000),
+        ],
+      );
+      await this.moveCheckpoint(tx, projection, checkpoint, event.position);
+    });
+  }
+
+  private async recordError(projection: PgProjection, error: Error): Promise<void> {
+    await this.options.orm.em
+      .fork()
+      .execute('UPDATE projection_checkpoints SET last_error = ?, updated_at = now() WHERE name = ?', [
+        error.message.slice(0, 2000),
+        projection.name,
+      ])
+      .catch(() => undefined);
+  }
+
+  /** Finishes the batch in flight, closes subscriptions and releases every lease. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const wake of [...this.sleepers]) wake();
+    await Promise.all([...this.subscriptions.values()].map((s) => s.close()));
+    await Promise.all(this.loops);
+    await this.lockClient?.end().catch(() => undefined);
+    this.lockClient = undefined;
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppDeps } from './deps.js';
+import { registerErrorHandler } from './errors.js';
+import { type Access, registerAuth } from './plugins/auth.js';
+import { registerIdempotency } from './plugins/idempotency.js';
+import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
+import { operationRoutes } from './routes/operations.js';
+import { roomRoutes } from './routes/rooms.js';
+
+function describeAccess(access: Access): string {
+  if (access === 'public') return 'Access: anyone.';
+  if (access === 'authenticated') return 'Access: any signed-in user.';
+  return `Access: ${access.join(', ')}.`;
+}
+
+/** The HTTP app: plugins, then routes. Listening is the caller's business (infra/main.ts, tests). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    genReqId: (request) => requestIdFrom(request.headers['x-request-id']) ?? randomUUID(),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    return503OnClosing: true,
+  });
+
+  // Framework routes (the OpenAPI UI) are public; every route of ours must say who may call it.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.access && route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    const access = route.config?.access;
+    if (access && route.schema && !route.url.startsWith('/docs')) {
+      const note = describeAccess(access);
+      route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;
+      if (access !== 'public') route.schema.security = [{ bearerAuth: [] }];
+    }
+  });
+
+  // JSON only: anything else is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  registerErrorHandler(app);
+  registerRequestContext(app);
+  registerAuth(app, {
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Roomline API',
+        version: '0.1.0',
+        description:
+          'Event-sourced room booking for exam candidates. Errors are `{ error, message, details? }`. ' +
+          'Writes answer with `position`; send it back as `X-Min-Position` to read your own writes.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerIdempotency(app, deps.pool);
+  operationRoutes(app, deps);
+  roomRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Role } from '../../domain/shared/decider.js';
+import { type AccessClaims, accessTokenVerifier, InvalidToken, type TokenSettings } from '../../infra/auth/tokens.js';
+import { ApiError } from '../errors.js';
+
+/**
+ * Who may call a route: `public` (anyone; a token, if sent, must be valid), `authenticated` (any
+ * signed-in role) or a list of roles. Every route must declare it; the app refuses to start otherwise.
+ */
+export type Access = 'public' | 'authenticated' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    user: AccessClaims | null;
+  }
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'use Authorization: Bearer <accessToken>');
+  return match[1];
+}
+
+export function registerAuth(app: FastifyInstance, settings: TokenSettings): void {
+  const verify = accessTokenVerifier(settings);
+  app.decorateRequest('user', null);
+
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.access) {
+      throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config?.access;
+    if (!access) return; // 404s and framework routes
+    let token: string | undefined;
+    try {
+      token = bearer(request);
+      if (token) request.user = verify(token);
+    } catch (error) {
+      if (error instanceof InvalidToken) throw new ApiError(401, 'INVALID_TOKEN', error.message);
+      throw error;
+    }
+    if (access === 'public') return;
+    if (!request.user) throw new ApiError(401, 'UNAUTHENTICATED', 'sign in first: this route needs an access token');
+    if (access === 'authenticated') return;
+    if (!access.includes(request.user.role)) {
+      throw new ApiError(403, 'FORBIDDEN', `this route is for ${access.join(', ')}`, { required: access });
+    }
+  });
+}

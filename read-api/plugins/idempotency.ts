@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { canonicalJson } from '../../infra/eventStore/hashChain.js';
+import { ApiError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the request carries an Idempotency-Key it is the first to use. */
+    idempotency: { scope: string; key: string } | null;
+  }
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * API.md: "the same key from the same user returns the first response again and appends nothing
+ * new". The first request claims the key; its answer (below 500) is stored and replayed to retries;
+ * a retry while the first still runs gets 409; the same key with another request gets 422.
+ * Commands also derive their event ids from the key, so a crash between append and storing the
+ * answer cannot append twice either.
+ */
+export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (!WRITE_METHODS.has(request.method)) return;
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return;
+    if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
+      throw new ApiError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 200 visible ASCII characters');
+    }
+    const scope = request.user ? `user:${request.user.sub}` : 'anonymous';
+    const requestHash = createHash('sha256')
+      .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)
+      .digest('hex');
+    // A claim left unfinished for a minute (its process died mid-request) may be taken over.
+    const claimed = await pool.query(
+      `INSERT INTO idempotency_keys AS k (scope, key, request_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
+         WHERE k.status_code IS NULL AND k.request_hash = EXCLUDED.request_hash AND k.created_at < now() - interval '1 minute'
+       RETURNING 1`,
+      [scope, header, requestHash],
+    );
+    if (claimed.rowCount === 1) {
+      request.idempotency = { scope, key: header };
+      return;
+    }
+    const { rows } = await pool.query<{ request_hash: string; status_code: number | null; response: unknown }>(
+      'SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2',
+      [scope, header],
+    );
+    const first = rows[0];
+    if (!first)
+      throw new ApiError(409, 'IDEMPOTENCY_IN_PROGRESS', 'retry: the first request with this key just finished');
+    if (first.request_hash !== requestHash) {
+      throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+    }
+    if (first.status_code === null) {
+      throw new ApiError(
+        409,
+        'IDEMPOTENCY_IN_PROGRESS',
+        'the first request with this key is still running',
+        undefined,
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    void reply.header('idempotent-replayed', 'true');
+    return reply.code(first.status_code).send(first.response);
+  });
+
+  app.addHook('onRequestAbort', async (request) => {
+    const claim = request.idempotency;
+    if (!claim) return;
+    request.idempotency = null;
+    await pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL', [
+      claim.scope,
+      claim.key,
+    ]);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (!claim) return payload;
+    request.idempotency = null;
+    if (reply.statusCode >= 500) {
+      await pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [claim.scope, claim.key]);
+      return payload;
+    }
+    let body: unknown = null;
+    if (typeof payload === 'string' && payload.length > 0) {
+      try {
+        body = JSON.parse(payload);
+      } catch {
+        body = payload;
+      }
+    }
+    await pool.query(
+      `UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb, completed_at = now()
+        WHERE scope = $1 AND key = $2`,
+      [claim.scope, claim.key, reply.statusCode, JSON.stringify(body)],
+    );
+    return payload;
+  });
+}

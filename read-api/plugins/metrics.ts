@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one process; its own registry, so several apps can live in one test process. */
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  appendDuration: Histogram<never>;
+  appendedEvents: Counter<never>;
+  projectionLag: Gauge<'projection'>;
+}
+
+export function createMetrics(collectLag?: () => Promise<Array<{ name: string; lagEvents: number }>>): Metrics {
+  const registry = new Registry();
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const appendDuration = new Histogram({
+    name: 'event_store_append_duration_seconds',
+    help: 'latency of event store appends, from call to commit',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const appendedEvents = new Counter({
+    name: 'event_store_appended_events_total',
+    help: 'events appended',
+    registers: [registry],
+  });
+  const projectionLag = new Gauge({
+    name: 'projection_lag_events',
+    help: 'events a projection has yet to apply',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    async collect() {
+      if (!collectLag) return;
+      try {
+        for (const { name, lagEvents } of await collectLag()) this.set({ projection: name }, lagEvents);
+      } catch {
+        // A scrape must not fail because the database is briefly away; the gauge keeps its last value.
+      }
+    },
+  });
+  return { registry, httpDuration, appendDuration, appendedEvents, projectionLag };
+}

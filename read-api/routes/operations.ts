@@ -1,0 +1,103 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { projectionStatuses } from '../../projections/status.js';
+import type { AppDeps } from '../deps.js';
+import { errors, Position } from '../schemas.js';
+
+const ProjectionStatus = Type.Object({
+  name: Type.String(),
+  version: Type.Integer(),
+  status: Type.Union(['live', 'catching_up', 'rebuilding', 'no_runner', 'error'].map((s) => Type.Literal(s))),
+  checkpoint: Position,
+  headPosition: Position,
+  lagEvents: Type.Integer({ description: 'counted up to 10,000' }),
+  lagMs: Type.Integer({ description: 'age of the oldest event not yet applied' }),
+  parkedEvents: Type.Integer(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  active: Type.Boolean({ description: 'a runner holds the lease' }),
+});
+
+const Check = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  error: Type.Optional(Type.String()),
+});
+
+export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
+  app.get(
+    '/health/live',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Every dependency answers (PostgreSQL, Redis)',
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Check) }),
+          503: Type.Object({ status: Type.Literal('unavailable'), checks: Type.Record(Type.String(), Check) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const withTimeout = async (check: () => Promise<unknown>): Promise<typeof Check.static> => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2000);
+            }),
+          ]);
+          return { status: 'ok' };
+        } catch (error) {
+          return { status: 'down', error: (error as Error).message };
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      const [postgres, redis] = await Promise.all([
+        withTimeout(() => deps.pool.query('SELECT 1')),
+        withTimeout(() => deps.redis.ping()),
+      ]);
+      const checks = { postgres, redis };
+      if (postgres.status === 'ok' && redis.status === 'ok') return { status: 'ready' as const, checks };
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ status: 'unavailable' as const, checks });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } },
+    async (_request, reply) => {
+      const text = await deps.metrics.registry.metrics();
+      return reply.type(deps.metrics.registry.contentType).send(text);
+    },
+  );
+
+  app.get(
+    '/api/ops/projections',
+    {
+      config: { access: ['support', 'admin'] },
+      schema: {
+        tags: ['operations'],
+        summary: 'Every projection: checkpoint, head, lag, parked events',
+        response: { 200: Type.Array(ProjectionStatus), ...errors(401, 403) },
+      },
+    },
+    async () => projectionStatuses(deps.pool, deps.eventStore, deps.projections),
+  );
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Role } from '../../domain/shared/decider.js';
+import { accessTokenSigner } from '../../infra/auth/tokens.js';
+import { type Config, loadConfig } from '../../infra/config/config.js';
+import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { ProjectionRunner } from '../../projections/runner.js';
+import { buildApp } from '../../read-api/app.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+
+export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PG_POOL_SIZE: '10',
+    MIN_POSITION_WAIT_MS: '5000',
+    SUBSCRIPTION_POLL_MS: '500',
+    ...overrides,
+  });
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: Runtime;
+  db: TestDatabase;
+  runner: ProjectionRunner | undefined;
+  /** A signed access token for a new (or the given) user of that role. */
+  token(role: Role, sub?: string): string;
+  /** Authorization header for a role. */
+  as(role: Role, sub?: string): { authorization: string };
+  close(): Promise<void>;
+}
+
+/** The real app on a fresh database, with the projection runner unless `projections: false`. */
+export async function createTestApp(
+  options: { projections?: boolean; config?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const db = await createTestDatabase(4);
+  const config = testConfig(db.url, options.config);
+  const runtime = await createRuntime(config, pino({ level: config.LOG_LEVEL }));
+  const app = await buildApp(runtime);
+  let runner: ProjectionRunner | undefined;
+  if (options.projections !== false) {
+    runner = new ProjectionRunner({
+      orm: runtime.orm,
+      store: runtime.eventStore,
+      databaseUrl: db.url,
+      projections: runtime.projections,
+      logger: runtime.logger,
+      standbyRetryMs: 200,
+    });
+    await runner.start();
+  }
+  const sign = accessTokenSigner({
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+  const token = (role: Role, sub: string = randomUUID()) =>
+    sign({ sub, role, email: `${role}-${sub.slice(0, 8)}@example.test` });
+  return {
+    app,
+    runtime,
+    db,
+    runner,
+    token,
+    as: (role, sub) => ({ authorization: `Bearer ${token(role, sub)}` }),
+    async close() {
+      await app.close();
+      await runner?.stop();
+      await runtime.close();
+      await db.drop();
+    },
+  };
+}
