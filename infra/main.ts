@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { ProjectionRunner } from '../projections/runner.js';
+import { buildApp } from '../read-api/app.js';
+import { startWorkers } from '../workers/startWorkers.js';
+import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { prepareDatabase } from './db/prepare.js';
+import { createLogger, createRuntime } from './runtime.js';
+
+/**
+ * The composition root: one code base, four entry points chosen by ROOMLINE_PROCESS
+ * (api, projector, worker, or all three in one process).
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  const role = config.ROOMLINE_PROCESS;
+  const runs = (part: 'api' | 'projector' | 'worker') => role === 'all' || role === part;
+
+  // Read models, idempotency keys and checkpoints live in PostgreSQL whichever event store is used.
+  await prepareDatabase(config.DATABASE_URL);
+  const runtime = await createRuntime(config, logger);
+
+  const stops: Array<() => Promise<void>> = [];
+  let app: FastifyInstance | undefined;
+  if (runs('api')) {
+    app = await buildApp(runtime);
+    stops.push(() => app!.close());
+  }
+  if (runs('projector')) {
+    const runner = new ProjectionRunner({
+      orm: runtime.orm,
+      store: runtime.eventStore,
+      databaseUrl: config.DATABASE_URL,
+      projections: runtime.projections,
+      logger,
+    });
+    await runner.start();
+    stops.push(() => runner.stop());
+  }
+  if (runs('worker')) {
+    const workers = await startWorkers({ config, logger, pool: runtime.pool });
+    stops.push(() => workers.close());
+  }
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down: finishing requests, projections and jobs in flight');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    try {
+      // The API stops taking requests first; then projectors and workers finish what they hold.
+      for (const stop of stops) await stop();
+      await runtime.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (app) {
+    await app.listen({ port: config.PORT, host: config.HOST });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+    logger.info({ url, process: role }, 'Roomline is listening');
+    process.stdout.write(`\nRoomline (${role}) is running at ${url}  (API docs: ${url}/docs)\n\n`);
+  } else {
+    logger.info({ process: role }, 'Roomline is running');
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`Roomline failed to start: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
