@@ -16,6 +16,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: AccessClaims | null;
   }
+  interface FastifyInstance {
+    /** Every route with the roles it admits: the access-control test walks this list. */
+    routeAccess: Array<{ method: string; url: string; access: Access }>;
+  }
 }
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -29,10 +33,13 @@ function bearer(request: FastifyRequest): string | undefined {
 export function registerAuth(app: FastifyInstance, settings: TokenSettings): void {
   const verify = accessTokenVerifier(settings);
   app.decorateRequest('user', null);
+  app.decorate('routeAccess', []);
 
   app.addHook('onRoute', (route) => {
-    if (!route.config?.access) {
-      throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    const access = route.config?.access;
+    if (!access) throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') app.routeAccess.push({ method, url: route.url, access });
     }
   });
 
