@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
@@ -33,30 +33,33 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
-  return pino({
-    level: config.LOG_LEVEL,
-    base: { service: 'roomline' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // Never in logs: credentials and personal data, wherever they appear.
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        '*.password',
-        '*.email',
-        '*.phone',
-        '*.fullName',
-        '*.accessToken',
-        '*.refreshToken',
-        'password',
-        'email',
-        'phone',
-        'fullName',
-      ],
-      censor: '[redacted]',
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.LOG_LEVEL,
+      base: { service: 'roomline' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Never in logs: credentials and personal data, wherever they appear.
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          '*.password',
+          '*.email',
+          '*.phone',
+          '*.fullName',
+          '*.accessToken',
+          '*.refreshToken',
+          'password',
+          'email',
+          'phone',
+          'fullName',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    destination as DestinationStream,
+  );
 }
 
 export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {

@@ -15,6 +15,7 @@ export function registerRequestContext(app: FastifyInstance): void {
     const given = request.headers['x-correlation-id'];
     request.correlationId = typeof given === 'string' && SAFE_ID.test(given) ? given : request.id;
     request.log = request.log.child({ correlationId: request.correlationId });
+    reply.log = request.log;
     void reply.header('x-request-id', request.id);
     void reply.header('x-correlation-id', request.correlationId);
   });

@@ -1,6 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../infra/eventStore/postgres/postgresEventStore.js';
 import { newEvent } from '../contracts/eventStore.contract.js';
@@ -22,7 +21,8 @@ function startRunner(url: string): Runner {
     async waitFor(predicate, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(runner.state)) {
-        if (Date.now() > deadline) throw new Error(`runner ${child.pid} never reached the state; last ${JSON.stringify(runner.state)}`);
+        if (Date.now() > deadline)
+          throw new Error(`runner ${child.pid} never reached the state; last ${JSON.stringify(runner.state)}`);
         if (child.exitCode !== null) throw new Error(`runner ${child.pid} exited with ${child.exitCode}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -106,7 +106,9 @@ describe('projection runner across processes', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await applied();
     expect(after).toEqual({ total: 80, distinct: 80 });
-    const { rows } = await db.pool.query<{ position: string }>("SELECT position FROM projection_checkpoints WHERE name = 'test_counter'");
+    const { rows } = await db.pool.query<{ position: string }>(
+      "SELECT position FROM projection_checkpoints WHERE name = 'test_counter'",
+    );
     expect(BigInt(rows[0]!.position)).toBeGreaterThanOrEqual(await store.headPosition());
   }, 60_000);
 

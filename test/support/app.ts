@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Role } from '../../domain/shared/decider.js';
 import { accessTokenSigner } from '../../infra/auth/tokens.js';
 import { type Config, loadConfig } from '../../infra/config/config.js';
@@ -38,11 +38,11 @@ export interface TestApp {
 
 /** The real app on a fresh database, with the projection runner unless `projections: false`. */
 export async function createTestApp(
-  options: { projections?: boolean; config?: Record<string, string> } = {},
+  options: { projections?: boolean; config?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(4);
   const config = testConfig(db.url, options.config);
-  const runtime = await createRuntime(config, pino({ level: config.LOG_LEVEL }));
+  const runtime = await createRuntime(config, options.logger ?? pino({ level: config.LOG_LEVEL }));
   const app = await buildApp(runtime);
   let runner: ProjectionRunner | undefined;
   if (options.projections !== false) {

@@ -30,7 +30,9 @@ export const countingProjection: PgProjection = {
   },
 };
 
-await runtime.pool.query('CREATE TABLE IF NOT EXISTS test_applied (position bigint NOT NULL, event_id uuid NOT NULL, runner int NOT NULL)');
+await runtime.pool.query(
+  'CREATE TABLE IF NOT EXISTS test_applied (position bigint NOT NULL, event_id uuid NOT NULL, runner int NOT NULL)',
+);
 const projections = [...runtime.projections, countingProjection];
 const runner = new ProjectionRunner({
   orm: runtime.orm,

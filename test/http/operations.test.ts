@@ -1,0 +1,106 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../infra/runtime.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { roomBody } from '../support/builders/rooms.js';
+
+const logLines: string[] = [];
+let t: TestApp;
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  // The production logger (redaction included), written to memory.
+  t = await createTestApp({ logger: createLogger({ LOG_LEVEL: 'info' }, sink) });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('health, metrics, docs', () => {
+  it('is live and ready when PostgreSQL and Redis answer', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } } });
+  });
+
+  it('serves Prometheus metrics with HTTP latency, append latency and projection lag', async () => {
+    await t.app.inject({ method: 'POST', url: '/api/rooms', headers: t.as('landlord'), payload: roomBody() });
+    const response = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/plain/);
+    expect(response.body).toMatch(/http_request_duration_seconds_bucket\{.*route="\/api\/rooms".*\} \d+/);
+    expect(response.body).toMatch(/event_store_append_duration_seconds_count [1-9]/);
+    expect(response.body).toMatch(/projection_lag_events\{projection="rooms"\} \d+/);
+  });
+
+  it('serves the OpenAPI document and its UI at /docs, describing every room route', async () => {
+    const ui = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    const document = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(document.openapi).toMatch(/^3\./);
+    for (const path of [
+      '/api/rooms',
+      '/api/rooms/{id}',
+      '/api/rooms/{id}/publish',
+      '/api/rooms/{id}/unpublish',
+      '/api/rooms/{id}/availability',
+    ]) {
+      expect(Object.keys(document.paths)).toContain(path);
+    }
+    expect(document.paths['/api/rooms'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['title', 'location', 'pricePerNight']),
+    );
+  });
+
+  it('shows projection status to support staff', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/api/ops/projections', headers: t.as('support') });
+    expect(response.statusCode).toBe(200);
+    const [rooms] = response.json();
+    expect(rooms).toMatchObject({ name: 'rooms', version: 1, parkedEvents: 0, active: true });
+    expect(rooms.checkpoint).toMatch(/^\d+$/);
+  });
+});
+
+describe('logs', () => {
+  it('carry request and correlation ids, never the token or an email', async () => {
+    const token = t.token('landlord');
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms',
+      headers: { authorization: `Bearer ${token}`, 'x-correlation-id': 'corr-123', 'x-request-id': 'req-abc' },
+      payload: roomBody(),
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['x-request-id']).toBe('req-abc');
+    expect(response.headers['x-correlation-id']).toBe('corr-123');
+    const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = lines.filter((l) => l.reqId === 'req-abc');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.some((l) => l.correlationId === 'corr-123')).toBe(true);
+    const all = logLines.join('\n');
+    expect(all).not.toContain(token);
+    expect(all).not.toMatch(/@example\.test/);
+  });
+});
+
+describe('readiness when a dependency is down', () => {
+  it('answers 503 naming Redis when Redis does not answer', async () => {
+    const broken = await createTestApp({ projections: false, config: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const response = await broken.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({
+        status: 'unavailable',
+        checks: { postgres: { status: 'ok' }, redis: { status: 'down' } },
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Queue, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMailer, type Mailer, type MailMessage, messageIdFor } from '../../infra/mail/mailer.js';
+import { createQueue, enqueueMail, mailJobId, QueueNames, queueConnection } from '../../infra/queues/queues.js';
+import { createMailWorker } from '../../workers/mailWorker.js';
+import {
+  aMail,
+  capturingLogger,
+  deleteRedisKeys,
+  MAIL_FROM,
+  parseMail,
+  REDIS_URL,
+  startSmtpServer,
+  type TestSmtpServer,
+  uniquePrefix,
+  waitFor,
+} from './support.js';
+
+describe('mail worker: queued mail delivered over SMTP', () => {
+  const prefix = uniquePrefix();
+  const at = queueConnection(REDIS_URL, prefix);
+  const { logger, lines } = capturingLogger();
+  const sent: MailMessage[] = [];
+  let smtp: TestSmtpServer;
+  let dataDir: string;
+  let mailer: Mailer;
+  let queue: Queue<MailMessage>;
+  let worker: Worker<MailMessage, { messageId: string }>;
+
+  const deliveredTo = (mail: MailMessage) => smtp.received.filter((m) => m.rcptTo.includes(mail.to));
+  const enqueue = async (mail: MailMessage) => {
+    sent.push(mail);
+    return enqueueMail(queue, mail);
+  };
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer('refused.example.org');
+    dataDir = await mkdtemp(join(tmpdir(), 'rl-mail-'));
+    mailer = createMailer({ SMTP_URL: smtp.url, MAIL_FROM, DATA_DIR: dataDir });
+    queue = createQueue<MailMessage>(QueueNames.mail, at);
+    // One at a time, so jobs finish in the order they were queued.
+    worker = createMailWorker({ at, mailer, logger, concurrency: 1 });
+    await worker.waitUntilReady();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+    await mailer?.close();
+    await smtp?.close();
+    await deleteRedisKeys(prefix);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers a queued mail with its recipient, subject, text and html', async () => {
+    const mail = aMail({ html: '<p>Your room is <b>booked</b>.</p>' });
+
+    const { jobId } = await enqueue(mail);
+
+    const [received] = await waitFor('the mail at the SMTP server', () => deliveredTo(mail).length > 0 && deliveredTo(mail));
+    expect(jobId).toBe(mailJobId(mail.idempotencyKey));
+    expect(received!.rcptTo).toEqual([mail.to]);
+    expect(received!.mailFrom).toBe('no-reply@roomline.test');
+    const parsed = parseMail(received!.raw);
+    expect(parsed.headers.get('subject')).toBe(mail.subject);
+    expect(parsed.headers.get('to')).toBe(mail.to);
+    expect(parsed.headers.get('from')).toBe(MAIL_FROM);
+    expect(parsed.headers.get('message-id')).toBe(messageIdFor(mail.idempotencyKey, MAIL_FROM));
+    expect(parsed.text).toBe(mail.text);
+    expect(parsed.html).toBe(mail.html);
+    const job = await queue.getJob(jobId);
+    expect(await waitFor('the job completed', async () => (await job!.getState()) === 'completed')).toBe(true);
+  });
+
+  it('delivers a mail once when its idempotency key is queued again, before and after it was sent', async () => {
+    const mail = aMail();
+    const first = await enqueue(mail);
+    const second = await enqueue({ ...mail, subject: 'a second copy that must not go out' });
+    expect(second.jobId).toBe(first.jobId);
+    await waitFor('the first delivery', () => deliveredTo(mail).length > 0);
+
+    await enqueue(mail);
+    // Queued after the repeat, and the worker takes one job at a time in order: once it has arrived, the
+    // repeat would have arrived before it.
+    const sentinel = aMail();
+    await enqueue(sentinel);
+    await waitFor('the sentinel mail', () => deliveredTo(sentinel).length > 0);
+
+    expect(deliveredTo(mail)).toHaveLength(1);
+    expect(parseMail(deliveredTo(mail)[0]!.raw).headers.get('subject')).toBe(mail.subject);
+    expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
+  it('does not retry a mail the relay refuses for good', async () => {
+    const mail = aMail({ to: 'nobody@refused.example.org' });
+
+    const { jobId } = await enqueue(mail);
+
+    const job = await waitFor('the job to fail', async () => {
+      const current = await queue.getJob(jobId);
+      return current && (await current.getState()) === 'failed' && current;
+    });
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain('550');
+    expect(job.failedReason).not.toContain('nobody@');
+    expect(deliveredTo(mail)).toHaveLength(0);
+  });
+
+  it('logs job ids and recipient domains, never addresses, subjects or bodies', async () => {
+    await waitFor('the refusal logged', () => lines.some((l) => l.includes('mail not sent')));
+    const log = lines.join('\n');
+    if (process.env.SHOW_LOGS) console.log(log);
+    expect(log).toContain('"toDomain":"students.example.org"');
+    expect(log).toContain('"toDomain":"refused.example.org"');
+    for (const mail of sent) {
+      expect(log).toContain(mailJobId(mail.idempotencyKey));
+      expect(log).not.toContain(mail.to);
+      expect(log).not.toContain(mail.to.split('@')[0]);
+      expect(log).not.toContain(mail.subject);
+      expect(log).not.toContain(mail.text.split('\n')[0]);
+    }
+  });
+});
