@@ -30,7 +30,11 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 }
 
 /** Polls until the check returns something other than undefined or false, for at most timeoutMs. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -76,7 +80,9 @@ export async function startSmtpServer(refusedDomain = 'refused.example.org'): Pr
     logger: false,
     onRcptTo(address, _session, callback) {
       if (address.address.endsWith(`@${refusedDomain}`)) {
-        return callback(Object.assign(new Error(`<${address.address}>: Recipient address rejected`), { responseCode: 550 }));
+        return callback(
+          Object.assign(new Error(`<${address.address}>: Recipient address rejected`), { responseCode: 550 }),
+        );
       }
       callback();
     },

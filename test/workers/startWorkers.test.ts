@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFileOutboxMailer, type Mailer, type MailMessage } from '../../infra/mail/mailer.js';
+import { createQueue, enqueueMail, mailJobId, QueueNames, queueConnection } from '../../infra/queues/queues.js';
+import { MaintenanceJobs, purgeExpiredIdempotencyKeys, scheduleMaintenance } from '../../workers/maintenance.js';
+import { startWorkers } from '../../workers/startWorkers.js';
+import { serverUrl } from '../support/database.js';
+import { aMail, deleteRedisKeys, MAIL_FROM, REDIS_URL, uniquePrefix, waitFor } from './support.js';
+
+/** A database of its own with just the idempotency_keys table, dropped after the file. */
+async function createScratchDatabase() {
+  const name = `rl_scratch_workers_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const pool = new pg.Pool({ connectionString: serverUrl(name), max: 4 });
+  await pool.query(
+    `CREATE TABLE idempotency_keys (scope text, key text, request_hash text, status_code int, response jsonb,
+       created_at timestamptz default now(), completed_at timestamptz, primary key (scope, key))`,
+  );
+  return {
+    pool,
+    async drop() {
+      await pool.end();
+      const client = new pg.Client({ connectionString: serverUrl() });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+async function insertKey(pool: pg.Pool, key: string, age: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('POST /api/bookings', $1, 'h', now() - $2::interval)`,
+    [key, age],
+  );
+}
+
+async function keys(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ key: string }>('SELECT key FROM idempotency_keys ORDER BY key');
+  return rows.map((r) => r.key);
+}
+
+describe('startWorkers', () => {
+  const prefix = uniquePrefix();
+  const at = queueConnection(REDIS_URL, prefix);
+  const logger = pino({ level: 'silent' });
+  let db: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    db = await createScratchDatabase();
+    dataDir = await mkdtemp(join(tmpdir(), 'rl-workers-'));
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    await deleteRedisKeys(prefix);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs the maintenance job at once and hourly, deleting only idempotency keys older than 24 hours', async () => {
+    await insertKey(db.pool, 'a-two-days-old', '2 days');
+    await insertKey(db.pool, 'b-a-day-and-a-minute-old', '24 hours 1 minute');
+    await insertKey(db.pool, 'c-23-hours-old', '23 hours');
+    await insertKey(db.pool, 'd-new', '0 seconds');
+    const config = { REDIS_URL, SMTP_URL: undefined, MAIL_FROM, DATA_DIR: dataDir };
+
+    const workers = await startWorkers({ config, logger, pool: db.pool, prefix });
+    try {
+      await waitFor('the expired keys deleted', async () => (await keys(db.pool)).length === 2);
+      expect(await keys(db.pool)).toEqual(['c-23-hours-old', 'd-new']);
+
+      const queue = createQueue(QueueNames.maintenance, at);
+      try {
+        const scheduler = await queue.getJobScheduler(MaintenanceJobs.purgeIdempotencyKeys);
+        expect(scheduler?.every).toBe(60 * 60 * 1000);
+        // Every process registers the schedule at start-up; it stays one schedule.
+        await scheduleMaintenance(queue);
+        expect(await queue.getJobSchedulersCount()).toBe(1);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('purgeExpiredIdempotencyKeys reports how many rows it deleted', async () => {
+    await insertKey(db.pool, 'e-three-days-old', '3 days');
+
+    expect(await purgeExpiredIdempotencyKeys(db.pool)).toBe(1);
+    expect(await purgeExpiredIdempotencyKeys(db.pool)).toBe(0);
+    expect(await keys(db.pool)).toEqual(['c-23-hours-old', 'd-new']);
+  });
+
+  it('close() lets a mail in flight finish before it returns', async () => {
+    const outbox = createFileOutboxMailer(join(dataDir, 'outbox'), MAIL_FROM);
+    let started = false;
+    const slowMailer: Mailer = {
+      async send(message) {
+        started = true;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return outbox.send(message);
+      },
+      close: () => outbox.close(),
+    };
+    const config = { REDIS_URL, SMTP_URL: undefined, MAIL_FROM, DATA_DIR: dataDir };
+    const workers = await startWorkers({ config, logger, pool: db.pool, prefix, mailer: slowMailer });
+    const queue = createQueue<MailMessage>(QueueNames.mail, at);
+    const mail = aMail();
+    try {
+      await enqueueMail(queue, mail);
+      await waitFor('the send to start', () => started);
+
+      await workers.close();
+
+      expect(await readdir(join(dataDir, 'outbox'))).toContain(`${encodeURIComponent(mail.idempotencyKey)}.eml`);
+      expect(await (await queue.getJob(mailJobId(mail.idempotencyKey)))?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+      await slowMailer.close();
+    }
+  });
+});

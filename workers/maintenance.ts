@@ -1,0 +1,67 @@
+import { type Queue, Worker } from 'bullmq';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
+
+/** The jobs of the `maintenance` queue. */
+export const MaintenanceJobs = {
+  purgeIdempotencyKeys: 'purge-idempotency-keys',
+} as const;
+
+export type MaintenanceJobName = (typeof MaintenanceJobs)[keyof typeof MaintenanceJobs];
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** Deletes HTTP idempotency keys older than 24 hours (past the window in which a client may retry). */
+export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number> {
+  const result = await pool.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'");
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Registers the hourly maintenance jobs. A job scheduler is one record per id, so every process may call this
+ * at start-up: the schedule is replaced, never doubled. The first run is due at once.
+ */
+export async function scheduleMaintenance(queue: Queue): Promise<void> {
+  await queue.upsertJobScheduler(
+    MaintenanceJobs.purgeIdempotencyKeys,
+    { every: HOUR_MS },
+    { name: MaintenanceJobs.purgeIdempotencyKeys, data: {} },
+  );
+}
+
+export interface MaintenanceWorkerDeps {
+  at: QueueConnection;
+  pool: pg.Pool;
+  logger: Logger;
+}
+
+export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, { deleted: number }> {
+  const log = deps.logger.child({ worker: QueueNames.maintenance });
+  const worker = new Worker<unknown, { deleted: number }>(
+    QueueNames.maintenance,
+    async (job) => {
+      const name = job.name as MaintenanceJobName;
+      switch (name) {
+        case MaintenanceJobs.purgeIdempotencyKeys: {
+          const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
+          log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
+          return { deleted };
+        }
+        default: {
+          const unhandled: never = name;
+          throw new Error(`unknown maintenance job ${unhandled as string}`);
+        }
+      }
+    },
+    { connection: deps.at.connection, prefix: deps.at.prefix, concurrency: 1 },
+  );
+  worker.on('failed', (job, error) =>
+    log.warn(
+      { jobId: job?.id, name: job?.name, attemptsMade: job?.attemptsMade, err: error.message },
+      'maintenance job failed',
+    ),
+  );
+  worker.on('error', (error) => log.error({ err: error.message }, 'maintenance worker error'));
+  return worker;
+}

@@ -1,0 +1,50 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../infra/config/config.js';
+import { createMailer, type Mailer } from '../infra/mail/mailer.js';
+import { createQueue, DEFAULT_QUEUE_PREFIX, QueueNames, queueConnection } from '../infra/queues/queues.js';
+import { createMailWorker } from './mailWorker.js';
+import { createMaintenanceWorker, scheduleMaintenance } from './maintenance.js';
+
+export interface WorkerDeps {
+  config: Pick<Config, 'REDIS_URL' | 'SMTP_URL' | 'MAIL_FROM' | 'DATA_DIR'>;
+  logger: Logger;
+  pool: pg.Pool;
+  /** Built from the config when absent (and then closed with the workers); a given one stays the caller's. */
+  mailer?: Mailer;
+  /** Redis key prefix of the queues; tests give each run its own. */
+  prefix?: string;
+}
+
+export interface RunningWorkers {
+  /** Lets the jobs in flight finish, then closes workers, queues, connections and the mailer it built. */
+  close(): Promise<void>;
+}
+
+/** Starts the mail and maintenance workers and registers the maintenance schedule. */
+export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
+  const at = queueConnection(deps.config.REDIS_URL, deps.prefix ?? DEFAULT_QUEUE_PREFIX);
+  const mailer = deps.mailer ?? createMailer(deps.config);
+  const mailWorker = createMailWorker({ at, mailer, logger: deps.logger });
+  const maintenanceWorker = createMaintenanceWorker({ at, pool: deps.pool, logger: deps.logger });
+  const maintenanceQueue = createQueue(QueueNames.maintenance, at);
+  maintenanceQueue.on('error', (error) => deps.logger.warn({ err: error.message }, 'maintenance queue error'));
+
+  const close = async () => {
+    const results = await Promise.allSettled([mailWorker.close(), maintenanceWorker.close()]);
+    results.push(...(await Promise.allSettled([maintenanceQueue.close()])));
+    if (!deps.mailer) results.push(...(await Promise.allSettled([mailer.close()])));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  };
+
+  try {
+    await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+    await scheduleMaintenance(maintenanceQueue);
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+  deps.logger.info({ queues: Object.values(QueueNames) }, 'workers started');
+  return { close };
+}
