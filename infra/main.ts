@@ -29,11 +29,11 @@ async function main(): Promise<void> {
   await prepareDatabase(config.DATABASE_URL);
   const runtime = await createRuntime(config, logger);
 
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   let app: FastifyInstance | undefined;
   if (runs('api')) {
     app = await buildApp(runtime);
-    stops.push(() => app!.close());
+    stops.push({ name: 'api', stop: () => app!.close() });
   }
   if (runs('projector')) {
     const runner = new ProjectionRunner({
@@ -44,11 +44,11 @@ async function main(): Promise<void> {
       logger,
     });
     await runner.start();
-    stops.push(() => runner.stop());
+    stops.push({ name: 'projector', stop: () => runner.stop() });
   }
   if (runs('worker')) {
     const workers = await startWorkers({ config, logger, pool: runtime.pool });
-    stops.push(() => workers.close());
+    stops.push({ name: 'worker', stop: () => workers.close() });
   }
 
   let shuttingDown = false;
@@ -63,7 +63,10 @@ async function main(): Promise<void> {
     force.unref();
     try {
       // The API stops taking requests first; then projectors and workers finish what they hold.
-      for (const stop of stops) await stop();
+      for (const { name, stop } of stops) {
+        await stop();
+        logger.info({ part: name }, 'stopped part');
+      }
       await runtime.close();
       logger.info('stopped');
       process.exit(0);

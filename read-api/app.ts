@@ -49,6 +49,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
   });
 
+  // Graceful shutdown: requests in flight finish; their keep-alive connections then close, so
+  // server.close() does not wait for idle sockets (Fastify's keep-alive timeout is 72 s).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

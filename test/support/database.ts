@@ -8,7 +8,13 @@ export function serverUrl(database = 'postgres'): string {
   return url.toString();
 }
 
-export const TEMPLATE_DATABASE = 'roomline_test_template';
+/** Set per test run by test/globalSetup.ts, so parallel runs on one server never touch each other. */
+export function templateDatabase(): string {
+  return process.env.ROOMLINE_TEST_TEMPLATE ?? 'roomline_test_template';
+}
+
+/** Test databases carry their creation time, so a later run can clean up what a killed run left. */
+export const TEST_DATABASE_PATTERN = /^rl_(?:test|tmpl)_(\d+)_[0-9a-f]+$/;
 
 export interface TestDatabase {
   name: string;
@@ -19,11 +25,11 @@ export interface TestDatabase {
 
 /** A fresh database cloned from the migrated template (see test/globalSetup.ts): one per test file. */
 export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
-  const name = `rl_test_${randomBytes(5).toString('hex')}`;
+  const name = `rl_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase()}`);
   } finally {
     await admin.end();
   }
