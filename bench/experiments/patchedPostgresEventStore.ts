@@ -1,0 +1,531 @@
+/**
+ * EXPERIMENT, not the adapter: a copy of infra/eventStore/postgres/postgresEventStore.ts with the
+ * patches suggested by the benchmark (marked PATCH). Used by bench/experiments only.
+ */
+import pg from 'pg';
+import {
+  type AppendOptions,
+  type AppendResult,
+  DuplicateEventId,
+  type EventFilter,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionBatch,
+  WrongExpectedVersion,
+} from '../../infra/eventStore/eventStore.js';
+import { canonicalJson } from '../../infra/eventStore/hashChain.js';
+import { EVENT_STORE_SCHEMA_SQL } from '../../infra/eventStore/postgres/schema.js';
+
+const CHANNEL = 'roomline_events';
+const PAGE_SIZE = 1000;
+const MAX_BATCH_APPENDS = 256;
+const MAX_BATCH_EVENTS = 65535;
+
+interface PendingAppend {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+  expected: bigint;
+  started: number;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+interface BatchRow {
+  item: number;
+  status: number;
+  actual: string | null;
+  next_revision: string | null;
+  last_position: string | null;
+}
+
+export interface PostgresEventStoreOptions {
+  /** Pool used for appends and reads; the store does not end it unless `ownsPool`. */
+  pool: pg.Pool;
+  /** Connection string for the dedicated LISTEN connection (default: the pool's options). */
+  connectionString?: string;
+  /** Safety net when a NOTIFY is missed (default 1000 ms). */
+  pollIntervalMs?: number;
+  ownsPool?: boolean;
+  /** Append transactions running at once; further appends wait and share the next one (default 2). */
+  maxConcurrentBatches?: number;
+  /** Called with the duration of every append (metrics). */
+  onAppend?: (durationMs: number, events: number) => void;
+}
+
+export async function ensureEventStoreSchema(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    // Several processes may start at once: one creates, the others wait.
+    await client.query('SELECT pg_advisory_lock(7246001)');
+    await client.query(EVENT_STORE_SCHEMA_SQL);
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(7246001)').catch(() => undefined);
+    client.release();
+  }
+}
+
+interface EventRow {
+  position: string;
+  stream_id: string;
+  revision: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: Date;
+  hash: string;
+  previous_hash: string;
+}
+
+const COLUMNS =
+  'position, stream_id, revision, event_id, type, schema_version, data, metadata, recorded_at, hash, previous_hash';
+
+/** Only rows of transactions that have finished: nothing can commit below this bound later. */
+const VISIBLE_BOUND = '(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)';
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    position: BigInt(row.position),
+    recordedAt: row.recorded_at.toISOString(),
+    hash: row.hash,
+    previousHash: row.previous_hash,
+  };
+}
+
+function expectedCode(expected: ExpectedRevision): bigint {
+  if (expected === 'no_stream') return -1n;
+  if (expected === 'any') return -2n;
+  if (expected === 'stream_exists') return -3n;
+  if (expected < 0n) throw new RangeError(`expected revision must be >= 0, got ${expected}`);
+  return expected;
+}
+
+function filterSql(filter: EventFilter | undefined, params: unknown[]): string {
+  const clauses: string[] = [];
+  if (filter?.eventTypes) {
+    params.push(filter.eventTypes);
+    clauses.push(`type = ANY($${params.length}::text[])`);
+  }
+  if (filter?.streamPrefixes) {
+    const ors = filter.streamPrefixes.map((prefix) => {
+      params.push(`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      return `stream_id LIKE $${params.length}`;
+    });
+    clauses.push(ors.length > 0 ? `(${ors.join(' OR ')})` : 'false');
+  }
+  return clauses.map((c) => ` AND ${c}`).join('');
+}
+
+/**
+ * Change signal for subscribers. Waiters pass the version they saw before their last read, so a
+ * change that happened during the read wakes them at once instead of being lost.
+ */
+class Wakeup {
+  version = 0;
+  private waiters: Array<() => void> = [];
+  wait(seenVersion: number, timeoutMs: number): Promise<void> {
+    if (seenVersion !== this.version) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.waiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+  fire(): void {
+    this.version++;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
+
+export class PostgresEventStore implements EventStore {
+  private readonly pool: pg.Pool;
+  private readonly pollIntervalMs: number;
+  private readonly wakeup = new Wakeup();
+  private listener: pg.Client | undefined;
+  private listenerStarting: Promise<void> | undefined;
+  private readonly subscriptions = new Set<PgSubscription>();
+  private notifyInFlight = false;
+  private readonly queue: PendingAppend[] = [];
+  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private notifyAgain = false;
+  private closed = false;
+
+  constructor(private readonly options: PostgresEventStoreOptions) {
+    this.pool = options.pool;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.maxInFlight = options.maxConcurrentBatches ?? 2;
+  }
+
+  /**
+   * Appends join the next batch: at most `maxInFlight` batches run at once, and whatever arrives
+   * meanwhile goes into the following one, so under load many appends share one commit.
+   */
+  append(streamId: string, events: readonly NewEvent[], { expectedRevision }: AppendOptions): Promise<AppendResult> {
+    if (events.length === 0) return Promise.reject(new RangeError('append needs at least one event'));
+    if (events.length > MAX_BATCH_EVENTS) {
+      return Promise.reject(new RangeError(`one append takes at most ${MAX_BATCH_EVENTS} events`));
+    }
+    const expected = expectedCode(expectedRevision);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ streamId, events, expectedRevision, expected, resolve, reject, started: performance.now() });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch: PendingAppend[] = [];
+      let events = 0;
+      while (this.queue.length > 0 && batch.length < MAX_BATCH_APPENDS) {
+        const next = this.queue[0]!;
+        if (batch.length > 0 && events + next.events.length > MAX_BATCH_EVENTS) break;
+        this.queue.shift();
+        batch.push(next);
+        events += next.events.length;
+      }
+      this.inFlight++;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight--;
+        this.flush();
+      });
+    }
+  }
+
+  private async runBatch(batch: PendingAppend[]): Promise<void> {
+    const streams: string[] = [];
+    const expected: string[] = [];
+    const counts: number[] = [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const versions: number[] = [];
+    const data: string[] = [];
+    const metadata: string[] = [];
+    for (const append of batch) {
+      streams.push(append.streamId);
+      expected.push(append.expected.toString());
+      counts.push(append.events.length);
+      for (const event of append.events) {
+        ids.push(event.eventId.toLowerCase());
+        types.push(event.type);
+        versions.push(event.schemaVersion);
+        data.push(canonicalJson(event.data));
+        metadata.push(canonicalJson(event.metadata));
+      }
+    }
+    let rows: BatchRow[];
+    try {
+      const result = await this.pool.query<BatchRow>({
+        name: 'event_store_append_batch',
+        text: `SELECT item, status, actual, next_revision, last_position
+                 FROM event_store.append_batch($1, $2::bigint[], $3, $4::uuid[], $5, $6, $7, $8)`,
+        values: [streams, expected, counts, ids, types, versions, data, metadata],
+      });
+      rows = result.rows;
+    } catch (error) {
+      if (batch.length > 1) {
+        // One append spoiled the shared transaction (an id clash raced in from elsewhere): run each alone.
+        await Promise.all(batch.map((append) => this.runBatch([append])));
+        return;
+      }
+      batch[0]!.reject(this.translate(error, batch[0]!));
+      return;
+    }
+    let appended = false;
+    for (const row of rows) {
+      const append = batch[row.item - 1]!;
+      if (row.status === 0) {
+        appended = true;
+        this.options.onAppend?.(performance.now() - append.started, append.events.length);
+        append.resolve({ nextExpectedRevision: BigInt(row.next_revision!), position: BigInt(row.last_position!) });
+      } else if (row.status === 1) {
+        const actual = BigInt(row.actual!);
+        append.reject(
+          new WrongExpectedVersion(append.streamId, append.expectedRevision, actual < 0n ? 'no_stream' : actual),
+        );
+      } else {
+        append.reject(new DuplicateEventId(append.streamId, append.events[0]!.eventId));
+      }
+    }
+    if (appended) this.announce();
+  }
+
+  private translate(error: unknown, append: PendingAppend): unknown {
+    const pgError = error as { code?: string; constraint?: string };
+    if (pgError.code === '23505' && pgError.constraint === 'events_event_id') {
+      return new DuplicateEventId(append.streamId, append.events[0]!.eventId);
+    }
+    return error;
+  }
+
+  /** Wakes local subscribers at once and others through one coalesced NOTIFY (outside the append's commit). */
+  private announce(): void {
+    this.wakeup.fire();
+    if (this.notifyInFlight) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifyInFlight = true;
+    const send = (): void => {
+      this.notifyAgain = false;
+      this.pool
+        .query(`SELECT pg_notify('${CHANNEL}', '')`)
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.notifyAgain && !this.closed) send();
+          else this.notifyInFlight = false;
+        });
+    };
+    send();
+  }
+
+  async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    const backwards = options.direction === 'backwards';
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let cursor: bigint | undefined = options.from;
+    let first = true;
+    while (remaining > 0) {
+      const limit = Math.min(PAGE_SIZE, remaining);
+      const comparison = backwards ? (first ? '<=' : '<') : first ? '>=' : '>';
+      const params: unknown[] = [streamId, limit];
+      let where = 'stream_id = $1';
+      if (cursor !== undefined) {
+        params.push(cursor.toString());
+        where += ` AND revision ${comparison} $3`;
+      }
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${COLUMNS} FROM event_store.events WHERE ${where} ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $2`,
+        params,
+      );
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      cursor = BigInt(rows[rows.length - 1]!.revision);
+      first = false;
+    }
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let after = options.fromPosition ?? -1n;
+    while (remaining > 0) {
+      const limit = Math.min(PAGE_SIZE, remaining);
+      const { rows } = await this.readPage(after, options.filter, limit);
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      after = BigInt(rows[rows.length - 1]!.position);
+    }
+  }
+
+  /** Events after `after` below the visibility bound, and the bound's highest safe checkpoint. */
+  private readPage(after: bigint, filter: EventFilter | undefined, limit: number) {
+    const params: unknown[] = [after.toString(), limit];
+    return this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM event_store.events
+        WHERE position > $1 AND position < ${VISIBLE_BOUND}${filterSql(filter, params)}
+        ORDER BY position LIMIT $2`,
+      params,
+    );
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    const subscription = new PgSubscription(this, options);
+    this.subscriptions.add(subscription);
+    void this.startListener();
+    return subscription;
+  }
+
+  /**
+   * @internal used by PgSubscription. One statement, so one snapshot: the page, the highest position
+   * below the visibility bound (a safe checkpoint once the page is short) and the newest committed
+   * position (events above the bound wait behind a transaction that is still open).
+   */
+  async nextBatch(
+    after: bigint,
+    filter: EventFilter | undefined,
+    limit: number,
+  ): Promise<SubscriptionBatch & { full: boolean; pendingAbove: boolean }> {
+    const params: unknown[] = [after.toString(), limit];
+    const { rows } = await this.pool.query<EventRow & { safe: string | null; newest: string | null }>(
+      // PATCH: the bound as a scalar subquery (an InitPlan parameter), so that max() becomes one
+      // backward index probe; joined with the CTE, max() scanned every event below the bound.
+      `WITH bound AS MATERIALIZED (SELECT ${VISIBLE_BOUND} AS b),
+            page AS (SELECT ${COLUMNS} FROM event_store.events
+                      WHERE position > $1 AND position < (SELECT b FROM bound)${filterSql(filter, params)}
+                      ORDER BY position LIMIT $2)
+       SELECT page.*,
+              (SELECT max(e.position) FROM event_store.events e WHERE e.position < (SELECT b FROM bound)) AS safe,
+              (SELECT max(e.position) FROM event_store.events e) AS newest
+         FROM bound LEFT JOIN page ON true
+        ORDER BY page.position`,
+      params,
+    );
+    const first = rows[0];
+    const safe = first?.safe ? BigInt(first.safe) : 0n;
+    const newest = first?.newest ? BigInt(first.newest) : 0n;
+    const events = rows.filter((row) => row.position !== null).map(toRecorded);
+    const lastDelivered = events.length > 0 ? events[events.length - 1]!.position : after;
+    if (events.length === limit) return { events, checkpoint: lastDelivered, full: true, pendingAbove: true };
+    // The page was short: every matching event below the bound has been read.
+    return {
+      events,
+      checkpoint: safe > lastDelivered ? safe : lastDelivered,
+      full: false,
+      pendingAbove: newest > safe,
+    };
+  }
+
+  /** @internal */
+  changeVersion(): number {
+    return this.wakeup.version;
+  }
+
+  /** @internal */
+  waitForChange(seenVersion: number, timeoutMs: number): Promise<void> {
+    return this.wakeup.wait(seenVersion, Math.min(timeoutMs, this.pollIntervalMs));
+  }
+
+  /** @internal */
+  wakeAll(): void {
+    this.wakeup.fire();
+  }
+
+  /** @internal */
+  forget(subscription: PgSubscription): void {
+    this.subscriptions.delete(subscription);
+  }
+
+  private startListener(): Promise<void> {
+    if (this.listener || this.closed) return Promise.resolve();
+    this.listenerStarting ??= (async () => {
+      const client = new pg.Client(
+        this.options.connectionString
+          ? { connectionString: this.options.connectionString }
+          : (this.pool.options as pg.ClientConfig),
+      );
+      client.on('notification', () => this.wakeup.fire());
+      client.on('error', () => {
+        // Lost the LISTEN connection: subscribers fall back to polling until it is back.
+        this.listener = undefined;
+        client.end().catch(() => undefined);
+        if (!this.closed) setTimeout(() => void this.startListener(), this.pollIntervalMs).unref();
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${CHANNEL}`);
+        this.listener = client;
+        this.wakeup.fire();
+      } catch {
+        client.end().catch(() => undefined);
+        if (!this.closed) setTimeout(() => void this.startListener(), this.pollIntervalMs).unref();
+      } finally {
+        this.listenerStarting = undefined;
+      }
+    })();
+    return this.listenerStarting;
+  }
+
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      'SELECT max(position) AS head FROM event_store.events',
+    );
+    return rows[0]?.head ? BigInt(rows[0].head) : 0n;
+  }
+
+  /** Number of events after `position` up to the head, counted up to `cap` (projection lag). */
+  async countAfter(position: bigint, filter?: EventFilter, cap = 1_000_000): Promise<number> {
+    const params: unknown[] = [position.toString(), cap];
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM event_store.events WHERE position > $1${filterSql(filter, params)} LIMIT $2) t`,
+      params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    this.wakeup.fire();
+    await this.listenerStarting;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    if (this.options.ownsPool) await this.pool.end();
+  }
+}
+
+class PgSubscription implements Subscription {
+  private closed = false;
+  private checkpoint: bigint;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly store: PostgresEventStore,
+    private readonly options: SubscribeOptions,
+  ) {
+    this.checkpoint = options.fromPosition ?? -1n;
+    this.maxBatch = options.maxBatchSize ?? 500;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SubscriptionBatch> {
+    let backoffMs = 1;
+    try {
+      while (!this.closed) {
+        const seen = this.store.changeVersion();
+        const batch = await this.store.nextBatch(this.checkpoint, this.options.filter, this.maxBatch);
+        if (this.closed) return;
+        const advanced = batch.checkpoint > this.checkpoint;
+        if (batch.events.length > 0 || advanced) {
+          this.checkpoint = batch.checkpoint;
+          yield { events: batch.events, checkpoint: batch.checkpoint };
+        }
+        if (batch.full) continue;
+        if (batch.pendingAbove) {
+          // Committed events wait behind a still-open transaction: look again soon.
+          await this.store.waitForChange(this.store.changeVersion(), backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 50);
+          continue;
+        }
+        backoffMs = 1;
+        await this.store.waitForChange(seen, Number.POSITIVE_INFINITY);
+      }
+    } finally {
+      this.closed = true;
+      this.store.forget(this);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.store.wakeAll();
+  }
+}
+
+export function createPostgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
+  return new PostgresEventStore(options);
+}

@@ -1,0 +1,183 @@
+/**
+ * Helpers shared by `store.bench.ts` and the scripts in `bench/experiments/`: the bench database,
+ * realistic events, concurrency drivers and percentiles.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import type { NewEvent } from '../infra/eventStore/eventStore.js';
+import { ensureEventStoreSchema } from '../infra/eventStore/postgres/postgresEventStore.js';
+
+export const DEFAULT_SERVER = 'postgres://postgres:postgres@127.0.0.1:5432';
+
+/** DATABASE_URL's server (its database name is ignored) with `database` as the path. */
+export function serverUrl(database: string): string {
+  const url = new URL(process.env.DATABASE_URL ?? DEFAULT_SERVER);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl('postgres') });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database with the event store schema (dropped first if a previous run left it). Built with
+ * `ensureEventStoreSchema` rather than cloned from roomline_test_template: `npm test` drops and
+ * recreates that template at any time, and a clone fails while anyone is connected to it.
+ */
+export async function createBenchDatabase(name: string): Promise<BenchDatabase> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const explainMs = process.env.BENCH_AUTO_EXPLAIN_MS;
+  if (explainMs) {
+    // Investigations: every statement (nested ones too) slower than this goes to the server log.
+    for (const [setting, value] of [
+      ['session_preload_libraries', "'auto_explain'"],
+      ['auto_explain.log_min_duration', Number(explainMs)],
+      ['auto_explain.log_nested_statements', 'on'],
+      ['auto_explain.log_analyze', 'on'],
+      ['auto_explain.log_buffers', 'on'],
+      ['auto_explain.log_wal', 'on'],
+    ] as const) {
+      await adminQuery(`ALTER DATABASE ${name} SET ${setting} = ${value}`);
+    }
+  }
+  const url = serverUrl(name);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await ensureEventStoreSchema(pool);
+  } finally {
+    await pool.end();
+  }
+  return { name, url, drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Wall clock in ms with sub-ms precision, comparable across everything in this process. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+let sequence = 0;
+
+/** A booking-sized event (about 250 bytes of data, 200 of metadata). */
+export function bookingEvent(extra: Record<string, unknown> = {}, type = 'BookingRequested'): NewEvent {
+  sequence++;
+  return {
+    eventId: randomUUID(),
+    type,
+    schemaVersion: 1,
+    data: {
+      bookingId: randomUUID(),
+      roomId: `room-${sequence % 500}`,
+      guestId: randomUUID(),
+      checkIn: '2026-03-14',
+      checkOut: '2026-03-17',
+      guests: 2,
+      priceCents: 38_900 + (sequence % 1000),
+      currency: 'EUR',
+      note: 'late arrival, around 22:00',
+      ...extra,
+    },
+    metadata: {
+      correlationId: randomUUID(),
+      causationId: null,
+      actorId: randomUUID(),
+      actorRole: 'guest',
+      occurredAt: new Date().toISOString(),
+      requestId: `req-${sequence}`,
+    },
+  };
+}
+
+/** Runs `total` jobs on `callers` concurrent loops; returns each job's latency (ms), the wall time (s) and this process's CPU time (ms). */
+export async function runClosedLoop(
+  callers: number,
+  total: number,
+  job: (index: number) => Promise<void>,
+): Promise<{ latencies: number[]; seconds: number; cpuMs: number }> {
+  const latencies = new Array<number>(total);
+  let next = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (next < total) {
+        const index = next++;
+        const t0 = performance.now();
+        await job(index);
+        latencies[index] = performance.now() - t0;
+      }
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return { latencies, seconds: (performance.now() - started) / 1000, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/** Like `runClosedLoop`, but for a fixed time instead of a fixed count. */
+export async function runForDuration(
+  callers: number,
+  seconds: number,
+  job: (index: number) => Promise<void>,
+): Promise<{ latencies: number[]; seconds: number; count: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < deadline) {
+        const index = next++;
+        const t0 = performance.now();
+        await job(index);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000, count: next };
+}
+
+/** Nearest-rank percentile (p in 0..1); NaN for no samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+export function median(samples: readonly number[]): number {
+  return percentile(samples, 0.5);
+}
+
+export function nproc(): number {
+  try {
+    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    return os.availableParallelism();
+  }
+}
+
+export function formatNumber(value: number | undefined, digits = 0): string {
+  if (value === undefined || Number.isNaN(value)) return '—';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
