@@ -342,7 +342,7 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [after.toString(), limit];
     return this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM event_store.events
-        WHERE position > $1 AND position < ${VISIBLE_BOUND}${filterSql(filter, params)}
+        WHERE position > $1 AND position < (SELECT ${VISIBLE_BOUND})${filterSql(filter, params)}
         ORDER BY position LIMIT $2`,
       params,
     );
@@ -356,7 +356,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * @internal used by PgSubscription. One statement, so one snapshot: the page, the highest position
+   * @internal used by PgSubscription. One statement, so one snapshot (all bounds agree): the page, the highest position
    * below the visibility bound (a safe checkpoint once the page is short) and the newest committed
    * position (events above the bound wait behind a transaction that is still open).
    */
@@ -366,21 +366,21 @@ export class PostgresEventStore implements EventStore {
     limit: number,
   ): Promise<SubscriptionBatch & { full: boolean; pendingAbove: boolean }> {
     const params: unknown[] = [after.toString(), limit];
+    // The bound is a scalar subquery (an init plan computed once), so the page is an index range scan.
     const { rows } = await this.pool.query<EventRow & { safe: string | null; newest: string | null }>(
-      `WITH bound AS (SELECT ${VISIBLE_BOUND} AS b),
-            page AS (SELECT ${COLUMNS} FROM event_store.events, bound
-                      WHERE position > $1 AND position < bound.b${filterSql(filter, params)}
-                      ORDER BY position LIMIT $2)
-       SELECT page.*,
-              (SELECT max(e.position) FROM event_store.events e, bound WHERE e.position < bound.b) AS safe,
-              (SELECT max(e.position) FROM event_store.events e) AS newest
-         FROM bound LEFT JOIN page ON true
-        ORDER BY page.position`,
+      `(SELECT ${COLUMNS}, NULL::bigint AS safe, NULL::bigint AS newest
+          FROM event_store.events
+         WHERE position > $1 AND position < (SELECT ${VISIBLE_BOUND})${filterSql(filter, params)}
+         ORDER BY position LIMIT $2)
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              (SELECT max(position) FROM event_store.events WHERE position < (SELECT ${VISIBLE_BOUND})),
+              (SELECT max(position) FROM event_store.events)`,
       params,
     );
-    const first = rows[0];
-    const safe = first?.safe ? BigInt(first.safe) : 0n;
-    const newest = first?.newest ? BigInt(first.newest) : 0n;
+    const bounds = rows.find((row) => row.position === null);
+    const safe = bounds?.safe ? BigInt(bounds.safe) : 0n;
+    const newest = bounds?.newest ? BigInt(bounds.newest) : 0n;
     const events = rows.filter((row) => row.position !== null).map(toRecorded);
     const lastDelivered = events.length > 0 ? events[events.length - 1]!.position : after;
     if (events.length === limit) return { events, checkpoint: lastDelivered, full: true, pendingAbove: true };

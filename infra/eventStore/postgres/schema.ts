@@ -32,11 +32,15 @@ CREATE TABLE IF NOT EXISTS event_store.events (
 -- one WAL flush for all of them. Each item succeeds or fails on its own; statuses: 0 appended or
 -- already present (idempotent), 1 wrong expected revision (actual in "actual"), 2 event id clash.
 -- Expected revision codes: -1 no_stream, -2 any, -3 stream_exists, >= 0 exact.
-CREATE OR REPLACE FUNCTION event_store.append_batch(
+CREATE OR REPLACE FUNCTION event_store.append_batch_items(
   p_streams text[], p_expected bigint[], p_counts integer[],
   p_ids uuid[], p_types text[], p_versions integer[], p_data text[], p_metadata text[]
 ) RETURNS TABLE (item integer, status integer, actual bigint, next_revision bigint, last_position bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Every statement here is an index lookup. PL/pgSQL caches plans made while the table was small,
+-- and a cached sequential scan turns each append into a scan of the whole store as it grows.
+SET enable_seqscan = off
+AS $fn$
 DECLARE
   v_items integer := cardinality(p_streams);
   v_base bigint;
@@ -135,6 +139,117 @@ BEGIN
     v_offset := v_offset + n;
     RETURN QUERY SELECT i, 0, NULL::bigint, v_revision, v_base + v_used - 1;
   END LOOP;
+END
+$fn$;
+-- The fast path for the common case (each stream once, every event id new): one lock statement, one
+-- id check, one query for all stream heads, the hash loop, one INSERT. Anything else goes item by item.
+CREATE OR REPLACE FUNCTION event_store.append_batch(
+  p_streams text[], p_expected bigint[], p_counts integer[],
+  p_ids uuid[], p_types text[], p_versions integer[], p_data text[], p_metadata text[]
+) RETURNS TABLE (item integer, status integer, actual bigint, next_revision bigint, last_position bigint)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  v_items integer := cardinality(p_streams);
+  v_base bigint;
+  v_heads bigint[];
+  v_head_hashes text[];
+  v_offset integer := 0;
+  v_used integer := 0;
+  v_stream text;
+  v_expected bigint;
+  v_revision bigint;
+  v_hash text;
+  v_ids uuid[] := '{}';
+  v_types text[] := '{}';
+  v_versions integer[] := '{}';
+  v_data text[] := '{}';
+  v_metadata text[] := '{}';
+  v_streamcol text[] := '{}';
+  v_revisions bigint[] := '{}';
+  v_hashes text[] := '{}';
+  v_previous text[] := '{}';
+  r_status integer[] := '{}';
+  r_actual bigint[] := '{}';
+  r_next bigint[] := '{}';
+  r_last bigint[] := '{}';
+  i integer;
+  j integer;
+  k integer;
+  n integer;
+BEGIN
+  IF cardinality(p_ids) > 65535 THEN
+    RAISE EXCEPTION 'one batch takes at most 65535 events' USING ERRCODE = '22023';
+  END IF;
+
+  PERFORM pg_advisory_xact_lock(locks.k)
+     FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest(p_streams) s ORDER BY 1) locks;
+
+  -- The common case only: every stream once, every id new. Retries and several appends to one
+  -- stream in a batch take the item-by-item path (same locks, re-entrant).
+  IF (SELECT count(DISTINCT s) FROM unnest(p_streams) s) < v_items
+     OR (SELECT count(DISTINCT x) FROM unnest(p_ids) x) < cardinality(p_ids)
+     OR EXISTS (SELECT 1 FROM event_store.events e WHERE e.event_id = ANY (p_ids)) THEN
+    RETURN QUERY SELECT * FROM event_store.append_batch_items(p_streams, p_expected, p_counts, p_ids, p_types,
+                                                               p_versions, p_data, p_metadata);
+    RETURN;
+  END IF;
+
+  v_base := (pg_current_xact_id()::text::bigint) << 16;
+
+  SELECT array_agg(coalesce(h.revision, -1) ORDER BY s.i), array_agg(coalesce(h.hash, repeat('0', 64)) ORDER BY s.i)
+    INTO v_heads, v_head_hashes
+    FROM unnest(p_streams) WITH ORDINALITY AS s(stream_id, i)
+    LEFT JOIN LATERAL (SELECT e.revision, e.hash FROM event_store.events e
+                        WHERE e.stream_id = s.stream_id ORDER BY e.revision DESC LIMIT 1) h ON true;
+
+  FOR i IN 1 .. v_items LOOP
+    v_stream := p_streams[i];
+    v_expected := p_expected[i];
+    n := p_counts[i];
+    v_revision := v_heads[i];
+    v_hash := v_head_hashes[i];
+    IF (v_expected = -1 AND v_revision <> -1)
+       OR (v_expected = -3 AND v_revision = -1)
+       OR (v_expected >= 0 AND v_revision <> v_expected) THEN
+      r_status[i] := 1;
+      r_actual[i] := v_revision;
+      v_offset := v_offset + n;
+      CONTINUE;
+    END IF;
+    FOR j IN 1 .. n LOOP
+      k := v_offset + j;
+      v_revision := v_revision + 1;
+      v_previous[v_used + j] := v_hash;
+      v_hash := encode(sha256(convert_to(
+        v_hash || E'\\n' || v_stream || E'\\n' || v_revision::text || E'\\n' || p_ids[k]::text || E'\\n' ||
+        p_types[k] || E'\\n' || p_versions[k]::text || E'\\n' || p_data[k] || E'\\n' || p_metadata[k], 'UTF8')), 'hex');
+      v_ids[v_used + j] := p_ids[k];
+      v_types[v_used + j] := p_types[k];
+      v_versions[v_used + j] := p_versions[k];
+      v_data[v_used + j] := p_data[k];
+      v_metadata[v_used + j] := p_metadata[k];
+      v_streamcol[v_used + j] := v_stream;
+      v_revisions[v_used + j] := v_revision;
+      v_hashes[v_used + j] := v_hash;
+    END LOOP;
+    v_used := v_used + n;
+    v_offset := v_offset + n;
+    r_status[i] := 0;
+    r_next[i] := v_revision;
+    r_last[i] := v_base + v_used - 1;
+  END LOOP;
+
+  INSERT INTO event_store.events
+    (position, stream_id, revision, event_id, type, schema_version, data, metadata, hash, previous_hash)
+  SELECT v_base + u.ord - 1, u.stream_id, u.revision, u.id, u.type, u.version, u.data::json, u.metadata::json,
+         u.hash, u.previous
+    FROM unnest(v_ids, v_types, v_versions, v_data, v_metadata, v_streamcol, v_revisions, v_hashes, v_previous)
+         WITH ORDINALITY AS u(id, type, version, data, metadata, stream_id, revision, hash, previous, ord);
+
+  RETURN QUERY SELECT g.i, r_status[g.i], r_actual[g.i], r_next[g.i], r_last[g.i]
+                 FROM generate_series(1, v_items) AS g(i);
 END
 $fn$;
 `;
