@@ -76,13 +76,14 @@ interface EventRow {
   schema_version: number;
   data: unknown;
   metadata: RecordedEvent['metadata'];
-  recorded_at: Date;
+  recorded_at: string;
   hash: string;
   previous_hash: string;
 }
 
-const COLUMNS =
-  'position, stream_id, revision, event_id, type, schema_version, data, metadata, recorded_at, hash, previous_hash';
+/** recorded_at comes back already in ISO form: parsing 1,000 timestamps into Dates costs more than the read. */
+const COLUMNS = `position, stream_id, revision, event_id, type, schema_version, data, metadata,
+  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, hash, previous_hash`;
 
 /** Only rows of transactions that have finished: nothing can commit below this bound later. */
 const VISIBLE_BOUND = '(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)';
@@ -97,7 +98,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     streamId: row.stream_id,
     revision: BigInt(row.revision),
     position: BigInt(row.position),
-    recordedAt: row.recorded_at.toISOString(),
+    recordedAt: row.recorded_at,
     hash: row.hash,
     previousHash: row.previous_hash,
   };
@@ -306,7 +307,8 @@ export class PostgresEventStore implements EventStore {
     while (remaining > 0) {
       const limit = Math.min(PAGE_SIZE, remaining);
       const comparison = backwards ? (first ? '<=' : '<') : first ? '>=' : '>';
-      const params: unknown[] = [streamId, limit];
+      // One row more than the page tells whether another page exists, without a second round trip.
+      const params: unknown[] = [streamId, limit + 1];
       let where = 'stream_id = $1';
       if (cursor !== undefined) {
         params.push(cursor.toString());
@@ -316,10 +318,11 @@ export class PostgresEventStore implements EventStore {
         `SELECT ${COLUMNS} FROM event_store.events WHERE ${where} ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $2`,
         params,
       );
-      for (const row of rows) yield toRecorded(row);
-      if (rows.length < limit) return;
-      remaining -= rows.length;
-      cursor = BigInt(rows[rows.length - 1]!.revision);
+      const page = rows.length > limit ? rows.slice(0, limit) : rows;
+      for (const row of page) yield toRecorded(row);
+      if (rows.length <= limit) return;
+      remaining -= page.length;
+      cursor = BigInt(page[page.length - 1]!.revision);
       first = false;
     }
   }
