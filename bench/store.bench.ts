@@ -14,8 +14,6 @@
  *   BENCH_DATABASE=roomline_bench
  *   BENCH_WRITE=0            print only, do not write bench/results/
  *   BENCH_CASES=plain,append,read-stream,catch-up,live   a subset (investigations)
- *   BENCH_PATCHES=nextbatch,setbased,noseqscan   EXPERIMENT: apply the patches from bench/experiments
- *                            (BENCH_PATCHES=all for all three); results go to store-patched-*.md
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,8 +23,6 @@ import pg from 'pg';
 import type { EventStore, NewEvent } from '../infra/eventStore/eventStore.js';
 import { canonicalJson } from '../infra/eventStore/hashChain.js';
 import { PostgresEventStore } from '../infra/eventStore/postgres/postgresEventStore.js';
-import { PostgresEventStore as PatchedPostgresEventStore } from './experiments/patchedPostgresEventStore.js';
-import { setBasedSchema } from './experiments/schemaVariants.js';
 import {
   type BenchDatabase,
   bookingEvent,
@@ -50,22 +46,6 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const DATABASE = process.env.BENCH_DATABASE ?? 'roomline_bench';
 const WRITE = process.env.BENCH_WRITE !== '0';
 const POLL_MS = 1000;
-/**
- * EXPERIMENTS (not the adapter), see bench/experiments: `nextbatch` = the adapter copy
- * patchedPostgresEventStore.ts (subscription query), `setbased` = the set-based append_batch of
- * schemaVariants.ts, `noseqscan` = `ALTER FUNCTION ... SET enable_seqscan = off` on append_batch.
- */
-const PATCHES = new Set(
-  (process.env.BENCH_PATCHES === 'all' ? 'nextbatch,setbased,noseqscan' : (process.env.BENCH_PATCHES ?? ''))
-    .split(',')
-    .filter(Boolean),
-);
-for (const patch of PATCHES) {
-  if (!['nextbatch', 'setbased', 'noseqscan'].includes(patch)) throw new Error(`unknown patch ${patch}`);
-}
-const ADAPTER = PATCHES.size === 0 ? 'real' : 'patched';
-const Store = PATCHES.has('nextbatch') ? PatchedPostgresEventStore : PostgresEventStore;
-const APPEND_BATCH_ARGS = '(text[], bigint[], integer[], uuid[], text[], integer[], text[], text[])';
 /** Case groups to run (plain, append, read-stream, catch-up, live); default all. */
 const CASES = new Set((process.env.BENCH_CASES ?? 'plain,append,read-stream,catch-up,live').split(','));
 
@@ -234,14 +214,7 @@ async function runPass(pass: number): Promise<Measurement[]> {
   const results: Measurement[] = [];
   const db: BenchDatabase = await createBenchDatabase(DATABASE);
   const pool = new pg.Pool({ connectionString: db.url, max: POOL_SIZE });
-  if (PATCHES.has('setbased')) await pool.query(setBasedSchema('event_store'));
-  if (PATCHES.has('noseqscan')) {
-    await pool.query(`ALTER FUNCTION event_store.append_batch${APPEND_BATCH_ARGS} SET enable_seqscan = off`);
-    if (PATCHES.has('setbased')) {
-      await pool.query(`ALTER FUNCTION event_store.append_batch_items${APPEND_BATCH_ARGS} SET enable_seqscan = off`);
-    }
-  }
-  const store = new Store({
+  const store = new PostgresEventStore({
     pool,
     connectionString: db.url,
     pollIntervalMs: POLL_MS,
@@ -413,7 +386,7 @@ async function runPass(pass: number): Promise<Measurement[]> {
  */
 async function liveLatency(url: string, writer: EventStore): Promise<Measurement[]> {
   const subscriberPool = new pg.Pool({ connectionString: url, max: SETTINGS.subscriberPoolSize });
-  const reader = new Store({
+  const reader = new PostgresEventStore({
     pool: subscriberPool,
     connectionString: url,
     pollIntervalMs: POLL_MS,
@@ -644,9 +617,7 @@ function summarise(passes: Measurement[][], environment: Environment, totalSecon
   return [
     `# Event store benchmark (${new Date().toISOString()})`,
     '',
-    ADAPTER === 'real'
-      ? 'Command: `npm run bench:store` (bench/store.bench.ts), real adapter `infra/eventStore/postgres/postgresEventStore.ts` and schema.'
-      : `**EXPERIMENT, not the real adapter**: \`BENCH_PATCHES=${[...PATCHES].join(',')} npm run bench:store\` (see bench/experiments/README.md: ${[...PATCHES].join(', ')}).`,
+    'Command: `npm run bench:store` (bench/store.bench.ts), real adapter `infra/eventStore/postgres/postgresEventStore.ts` and schema.',
     '',
     `Machine: nproc ${environment.nproc} (${environment.cpu}), ${environment.memoryGb} GB RAM, load average before ${environment.loadBefore.map((l) => l.toFixed(2)).join('/')}, after ${environment.loadAfter.map((l) => l.toFixed(2)).join('/')}, CPU pressure (share of time some runnable task waited for a CPU, /proc/pressure/cpu) per pass ${environment.cpuPressure.map((p) => (p === undefined ? '?' : `${Math.round(p)}%`)).join(', ')}, checkpoints forced by others per pass ${environment.checkpoints.join(', ')}; Node ${environment.node}; PostgreSQL ${environment.postgres} on the same machine (${pgSettings}).`,
     '',
@@ -730,7 +701,7 @@ async function main(): Promise<void> {
       .toISOString()
       .replace(/\.\d+Z$/, 'Z')
       .replace(/:/g, '-');
-    const base = ADAPTER === 'real' ? 'store' : 'store-patched';
+    const base = 'store';
     await writeFile(new URL(`${base}-${stamp}.md`, directory), report);
     await writeFile(new URL(`${base}-latest.md`, directory), report);
     log(`written bench/results/${base}-${stamp}.md and bench/results/${base}-latest.md`);
