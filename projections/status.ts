@@ -90,10 +90,13 @@ export class MinPositionTimeout extends Error {
   }
 }
 
-/** Read-your-writes: resolves once `projection` has applied everything up to `position`. */
+/**
+ * Read-your-writes: resolves once `projection` (at its current version: a rebuild starts over) has
+ * applied everything up to `position`.
+ */
 export async function waitForCheckpoint(
   pool: pg.Pool,
-  projection: string,
+  projection: Pick<PgProjection, 'name' | 'version'>,
   position: bigint,
   timeoutMs: number,
 ): Promise<void> {
@@ -101,12 +104,12 @@ export async function waitForCheckpoint(
   let delay = 5;
   for (;;) {
     const { rows } = await pool.query<{ position: string }>(
-      'SELECT position FROM projection_checkpoints WHERE name = $1',
-      [projection],
+      'SELECT position FROM projection_checkpoints WHERE name = $1 AND version = $2',
+      [projection.name, projection.version],
     );
     if (rows[0] && BigInt(rows[0].position) >= position) return;
     const left = deadline - Date.now();
-    if (left <= 0) throw new MinPositionTimeout(projection, position);
+    if (left <= 0) throw new MinPositionTimeout(projection.name, position);
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
     delay = Math.min(delay * 2, 50);
   }

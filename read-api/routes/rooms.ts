@@ -36,9 +36,11 @@ function accepted(roomId: string, state: RoomState, position: bigint | null, rev
 }
 
 /** Waits for X-Min-Position on the given projection (read-your-writes). */
-export async function honourMinPosition(deps: AppDeps, request: FastifyRequest, projection: string): Promise<void> {
+export async function honourMinPosition(deps: AppDeps, request: FastifyRequest, name: string): Promise<void> {
   const header = request.headers['x-min-position'];
   if (typeof header !== 'string') return;
+  const projection = deps.projections.find((p) => p.name === name);
+  if (!projection) throw new Error(`no projection named ${name}`);
   await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toArray } from '../../../infra/eventStore/eventStore.js';
 import { verifyChain } from '../../../infra/eventStore/hashChain.js';
+import { roomsProjection } from '../../../projections/rooms/roomsProjection.js';
 import { RoomView } from '../../../projections/rooms/roomView.js';
 import { waitForCheckpoint } from '../../../projections/status.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
@@ -52,7 +53,7 @@ describe('schema evolution', () => {
     expect(verifyChain([raw!])).toEqual({ valid: true, events: 1 });
 
     // The projection reads the upcast shape too.
-    await waitForCheckpoint(t.runtime.pool, 'rooms', position, 5000);
+    await waitForCheckpoint(t.runtime.pool, roomsProjection, position, 5000);
     const room = await t.runtime.orm.em.fork().findOneOrFail(RoomView, { id: roomId });
     expect(room.cancellationPolicy).toBe('flexible');
   });

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import type { PgProjection } from '../../projections/projection.js';
+import { ProjectionRunner } from '../../projections/runner.js';
+import { projectionStatuses, waitForCheckpoint } from '../../projections/status.js';
+import { newEvent } from '../contracts/eventStore.contract.js';
+import { testConfig } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let db: TestDatabase;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  db = await createTestDatabase(4);
+  runtime = await createRuntime(testConfig(db.url), pino({ level: 'silent' }));
+  await runtime.pool.query('CREATE TABLE seen (projection text, event_id uuid, value int)');
+});
+afterAll(async () => {
+  await runtime?.close();
+  await db?.drop();
+});
+
+/** A projection that records what it applies, and fails on events whose data says so. */
+function recorder(name: string, version: number, prefix: string): PgProjection {
+  return {
+    name,
+    version,
+    filter: { streamPrefixes: [prefix] },
+    async apply(em: EntityManager, events: readonly RecordedEvent[]) {
+      for (const event of events) {
+        const data = event.data as { n: number; poison?: boolean };
+        if (data.poison) throw new Error(`cannot apply event ${data.n}`);
+        await em.execute('INSERT INTO seen (projection, event_id, value) VALUES (?, ?, ?)', [
+          name,
+          event.eventId,
+          data.n,
+        ]);
+      }
+    },
+    async reset(em: EntityManager) {
+      await em.execute('DELETE FROM seen WHERE projection = ?', [name]);
+    },
+  };
+}
+
+const seen = async (name: string) =>
+  (
+    await runtime.pool.query<{ value: number }>('SELECT value FROM seen WHERE projection = $1 ORDER BY value', [name])
+  ).rows.map((r) => r.value);
+
+function runnerFor(projections: PgProjection[]): ProjectionRunner {
+  return new ProjectionRunner({
+    orm: runtime.orm,
+    store: runtime.eventStore,
+    databaseUrl: db.url,
+    projections,
+    logger: runtime.logger,
+    standbyRetryMs: 100,
+    retryDelayMs: 10,
+  });
+}
+
+describe('projection runner', () => {
+  it('retries a failing batch, then parks the poison event and applies the rest', async () => {
+    const prefix = `Poison${randomUUID().slice(0, 6)}-`;
+    const projection = recorder('poison_test', 1, prefix);
+    const runner = runnerFor([projection]);
+    await runner.start();
+    try {
+      let last = 0n;
+      for (let n = 1; n <= 5; n++) {
+        const event = newEvent('Recorded', { n, poison: n === 3 });
+        last = (await runtime.eventStore.append(`${prefix}${n}`, [event], { expectedRevision: 'no_stream' })).position;
+      }
+      await waitForCheckpoint(runtime.pool, projection, last, 10_000);
+      expect(await seen('poison_test')).toEqual([1, 2, 4, 5]);
+      const parked = await runtime.pool.query('SELECT type, error FROM projection_parked WHERE projection = $1', [
+        'poison_test',
+      ]);
+      expect(parked.rows).toEqual([{ type: 'Recorded', error: 'cannot apply event 3' }]);
+      const [status] = await projectionStatuses(runtime.pool, runtime.eventStore, [projection]);
+      expect(status).toMatchObject({
+        name: 'poison_test',
+        parkedEvents: 1,
+        lagEvents: 0,
+        status: 'live',
+        active: true,
+      });
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('rebuilds from the first event when the projection version changes', async () => {
+    const prefix = `Rebuild${randomUUID().slice(0, 6)}-`;
+    let last = 0n;
+    for (let n = 1; n <= 3; n++) {
+      last = (
+        await runtime.eventStore.append(`${prefix}${n}`, [newEvent('Recorded', { n })], {
+          expectedRevision: 'no_stream',
+        })
+      ).position;
+    }
+    const first = runnerFor([recorder('rebuild_test', 1, prefix)]);
+    await first.start();
+    await waitForCheckpoint(runtime.pool, { name: 'rebuild_test', version: 1 }, last, 10_000);
+    await first.stop();
+    // A stale row the old version left behind: the rebuild must not keep it.
+    await runtime.pool.query("INSERT INTO seen (projection, event_id, value) VALUES ('rebuild_test', $1, 99)", [
+      randomUUID(),
+    ]);
+
+    const second = runnerFor([recorder('rebuild_test', 2, prefix)]);
+    await second.start();
+    try {
+      await waitForCheckpoint(runtime.pool, { name: 'rebuild_test', version: 2 }, last, 10_000);
+      expect(await seen('rebuild_test')).toEqual([1, 2, 3]);
+      const { rows } = await runtime.pool.query(
+        "SELECT version FROM projection_checkpoints WHERE name = 'rebuild_test'",
+      );
+      expect(rows[0].version).toBe(2);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('stops cleanly: the batch in flight commits with its checkpoint, nothing is applied twice on restart', async () => {
+    const prefix = `Stop${randomUUID().slice(0, 6)}-`;
+    const projection = recorder('stop_test', 1, prefix);
+    const runner = runnerFor([projection]);
+    await runner.start();
+    const writes = Array.from({ length: 200 }, (_, i) =>
+      runtime.eventStore.append(`${prefix}${i}`, [newEvent('Recorded', { n: i })], { expectedRevision: 'no_stream' }),
+    );
+    const positions = (await Promise.all(writes)).map((r) => r.position);
+    await runner.stop();
+    const restarted = runnerFor([projection]);
+    await restarted.start();
+    try {
+      const last = positions.reduce((a, b) => (a > b ? a : b));
+      await waitForCheckpoint(runtime.pool, projection, last, 10_000);
+      const values = await seen('stop_test');
+      expect(values).toHaveLength(200);
+      expect(new Set(values).size).toBe(200);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
