@@ -76,14 +76,14 @@ interface EventRow {
   schema_version: number;
   data: unknown;
   metadata: RecordedEvent['metadata'];
-  recorded_at: string;
+  recorded_at: number;
   hash: string;
   previous_hash: string;
 }
 
-/** recorded_at comes back already in ISO form: parsing 1,000 timestamps into Dates costs more than the read. */
+/** recorded_at travels as epoch milliseconds: cheaper to receive and convert than a timestamp text. */
 const COLUMNS = `position, stream_id, revision, event_id, type, schema_version, data, metadata,
-  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, hash, previous_hash`;
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at, hash, previous_hash`;
 
 /** Only rows of transactions that have finished: nothing can commit below this bound later. */
 const VISIBLE_BOUND = '(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)';
@@ -98,7 +98,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     streamId: row.stream_id,
     revision: BigInt(row.revision),
     position: BigInt(row.position),
-    recordedAt: row.recorded_at,
+    recordedAt: new Date(row.recorded_at).toISOString(),
     hash: row.hash,
     previousHash: row.previous_hash,
   };
