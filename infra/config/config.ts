@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { dataEncryptionKeyProblem } from '../crypto/dataEncryptionKey.js';
 
 /**
  * Every setting Roomline reads from the environment. README.md lists them; the docker-compose test
@@ -57,6 +58,10 @@ export const ConfigSchema = Type.Object({
   JWT_SECRET: Type.String({
     minLength: 32,
     description: 'HMAC key (HS256) that signs and verifies access tokens; at least 32 characters',
+  }),
+  DATA_ENCRYPTION_KEY: Type.String({
+    minLength: 1,
+    description: "base64 of exactly 32 bytes: the key-encryption key wrapping every person's data key",
   }),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'roomline', description: 'iss claim required on access tokens' }),
   JWT_AUDIENCE: Type.String({
@@ -156,10 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const key = error.path.replace(/^\//, '').split('/')[0] ?? error.path;
     if (problems.some((p) => p.startsWith(`${key}=`) || p.startsWith(`${key}:`))) continue;
-    const shown =
-      key in raw ? `=${JSON.stringify(key.includes('SECRET') || key.includes('PASSWORD') ? '***' : raw[key])}` : '';
+    const shown = key in raw ? `=${JSON.stringify(isSecret(key) ? '***' : raw[key])}` : '';
     problems.push(`${key}${shown}: ${describe(key, error.message)}`);
   }
+  const dataKey = withDefaults.DATA_ENCRYPTION_KEY;
+  const dataKeyProblem = typeof dataKey === 'string' && dataKey !== '' ? dataEncryptionKeyProblem(dataKey) : undefined;
+  if (dataKeyProblem) problems.push(`DATA_ENCRYPTION_KEY="***": ${dataKeyProblem}`);
   if (withDefaults.EVENT_STORE === 'esdb' && !withDefaults.EVENTSTORE_URL) {
     problems.push('EVENTSTORE_URL: required when EVENT_STORE=esdb');
   }
@@ -171,6 +178,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(withDefaults) as Config;
+}
+
+function isSecret(key: string): boolean {
+  return key.includes('SECRET') || key.includes('PASSWORD') || key.endsWith('_KEY');
 }
 
 function describe(key: string, message: string): string {

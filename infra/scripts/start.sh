@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm start: local services (infra/scripts/services.sh), a development JWT secret, then the app
+# npm start: local services (infra/scripts/services.sh), a development JWT secret and data encryption
+# key, then the app
 # (infra/main.ts: migrations, API, projectors and workers on PORT, default 3000).
 # npm run demo (ROOMLINE_DEMO=1): seeds demo data first (infra/demo/seed.ts).
 set -euo pipefail
@@ -27,6 +28,29 @@ if [[ -z "${JWT_SECRET:-}" ]]; then
   chmod 600 "$secret_file"
   JWT_SECRET="$(<"$secret_file")"
   export JWT_SECRET
+fi
+
+# A development key-encryption key for personal data, made once beside the JWT secret. Unlike the JWT
+# secret it is never replaced: every person's data key is wrapped with it, so a new one would make all
+# stored personal data unreadable. A damaged file stops the start instead.
+if [[ -z "${DATA_ENCRYPTION_KEY:-}" ]]; then
+  key_file="${DATA_DIR:-.data}/data-encryption-key"
+  if [[ ! -s "$key_file" ]]; then
+    mkdir -p "$(dirname "$key_file")"
+    (
+      umask 077
+      node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64'))" >"$key_file.tmp"
+      mv "$key_file.tmp" "$key_file"
+    )
+    log "generated a development data encryption key in $key_file (set DATA_ENCRYPTION_KEY to use your own)"
+  fi
+  chmod 600 "$key_file"
+  DATA_ENCRYPTION_KEY="$(<"$key_file")"
+  if [[ ! "$DATA_ENCRYPTION_KEY" =~ ^[A-Za-z0-9+/]{43}=$ ]]; then
+    log "$key_file is not base64 of 32 bytes; it is left alone (replacing it would make stored personal data unreadable)"
+    exit 1
+  fi
+  export DATA_ENCRYPTION_KEY
 fi
 
 if [[ "${ROOMLINE_DEMO:-}" == 1 ]]; then

@@ -18,6 +18,8 @@ rl_ensure_database "$test_database_url"
 export DATABASE_URL="$test_database_url"
 # A fixed, test-only signing key (40 characters); never used outside tests.
 export JWT_SECRET="${JWT_SECRET:-roomline-test-only-jwt-secret-0123456789}"
+# A fixed, test-only key-encryption key (base64 of "roomline-test-only-data-key-0001"); never used outside tests.
+export DATA_ENCRYPTION_KEY="${DATA_ENCRYPTION_KEY:-cm9vbWxpbmUtdGVzdC1vbmx5LWRhdGEta2V5LTAwMDE=}"
 
 step "type check: tsc --noEmit -p tsconfig.json"
 npx tsc --noEmit -p tsconfig.json

@@ -10,12 +10,15 @@ import { buildApp } from '../../read-api/app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+/** A fixed, test-only key-encryption key: base64 of "roomline-test-only-data-key-0001". */
+export const TEST_DATA_ENCRYPTION_KEY = 'cm9vbWxpbmUtdGVzdC1vbmx5LWRhdGEta2V5LTAwMDE=';
 
 export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     JWT_SECRET: TEST_JWT_SECRET,
+    DATA_ENCRYPTION_KEY: TEST_DATA_ENCRYPTION_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PG_POOL_SIZE: '10',
     MIN_POSITION_WAIT_MS: '5000',
