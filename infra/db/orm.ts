@@ -2,8 +2,12 @@ import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
+import { Migration0002PersonalDataKeys } from './migrations/0002_personal_data_keys.js';
 
-export const migrations = [{ name: '0001_initial', class: Migration0001Initial }];
+export const migrations = [
+  { name: '0001_initial', class: Migration0001Initial },
+  { name: '0002_personal_data_keys', class: Migration0002PersonalDataKeys },
+];
 
 export function ormOptions(url: string, poolSize = 10): Options {
   return {
