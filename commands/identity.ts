@@ -128,11 +128,11 @@ export async function registerUser(
   userDecider.decide(command, userDecider.initialState);
   const { userId, email, phone } = command.data;
   const emailStream = reservationStream(deps, 'UserEmail', email);
-  const phoneStream = reservationStream(deps, 'UserPhone', phone);
+  const phoneStream = phone ? reservationStream(deps, 'UserPhone', phone) : null;
   const plain = { ...envelope, idSeed: undefined };
   await reserve(deps, emailStream, userId, 'EMAIL_TAKEN', command.context, plain);
   try {
-    await reserve(deps, phoneStream, userId, 'PHONE_TAKEN', command.context, plain);
+    if (phoneStream) await reserve(deps, phoneStream, userId, 'PHONE_TAKEN', command.context, plain);
   } catch (error) {
     await release(deps, emailStream, userId, command.context, plain).catch(() => undefined);
     throw error;
@@ -143,7 +143,7 @@ export async function registerUser(
       maxRetries: deps.maxRetries ?? 5,
     });
   } catch (error) {
-    await release(deps, phoneStream, userId, command.context, plain).catch(() => undefined);
+    if (phoneStream) await release(deps, phoneStream, userId, command.context, plain).catch(() => undefined);
     await release(deps, emailStream, userId, command.context, plain).catch(() => undefined);
     throw error;
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ProjectionRunner } from '../projections/runner.js';
 import { buildApp } from '../read-api/app.js';
+import { bootstrapAdmin } from '../read-api/routes/identity.js';
 import { startWorkers } from '../workers/startWorkers.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { prepareDatabase } from './db/prepare.js';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   let app: FastifyInstance | undefined;
   if (runs('api')) {
+    const admin = await bootstrapAdmin(runtime);
+    if (admin === 'created') logger.info('created the first admin from ROOMLINE_ADMIN_EMAIL');
     app = await buildApp(runtime);
     stops.push({ name: 'api', stop: () => app!.close() });
   }

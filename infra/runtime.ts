@@ -2,19 +2,29 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { projectionStatuses } from '../projections/status.js';
+import { usersProjection } from '../projections/users/usersProjection.js';
+import type { IdentityServices } from '../read-api/deps.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
+import { CredentialStore } from './auth/credentials.js';
+import { AccessDenyList } from './auth/denyList.js';
+import { RefreshTokenStore } from './auth/sessions.js';
+import { accessTokenSigner } from './auth/tokens.js';
 import type { Config } from './config/config.js';
+import { deriveKey } from './crypto/derivedKeys.js';
+import { withPersonalData } from './crypto/personalDataStore.js';
+import { PostgresPersonalDataVault } from './crypto/personalDataVault.js';
 import { openOrm } from './db/orm.js';
 import { createKurrentEventStore } from './eventStore/esdb/kurrentEventStore.js';
 import type { EventStore } from './eventStore/eventStore.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
 
-export const projections: readonly PgProjection[] = [roomsProjection];
+export const projections: readonly PgProjection[] = [roomsProjection, usersProjection];
 export const upcasters = new UpcasterRegistry([...roomUpcasters]);
 
 /** The adapters one process uses, built from the validated config: the composition root's raw material. */
@@ -30,6 +40,7 @@ export interface Runtime {
   redis: Redis;
   metrics: Metrics;
   projections: readonly PgProjection[];
+  identity: IdentityServices;
   close(): Promise<void>;
 }
 
@@ -90,12 +101,28 @@ export async function createRuntime(config: Config, logger = createLogger(config
             metrics.appendedEvents.inc(events);
           },
         });
-  const eventStore = withUpcasting(rawEventStore, upcasters);
+  // Personal data is sealed per person before it is stored (crypto-shredding), then upcast on reads.
+  const vault = new PostgresPersonalDataVault({ pool, keyEncryptionKey: config.DATA_ENCRYPTION_KEY });
+  const eventStore = withUpcasting(withPersonalData(rawEventStore, vault, personalDataPolicy), upcasters);
   eventStoreRef = eventStore;
   const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
+  const identity: IdentityServices = {
+    reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
+    credentials: new CredentialStore(pool),
+    sessions: new RefreshTokenStore(pool, config.REFRESH_TOKEN_TTL_SECONDS),
+    denyList: new AccessDenyList(redis),
+    signAccessToken: accessTokenSigner({
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    }),
+    eraseKeys: (userId) => vault.destroy(userId),
+  };
   return {
+    identity,
     config,
     logger,
     pool,

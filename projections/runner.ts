@@ -74,7 +74,20 @@ export class ProjectionRunner {
     this.lockClient = client;
   }
 
-  private async tryLease(projection: PgProjection): Promise<boolean> {
+  /** The lease session runs one query at a time; the projection loops take turns on it. */
+  private leaseQueue: Promise<unknown> = Promise.resolve();
+
+  private onLeaseSession<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.leaseQueue.then(work, work);
+    this.leaseQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private tryLease(projection: PgProjection): Promise<boolean> {
+    return this.onLeaseSession(() => this.tryLeaseNow(projection));
+  }
+
+  private async tryLeaseNow(projection: PgProjection): Promise<boolean> {
     if (!this.lockClient) {
       try {
         await this.connectLockClient();
@@ -90,9 +103,9 @@ export class ProjectionRunner {
   }
 
   private async releaseLease(projection: PgProjection): Promise<void> {
-    await this.lockClient
-      ?.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_NAMESPACE, leaseKey(projection.name)])
-      .catch(() => undefined);
+    await this.onLeaseSession(async () => {
+      await this.lockClient?.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_NAMESPACE, leaseKey(projection.name)]);
+    }).catch(() => undefined);
   }
 
   private sleep(ms: number): Promise<void> {

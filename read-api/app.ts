@@ -7,6 +7,7 @@ import { registerErrorHandler } from './errors.js';
 import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
+import { identityRoutes } from './routes/identity.js';
 import { operationRoutes } from './routes/operations.js';
 import { roomRoutes } from './routes/rooms.js';
 
@@ -42,12 +43,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   registerErrorHandler(app);
   registerRequestContext(app);
-  registerAuth(app, {
-    secret: config.JWT_SECRET,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-  });
+  registerAuth(
+    app,
+    {
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    (jti) => deps.identity.denyList.isDenied(jti),
+  );
 
   // Graceful shutdown: requests in flight finish; their keep-alive connections then close, so
   // server.close() does not wait for idle sockets (Fastify's keep-alive timeout is 72 s).
@@ -84,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerIdempotency(app, deps.pool);
   operationRoutes(app, deps);
+  identityRoutes(app, deps);
   roomRoutes(app, deps);
   return app;
 }

@@ -2,10 +2,26 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Role } from '../domain/shared/decider.js';
+import type { CredentialStore } from '../infra/auth/credentials.js';
+import type { AccessDenyList } from '../infra/auth/denyList.js';
+import type { RefreshTokenStore } from '../infra/auth/sessions.js';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projections/projection.js';
 import type { Metrics } from './plugins/metrics.js';
+
+/** The identity context's command-side stores and keys. */
+export interface IdentityServices {
+  /** Names reservation streams (HMAC), so no email or phone appears in a stream id. */
+  reservationKey: Buffer;
+  credentials: CredentialStore;
+  sessions: RefreshTokenStore;
+  denyList: AccessDenyList;
+  signAccessToken(claims: { sub: string; email: string; role: Role }): string;
+  /** Crypto-shredding: destroys the person's data key. */
+  eraseKeys(userId: string): Promise<void>;
+}
 
 /** Everything the HTTP app needs, built by the composition root (infra/main.ts) or a test. */
 export interface AppDeps {
@@ -19,4 +35,5 @@ export interface AppDeps {
   redis: Redis;
   metrics: Metrics;
   projections: readonly PgProjection[];
+  identity: IdentityServices;
 }

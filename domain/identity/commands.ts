@@ -7,7 +7,8 @@ export type RegisterUser = {
     userId: string;
     role: Role;
     email: string;
-    phone: string;
+    /** Required, except for the bootstrap admin. */
+    phone: string | null;
     fullName: string;
     universityName?: string | null;
     businessName?: string | null;

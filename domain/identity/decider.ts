@@ -64,6 +64,7 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
           `register as ${SelfServiceRoles.join(' or ')}; other roles are granted`,
         );
       }
+      if (!data.phone && !bootstrap) throw new DomainError('INVALID_PHONE', 'validation', 'phone is required');
       const email = normalizeEmail(data.email);
       if (!isPlausibleEmail(email))
         throw new DomainError('INVALID_EMAIL', 'validation', 'email is not a valid address');
@@ -74,7 +75,7 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
             userId: data.userId,
             role: data.role,
             email,
-            phone: phoneOf(data.phone),
+            phone: data.phone ? phoneOf(data.phone) : null,
             fullName: text(data.fullName, 'fullName', 120, true),
             universityName: text(data.universityName, 'universityName', 200),
             businessName: text(data.businessName, 'businessName', 200),

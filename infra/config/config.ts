@@ -75,6 +75,12 @@ export const ConfigSchema = Type.Object({
     default: 900,
     description: 'access token lifetime',
   }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 300,
+    maximum: 90 * 86400,
+    default: 30 * 86400,
+    description: 'refresh token lifetime (each one works once; reuse revokes its family)',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     {

@@ -1,18 +1,23 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { RoomViewSchema } from '../../projections/rooms/roomView.js';
+import { UserViewSchema } from '../../projections/users/userView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
 import { Migration0002PersonalDataKeys } from './migrations/0002_personal_data_keys.js';
+import { Migration0003CredentialsSessions } from './migrations/0003_credentials_sessions.js';
+import { Migration0004Users } from './migrations/0004_users.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
   { name: '0002_personal_data_keys', class: Migration0002PersonalDataKeys },
+  { name: '0003_credentials_sessions', class: Migration0003CredentialsSessions },
+  { name: '0004_users', class: Migration0004Users },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
   return {
     clientUrl: url,
-    entities: [RoomViewSchema],
+    entities: [RoomViewSchema, UserViewSchema],
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,

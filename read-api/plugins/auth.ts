@@ -30,7 +30,11 @@ function bearer(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
-export function registerAuth(app: FastifyInstance, settings: TokenSettings): void {
+export function registerAuth(
+  app: FastifyInstance,
+  settings: TokenSettings,
+  isRevoked: (jti: string) => Promise<boolean> = async () => false,
+): void {
   const verify = accessTokenVerifier(settings);
   app.decorateRequest('user', null);
   app.decorate('routeAccess', []);
@@ -53,6 +57,9 @@ export function registerAuth(app: FastifyInstance, settings: TokenSettings): voi
     } catch (error) {
       if (error instanceof InvalidToken) throw new ApiError(401, 'INVALID_TOKEN', error.message);
       throw error;
+    }
+    if (request.user && (await isRevoked(request.user.jti))) {
+      throw new ApiError(401, 'TOKEN_REVOKED', 'this access token was signed out');
     }
     if (access === 'public') return;
     if (!request.user) throw new ApiError(401, 'UNAUTHENTICATED', 'sign in first: this route needs an access token');

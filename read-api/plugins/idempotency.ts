@@ -5,6 +5,10 @@ import { canonicalJson } from '../../infra/eventStore/hashChain.js';
 import { ApiError } from '../errors.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the route's answers are never stored (they hold tokens or personal data). */
+    idempotent?: boolean;
+  }
   interface FastifyRequest {
     /** Set when the request carries an Idempotency-Key it is the first to use. */
     idempotency: { scope: string; key: string } | null;
@@ -25,7 +29,7 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
   app.decorateRequest('idempotency', null);
 
   app.addHook('preHandler', async (request, reply) => {
-    if (!WRITE_METHODS.has(request.method)) return;
+    if (!WRITE_METHODS.has(request.method) || request.routeOptions.config?.idempotent === false) return;
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
     if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenSigner } from '../../infra/auth/tokens.js';
-import { TEST_JWT_SECRET } from '../support/app.js';
+import { TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -42,6 +42,7 @@ describe('the all-in-one process over a real port', () => {
         ...process.env,
         DATABASE_URL: db.url,
         JWT_SECRET: TEST_JWT_SECRET,
+        DATA_ENCRYPTION_KEY: TEST_DATA_ENCRYPTION_KEY,
         PORT: String(port),
         HOST: '127.0.0.1',
         ROOMLINE_PROCESS: 'all',
