@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { type Algorithm, hash, type Options, parseOptions, type Version, verify } from '@node-rs/argon2';
 import { isCommonPassword } from './commonPasswords.js';
 
@@ -53,45 +54,96 @@ function normalise(plain: string): string {
   return plain.normalize('NFKC');
 }
 
-/**
- * An argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) of the NFKC-normalised
- * password. Runs on the libuv thread pool, so the event loop stays free while it works.
- */
-export function hashPassword(plain: string): Promise<string> {
-  return hash(normalise(plain), HASH_OPTIONS);
+/** Runs at most `limit` tasks at once; the others wait their turn in call order. */
+export function concurrencyLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
+  }
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // A finished task hands its slot straight to the next waiting one.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 /**
- * Checks `plain` against a PHC string from `hashPassword` (or from earlier, weaker argon2 settings).
- * Throws `UnsupportedPasswordHash` when `stored` is not an argon2 PHC string.
+ * How many argon2 computations may run at once: one per core, and always one libuv thread left
+ * for file, DNS and other crypto work. Past that a hash only queues for a core anyway, and a burst
+ * of logins would otherwise fill the whole libuv pool queue (measured in bench/passwords.bench.ts).
  */
-export async function verifyPassword(stored: string, plain: string): Promise<PasswordVerification> {
-  let parameters: ReturnType<typeof parseOptions>;
-  try {
-    parameters = parseOptions(stored);
-  } catch {
-    throw new UnsupportedPasswordHash();
-  }
-  const ok = await verify(stored, normalise(plain));
-  if (!ok) return { ok: false, needsRehash: false };
-  const weaker =
+export function defaultMaxConcurrentHashes(): number {
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(os.availableParallelism(), poolSize - 1));
+}
+
+export interface PasswordHasher {
+  /**
+   * An argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) of the NFKC-normalised
+   * password. Runs on the libuv thread pool, so the event loop stays free while it works.
+   */
+  hashPassword(plain: string): Promise<string>;
+  /**
+   * Checks `plain` against a PHC string from `hashPassword` (or from earlier, weaker argon2 settings).
+   * Throws `UnsupportedPasswordHash` when `stored` is not an argon2 PHC string.
+   */
+  verifyPassword(stored: string, plain: string): Promise<PasswordVerification>;
+  /**
+   * For a login whose email matches no account: the same argon2id work as `verifyPassword`, so the
+   * answer takes as long as for a known email. Always `{ ok: false }`.
+   */
+  verifyAgainstDummy(plain: string): Promise<{ ok: false; needsRehash: false }>;
+}
+
+function isWeaker(parameters: ReturnType<typeof parseOptions>): boolean {
+  return (
     parameters.algorithm !== ARGON2ID ||
     parameters.version !== VERSION_0X13 ||
     parameters.memoryCost < PasswordHashing.memoryCostKiB ||
     parameters.timeCost < PasswordHashing.timeCost ||
     parameters.outputLen < PasswordHashing.outputLength ||
-    parameters.saltLen < PasswordHashing.minimumSaltLength;
-  return { ok: true, needsRehash: weaker };
+    parameters.saltLen < PasswordHashing.minimumSaltLength
+  );
 }
 
-/**
- * For a login whose email matches no account: the same argon2id work as `verifyPassword`, so the
- * answer takes as long as for a known email. Always `{ ok: false }`.
- */
-export async function verifyAgainstDummy(plain: string): Promise<{ ok: false; needsRehash: false }> {
-  await verify(DUMMY_HASH, normalise(plain));
-  return { ok: false, needsRehash: false };
+/** A hasher whose argon2 work runs at most `maxConcurrent` at a time (default `defaultMaxConcurrentHashes()`). */
+export function createPasswordHasher(options: { maxConcurrent?: number | undefined } = {}): PasswordHasher {
+  const limited = concurrencyLimiter(options.maxConcurrent ?? defaultMaxConcurrentHashes());
+  return {
+    hashPassword: (plain) => limited(() => hash(normalise(plain), HASH_OPTIONS)),
+    async verifyPassword(stored, plain) {
+      let parameters: ReturnType<typeof parseOptions>;
+      try {
+        parameters = parseOptions(stored);
+      } catch {
+        throw new UnsupportedPasswordHash();
+      }
+      const ok = await limited(() => verify(stored, normalise(plain)));
+      return ok ? { ok: true, needsRehash: isWeaker(parameters) } : { ok: false, needsRehash: false };
+    },
+    async verifyAgainstDummy(plain) {
+      await limited(() => verify(DUMMY_HASH, normalise(plain)));
+      return { ok: false, needsRehash: false };
+    },
+  };
 }
+
+const defaultHasher = createPasswordHasher();
+
+/** `hashPassword` of the process-wide hasher; see `PasswordHasher`. */
+export const hashPassword: PasswordHasher['hashPassword'] = defaultHasher.hashPassword;
+/** `verifyPassword` of the process-wide hasher; see `PasswordHasher`. */
+export const verifyPassword: PasswordHasher['verifyPassword'] = defaultHasher.verifyPassword;
+/** `verifyAgainstDummy` of the process-wide hasher; see `PasswordHasher`. */
+export const verifyAgainstDummy: PasswordHasher['verifyAgainstDummy'] = defaultHasher.verifyAgainstDummy;
 
 export const PasswordPolicy = Object.freeze({
   minLength: 10,

@@ -1,7 +1,11 @@
+import os from 'node:os';
 import { type Algorithm, hash, parseOptions } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import {
+  concurrencyLimiter,
+  createPasswordHasher,
   DUMMY_HASH,
+  defaultMaxConcurrentHashes,
   hashPassword,
   PasswordHashing,
   UnsupportedPasswordHash,
@@ -126,5 +130,59 @@ describe('event loop', () => {
     // Hashing on the event loop would leave one gap as long as the whole batch (8 x 15-60 ms here).
     expect(gaps.length, `batch ${batchMs.toFixed(0)} ms`).toBeGreaterThanOrEqual(Math.floor(batchMs / 10 / 3));
     expect(longestGap, `gaps ${gaps.map((gap) => gap.toFixed(0)).join(',')}`).toBeLessThan(100);
+  });
+});
+
+describe('concurrency', () => {
+  it('runs at most the limit at once, in call order, and frees the slot after a failure', async () => {
+    const limited = concurrencyLimiter(2);
+    let running = 0;
+    let most = 0;
+    const started: number[] = [];
+    const task = (index: number) => async () => {
+      started.push(index);
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      if (index === 1) throw new Error('task 1 fails');
+      return index;
+    };
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, index) => limited(task(index))));
+    expect(most).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(await limited(async () => 'still usable')).toBe('still usable');
+  });
+
+  it('refuses a limit that is not a positive integer', () => {
+    expect(() => concurrencyLimiter(0)).toThrow(RangeError);
+    expect(() => concurrencyLimiter(1.5)).toThrow(RangeError);
+  });
+
+  it('hashes one per core by default, leaving a libuv thread free', () => {
+    const limit = defaultMaxConcurrentHashes();
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(limit).toBeLessThanOrEqual(os.availableParallelism());
+    expect(limit).toBeLessThan(Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  });
+
+  it('works the same through a hasher with its own limit', async () => {
+    const hasher = createPasswordHasher({ maxConcurrent: 1 });
+    const stored = await hasher.hashPassword(PASSWORD);
+    expect(stored).toMatch(PHC_ARGON2ID);
+    const [right, wrong, dummy] = await Promise.all([
+      hasher.verifyPassword(stored, PASSWORD),
+      hasher.verifyPassword(stored, 'wrong'),
+      hasher.verifyAgainstDummy(PASSWORD),
+    ]);
+    expect([right.ok, wrong.ok, dummy.ok]).toEqual([true, false, false]);
   });
 });
