@@ -328,6 +328,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    await this.awaitVisibility();
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? -1n;
     while (remaining > 0) {
@@ -337,6 +338,23 @@ export class PostgresEventStore implements EventStore {
       if (rows.length < limit) return;
       remaining -= rows.length;
       after = BigInt(rows[rows.length - 1]!.position);
+    }
+  }
+
+  /**
+   * Read-your-writes for `readAll`: events committed before the call can sit above the visibility
+   * bound while an older transaction (anywhere in the cluster) is still open. Wait, briefly and
+   * boundedly, until the bound has passed the newest event seen now, so a read after an append
+   * includes it; paging stays below the bound, so nothing is ever skipped.
+   */
+  private async awaitVisibility(maxWaitMs = 2000): Promise<void> {
+    const deadline = Date.now() + maxWaitMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      const { rows } = await this.pool.query<{ pending: boolean }>(
+        `SELECT coalesce((SELECT max(position) FROM event_store.events) >= ${VISIBLE_BOUND}, false) AS pending`,
+      );
+      if (!rows[0]?.pending || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 

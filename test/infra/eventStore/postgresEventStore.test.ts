@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { NewEvent } from '../../../infra/eventStore/eventStore.js';
+import { describe, expect, it } from 'vitest';
+import { type NewEvent, toArray } from '../../../infra/eventStore/eventStore.js';
 import { canonicalJson } from '../../../infra/eventStore/hashChain.js';
 import { PostgresEventStore } from '../../../infra/eventStore/postgres/postgresEventStore.js';
-import { eventStoreContract } from '../../contracts/eventStore.contract.js';
+import { eventStoreContract, newEvent } from '../../contracts/eventStore.contract.js';
 import { createTestDatabase } from '../../support/database.js';
 
 eventStoreContract('postgres', async () => {
@@ -51,4 +53,29 @@ eventStoreContract('postgres', async () => {
       await db.drop();
     },
   };
+});
+
+describe('postgres event store: readAll while an older transaction is open', () => {
+  it('includes an event appended before the call, once the older transaction ends', async () => {
+    const db = await createTestDatabase(4);
+    const store = new PostgresEventStore({ pool: db.pool });
+    const blocker = await db.pool.connect();
+    try {
+      const before = await store.headPosition();
+      // An unrelated transaction with a transaction id, older than the append, still open.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      const stream = `Open-${randomUUID()}`;
+      await store.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
+      setTimeout(() => void blocker.query('COMMIT'), 200);
+      const started = Date.now();
+      const read = await toArray(store.readAll({ fromPosition: before }));
+      expect(read.map((e) => e.streamId)).toContain(stream);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    } finally {
+      blocker.release();
+      await store.close();
+      await db.drop();
+    }
+  });
 });
