@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -30,7 +33,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Framework routes (the OpenAPI UI) are public; every route of ours must say who may call it.
   app.addHook('onRoute', (route) => {
-    if (!route.config?.access && route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    const framework = route.url.startsWith('/docs') || route.method === 'OPTIONS';
+    if (!route.config?.access && framework) route.config = { ...route.config, access: 'public' };
     const access = route.config?.access;
     if (access && route.schema && !route.url.startsWith('/docs')) {
       const note = describeAccess(access);
@@ -65,6 +69,42 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return payload;
   });
 
+  await app.register(helmet, {
+    // The API answers JSON; only the documentation page needs scripts and styles of its own.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", 'https:', "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  const allowedOrigins = config.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  await app.register(cors, {
+    origin: allowedOrigins.length > 0 ? allowedOrigins : false,
+    credentials: true,
+    exposedHeaders: ['etag', 'location', 'retry-after', 'x-request-id', 'x-correlation-id', 'idempotent-replayed'],
+  });
+  // After authentication (preHandler), so a signed-in user is counted as themselves, not as an address.
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: '1 minute',
+    redis: deps.redis,
+    nameSpace: 'roomline:rate-limit:',
+    skipOnError: true,
+    keyGenerator: (request) => (request.user ? `user:${request.user.sub}` : `ip:${request.ip}`),
+    allowList: (request) => /^\/(health|metrics|docs)(\/|$)/.test(request.url),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `at most ${context.max} requests per minute; try again in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
@@ -85,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   registerIdempotency(app, deps.pool);
   operationRoutes(app, deps);

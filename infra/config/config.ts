@@ -94,6 +94,12 @@ export const ConfigSchema = Type.Object({
     default: 1048576,
     description: 'largest JSON body accepted',
   }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 100,
+    description: 'requests per minute per signed-in user (per address when anonymous), counted in Redis',
+  }),
   CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated origins allowed by CORS (empty: none)' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({
     minimum: 100,

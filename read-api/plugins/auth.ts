@@ -43,13 +43,13 @@ export function registerAuth(
     const access = route.config?.access;
     if (!access) throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') app.routeAccess.push({ method, url: route.url, access });
+      if (method !== 'HEAD' && method !== 'OPTIONS') app.routeAccess.push({ method, url: route.url, access });
     }
   });
 
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access;
-    if (!access) return; // 404s and framework routes
+    if (!access || request.method === 'OPTIONS') return; // 404s, framework routes, CORS preflight
     let token: string | undefined;
     try {
       token = bearer(request);

@@ -22,6 +22,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PG_POOL_SIZE: '10',
     MIN_POSITION_WAIT_MS: '5000',
+    // Suites send hundreds of requests a minute from one address; the limit itself is tested with a low one.
+    RATE_LIMIT_PER_MINUTE: '100000',
     SUBSCRIPTION_POLL_MS: '500',
     ...overrides,
   });
