@@ -179,3 +179,47 @@ describe('profile and roles', () => {
     expect(again.json().user.role).toBe('official');
   });
 });
+
+describe('first admin from configuration', () => {
+  it('is created once at start-up and can sign in as admin', async () => {
+    const email = `admin-${randomUUID().slice(0, 8)}@roomline.example`;
+    const configured = await createTestApp({
+      projections: false,
+      config: { ROOMLINE_ADMIN_EMAIL: email, ROOMLINE_ADMIN_PASSWORD: 'blue harbour quiet morning' },
+    });
+    try {
+      const { bootstrapAdmin } = await import('../../read-api/routes/identity.js');
+      expect(await bootstrapAdmin(configured.runtime)).toBe('created');
+      expect(await bootstrapAdmin(configured.runtime)).toBe('present');
+      const session = await configured.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email, password: 'blue harbour quiet morning' },
+      });
+      expect(session.statusCode).toBe(200);
+      expect(session.json().user.role).toBe('admin');
+      const ops = await configured.app.inject({
+        method: 'GET',
+        url: '/api/ops/projections',
+        headers: bearer(session.json().accessToken),
+      });
+      expect(ops.statusCode).toBe(200);
+    } finally {
+      await configured.close();
+    }
+  });
+});
+
+describe('secrets stay secret', () => {
+  it('keeps the password out of events and stored tables', async () => {
+    const body = person({ password: 'zebra piano lantern orbit' });
+    expect((await register(body)).statusCode).toBe(201);
+    const { rows } = await t.runtime.pool.query(
+      `SELECT (SELECT count(*) FROM event_store.events e WHERE e::text ILIKE $1)::int AS events,
+              (SELECT count(*) FROM credentials c WHERE c::text ILIKE $1)::int AS credentials,
+              (SELECT count(*) FROM idempotency_keys k WHERE k::text ILIKE $1)::int AS stored_answers`,
+      ['%zebra piano%'],
+    );
+    expect(rows[0]).toEqual({ events: 0, credentials: 0, stored_answers: 0 });
+  });
+});
