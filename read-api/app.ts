@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       audience: config.JWT_AUDIENCE,
       ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     },
-    (jti) => deps.identity.denyList.isDenied(jti),
+    (token) => deps.identity.denyList.isDenied(token),
   );
 
   // Graceful shutdown: requests in flight finish; their keep-alive connections then close, so

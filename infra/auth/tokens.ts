@@ -7,6 +7,8 @@ export interface AccessClaims {
   email: string;
   role: Role;
   iat: number;
+  /** Issue time in milliseconds: `iat` has whole seconds, too coarse to order against a revocation. */
+  iat_ms?: number;
   exp: number;
   jti: string;
 }
@@ -37,7 +39,13 @@ export function accessTokenSigner(settings: TokenSettings) {
     expiresIn: settings.ttlSeconds * 1000,
   });
   return (claims: { sub: string; email: string; role: Role; jti?: string }): string =>
-    sign({ sub: claims.sub, email: claims.email, role: claims.role, jti: claims.jti ?? randomUUID() });
+    sign({
+      sub: claims.sub,
+      email: claims.email,
+      role: claims.role,
+      jti: claims.jti ?? randomUUID(),
+      iat_ms: Date.now(),
+    });
 }
 
 /** Verifies signature (HS256 only: `alg: none` and other algorithms are refused), issuer, audience, expiry and claims. */

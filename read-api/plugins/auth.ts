@@ -33,7 +33,7 @@ function bearer(request: FastifyRequest): string | undefined {
 export function registerAuth(
   app: FastifyInstance,
   settings: TokenSettings,
-  isRevoked: (jti: string) => Promise<boolean> = async () => false,
+  isRevoked: (token: AccessClaims) => Promise<boolean> = async () => false,
 ): void {
   const verify = accessTokenVerifier(settings);
   app.decorateRequest('user', null);
@@ -58,7 +58,7 @@ export function registerAuth(
       if (error instanceof InvalidToken) throw new ApiError(401, 'INVALID_TOKEN', error.message);
       throw error;
     }
-    if (request.user && (await isRevoked(request.user.jti))) {
+    if (request.user && (await isRevoked(request.user))) {
       throw new ApiError(401, 'TOKEN_REVOKED', 'this access token was signed out');
     }
     if (access === 'public') return;

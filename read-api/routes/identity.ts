@@ -382,6 +382,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       );
       await deps.identity.eraseKeys(id);
       await sessions.revokeAllOf(id);
+      await denyList.denyAllIssuedBefore(id);
       await credentials.remove(id);
       return reply.code(202).send({ id, position: result.position?.toString() ?? null });
     },
