@@ -9,8 +9,11 @@
  * case by case so that load from other work on the machine falls on all of them alike. Prints a
  * markdown table and writes it to bench/results/passwords-<date>.md and passwords-latest.md.
  *
- * bcrypt is not a dependency of the project; the bcrypt rows need it installed for the run:
- *   npm install --no-save @node-rs/bcrypt@1.10.8
+ * bcrypt is not a dependency of the project; the bcrypt rows need it installed for the run, either
+ * here (npm install --no-save @node-rs/bcrypt@1.10.8; the next npm install or npm ci removes it) or
+ * in a folder of its own named by BENCH_BCRYPT_MODULE:
+ *   npm install --prefix /tmp/bcrypt-bench @node-rs/bcrypt@1.10.8
+ *   BENCH_BCRYPT_MODULE=/tmp/bcrypt-bench/node_modules/@node-rs/bcrypt/index.js npm run bench:passwords
  *
  * Environment knobs:
  *   BENCH_RUNS=3             passes over every case and setup
@@ -97,7 +100,7 @@ interface BcryptModule {
 }
 
 async function loadBcrypt(): Promise<Hasher | undefined> {
-  const specifier = '@node-rs/bcrypt';
+  const specifier = process.env.BENCH_BCRYPT_MODULE ?? '@node-rs/bcrypt';
   try {
     const bcrypt = (await import(specifier)) as BcryptModule & { default?: BcryptModule };
     const api = typeof bcrypt.hash === 'function' ? bcrypt : bcrypt.default!;
@@ -213,7 +216,7 @@ function goal(p95: number, m: Measurement): string {
   return p95 < LOGIN_GOAL_P95_MS ? 'PASS' : 'FAIL';
 }
 
-function report(measurements: Measurement[], loadBefore: number[], seconds: number): string {
+function report(measurements: Measurement[], failed: string[], loadBefore: number[], seconds: number): string {
   const byCase = new Map<string, Measurement[]>();
   for (const m of measurements) byCase.set(caseKey(m), [...(byCase.get(caseKey(m)) ?? []), m]);
   const summaryRows = [...byCase.values()].map((runs) => {
@@ -267,6 +270,7 @@ function report(measurements: Measurement[], loadBefore: number[], seconds: numb
     '',
     `Login goal: verify p95 under ${LOGIN_GOAL_P95_MS} ms at 8 concurrent callers. CPU pressure: share of the time some task on the machine waited for a CPU (/proc/pressure/cpu), other sessions' work included; CPU ms/op is this process's CPU time per operation, which load from others hardly changes. Max loop delay: the longest the event loop was held up (a timer firing late).`,
     '',
+    ...(failed.length > 0 ? [`Failed measurements (see the run's output): ${failed.join('; ')}.`, ''] : []),
     `## Per case: the run with the lowest p95 of ${RUNS}`,
     '',
     markdownTable(
@@ -317,35 +321,36 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const algorithms = ALGORITHMS.filter((name): name is AlgorithmName => name === 'argon2id' || name === 'bcrypt');
   if (algorithms.includes('bcrypt') && !(await loadBcrypt())) {
-    console.error('@node-rs/bcrypt is not installed (npm install --no-save @node-rs/bcrypt@1.10.8): bcrypt skipped');
+    console.error('@node-rs/bcrypt not found (see the top of bench/passwords.bench.ts): bcrypt skipped');
     algorithms.splice(algorithms.indexOf('bcrypt'), 1);
   }
   const measurements: Measurement[] = [];
+  const failed: string[] = [];
   for (let run = 1; run <= RUNS; run++) {
     for (const algorithm of algorithms) {
       for (const operation of ['hash', 'verify'] as const) {
         for (const callers of [1, 8] as const) {
           for (const setup of SETUPS[algorithm]) {
             const { warmup } = COUNTS[algorithm];
-            const m = await runInChild({
-              run,
-              algorithm,
-              operation,
-              callers,
-              count: COUNTS[algorithm][callers],
-              warmup,
-              setup,
-            });
-            measurements.push(m);
-            console.error(
-              `run ${run} ${algorithm} ${operation} x${callers} pool ${setupLabel(m)}: p50 ${fmtMs(m.p50)} ms, p95 ${fmtMs(m.p95)} ms, pressure ${pressure(m)}`,
-            );
+            const benchCase = { run, algorithm, operation, callers, count: COUNTS[algorithm][callers], warmup, setup };
+            try {
+              const m = await runInChild(benchCase);
+              measurements.push(m);
+              console.error(
+                `run ${run} ${algorithm} ${operation} x${callers} pool ${setupLabel(m)}: p50 ${fmtMs(m.p50)} ms, p95 ${fmtMs(m.p95)} ms, pressure ${pressure(m)}`,
+              );
+            } catch (error) {
+              // One lost measurement (say, a package removed by someone's npm install) should not lose the others.
+              failed.push(`run ${run} ${algorithm} ${operation} x${callers} pool ${setup.poolSize}`);
+              console.error(error);
+            }
           }
         }
       }
     }
   }
-  const text = report(measurements, loadBefore, (performance.now() - started) / 1000);
+  if (failed.length > 0) process.exitCode = 1;
+  const text = report(measurements, failed, loadBefore, (performance.now() - started) / 1000);
   process.stdout.write(`${text}\n`);
   if (WRITE) {
     const directory = new URL('./results/', import.meta.url);
