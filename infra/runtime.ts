@@ -112,7 +112,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
     credentials: new CredentialStore(pool),
     sessions: new RefreshTokenStore(pool, config.REFRESH_TOKEN_TTL_SECONDS),
-    denyList: new AccessDenyList(redis),
+    denyList: new AccessDenyList(redis, config.ACCESS_TOKEN_TTL_SECONDS),
     signAccessToken: accessTokenSigner({
       secret: config.JWT_SECRET,
       issuer: config.JWT_ISSUER,
