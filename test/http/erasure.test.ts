@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toArray } from '../../infra/eventStore/eventStore.js';
 import { verifyChain } from '../../infra/eventStore/hashChain.js';
-import { createLogger } from '../../infra/runtime.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { capturedLogger } from '../support/capturedLogger.js';
 
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLogger('debug');
 let t: TestApp;
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  t = await createTestApp({ logger: createLogger({ LOG_LEVEL: 'debug' }, sink) });
+  t = await createTestApp({ logger });
 });
 afterAll(async () => {
   await t?.close();

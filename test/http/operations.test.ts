@@ -1,20 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../infra/runtime.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
+import { capturedLogger } from '../support/capturedLogger.js';
 
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLogger('info');
 let t: TestApp;
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  // The production logger (redaction included), written to memory.
-  t = await createTestApp({ logger: createLogger({ LOG_LEVEL: 'info' }, sink) });
+  t = await createTestApp({ logger });
 });
 afterAll(async () => {
   await t?.close();
