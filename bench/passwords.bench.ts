@@ -268,7 +268,7 @@ function report(measurements: Measurement[], failed: string[], loadBefore: numbe
     '',
     `Method: closed loop, each caller starts its next operation when its previous one ends; latency per operation; verify checks a password against a stored hash (half right, half wrong). ${RUNS} runs; each measurement in a process of its own with the given UV_THREADPOOL_SIZE, setups alternating case by case. "n at once": passwords.ts's limit of concurrent hashes (its default for that pool); without it, every call goes straight to the pool.`,
     '',
-    `Login goal: verify p95 under ${LOGIN_GOAL_P95_MS} ms at 8 concurrent callers. CPU pressure: share of the time some task on the machine waited for a CPU (/proc/pressure/cpu), other sessions' work included; CPU ms/op is this process's CPU time per operation, which load from others hardly changes. Max loop delay: the longest the event loop was held up (a timer firing late).`,
+    `Login goal: verify p95 under ${LOGIN_GOAL_P95_MS} ms at 8 concurrent callers. CPU pressure: share of the time some task on the machine waited for a CPU (/proc/pressure/cpu): other sessions' work, and this process's own when it runs more hashing threads than there are cores (pool 4 without a limit); CPU ms/op is this process's CPU time per operation, which load from others hardly changes. Max loop delay: the longest the event loop was held up (a timer firing late).`,
     '',
     ...(failed.length > 0 ? [`Failed measurements (see the run's output): ${failed.join('; ')}.`, ''] : []),
     `## Per case: the run with the lowest p95 of ${RUNS}`,
