@@ -127,9 +127,10 @@ describe('event loop', () => {
     }
     const batchMs = performance.now() - started;
     const longestGap = Math.max(...gaps);
-    // Hashing on the event loop would leave one gap as long as the whole batch (8 x 15-60 ms here).
+    // Hashing on the event loop would let no tick through until the whole batch (8 x 15 ms or more) is done.
+    // The bounds are generous: other work on the machine can delay a timer by tens of milliseconds.
     expect(gaps.length, `batch ${batchMs.toFixed(0)} ms`).toBeGreaterThanOrEqual(Math.floor(batchMs / 10 / 3));
-    expect(longestGap, `gaps ${gaps.map((gap) => gap.toFixed(0)).join(',')}`).toBeLessThan(100);
+    expect(longestGap, `gaps ${gaps.map((gap) => gap.toFixed(0)).join(',')}`).toBeLessThan(250);
   });
 });
 
