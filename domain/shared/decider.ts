@@ -3,7 +3,8 @@ export interface CommandContext {
   /** ISO 8601 instant the command is decided at. */
   now: string;
   actorId: string;
-  actorRole: Role;
+  /** `system`: scheduled jobs and process managers (hold expiry, completion), never an HTTP caller. */
+  actorRole: Role | 'system';
 }
 
 export const Roles = ['tenant', 'landlord', 'official', 'admin', 'auditor', 'support', 'analyst'] as const;

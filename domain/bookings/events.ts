@@ -1,0 +1,80 @@
+import type { CancellationPolicy } from '../rooms/events.js';
+import type { DomainEvent } from '../shared/decider.js';
+
+export const BookingStatuses = [
+  'pending',
+  'confirmed',
+  'rejected',
+  'cancelled',
+  'expired',
+  'checked_in',
+  'no_show',
+  'completed',
+] as const;
+export type BookingStatus = (typeof BookingStatuses)[number];
+
+export interface StayTerms {
+  roomId: string;
+  tenantId: string;
+  landlordId: string;
+  checkIn: string;
+  checkOut: string;
+  nights: number;
+  guests: number;
+  pricePerNight: number;
+  totalAmount: number;
+  currency: string;
+  cancellationPolicy: CancellationPolicy;
+}
+
+export type BookingRequested = DomainEvent<
+  'BookingRequested',
+  StayTerms & { bookingId: string; reference: string; holdExpiresAt: string; requestedAt: string }
+>;
+export type BookingConfirmed = DomainEvent<'BookingConfirmed', { bookingId: string; by: string; confirmedAt: string }>;
+export type BookingRejected = DomainEvent<
+  'BookingRejected',
+  { bookingId: string; by: string; reason: string | null; rejectedAt: string }
+>;
+export type BookingCancelled = DomainEvent<
+  'BookingCancelled',
+  { bookingId: string; by: string; reason: string | null; feeDue: number; currency: string; cancelledAt: string }
+>;
+export type BookingExpired = DomainEvent<'BookingExpired', { bookingId: string; expiredAt: string }>;
+export type GuestCheckedIn = DomainEvent<'GuestCheckedIn', { bookingId: string; by: string; checkedInAt: string }>;
+export type BookingNoShow = DomainEvent<'BookingNoShow', { bookingId: string; by: string; recordedAt: string }>;
+export type BookingCompleted = DomainEvent<'BookingCompleted', { bookingId: string; completedAt: string }>;
+
+export type BookingEvent =
+  | BookingRequested
+  | BookingConfirmed
+  | BookingRejected
+  | BookingCancelled
+  | BookingExpired
+  | GuestCheckedIn
+  | BookingNoShow
+  | BookingCompleted;
+
+export const BookingEventTypes = [
+  'BookingRequested',
+  'BookingConfirmed',
+  'BookingRejected',
+  'BookingCancelled',
+  'BookingExpired',
+  'GuestCheckedIn',
+  'BookingNoShow',
+  'BookingCompleted',
+] as const satisfies readonly BookingEvent['type'][];
+
+export const bookingSchemaVersions = {
+  BookingRequested: 1,
+  BookingConfirmed: 1,
+  BookingRejected: 1,
+  BookingCancelled: 1,
+  BookingExpired: 1,
+  GuestCheckedIn: 1,
+  BookingNoShow: 1,
+  BookingCompleted: 1,
+} as const satisfies Record<BookingEvent['type'], number>;
+
+export const bookingStreamId = (bookingId: string) => `Booking-${bookingId}`;
