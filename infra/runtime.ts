@@ -4,6 +4,7 @@ import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
+import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { projectionStatuses } from '../projections/status.js';
@@ -24,7 +25,7 @@ import type { EventStore } from './eventStore/eventStore.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
 
-export const projections: readonly PgProjection[] = [roomsProjection, usersProjection];
+export const projections: readonly PgProjection[] = [roomsProjection, usersProjection, bookingsProjection];
 export const upcasters = new UpcasterRegistry([...roomUpcasters]);
 
 /** The adapters one process uses, built from the validated config: the composition root's raw material. */

@@ -10,6 +10,7 @@ import { registerErrorHandler } from './errors.js';
 import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
+import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
 import { operationRoutes } from './routes/operations.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -131,5 +132,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(app, deps);
   identityRoutes(app, deps);
   roomRoutes(app, deps);
+  bookingRoutes(app, deps);
   return app;
 }

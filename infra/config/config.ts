@@ -94,6 +94,12 @@ export const ConfigSchema = Type.Object({
     default: 1048576,
     description: 'largest JSON body accepted',
   }),
+  BOOKING_HOLD_MINUTES: Type.Integer({
+    minimum: 15,
+    maximum: 7 * 24 * 60,
+    default: 24 * 60,
+    description: 'how long a pending booking holds its nights before it expires',
+  }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 1,
     maximum: 1_000_000,

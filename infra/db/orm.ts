@@ -1,23 +1,26 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
+import { BookingViewSchema } from '../../projections/bookings/bookingView.js';
 import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import { UserViewSchema } from '../../projections/users/userView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
 import { Migration0002PersonalDataKeys } from './migrations/0002_personal_data_keys.js';
 import { Migration0003CredentialsSessions } from './migrations/0003_credentials_sessions.js';
 import { Migration0004Users } from './migrations/0004_users.js';
+import { Migration0005Bookings } from './migrations/0005_bookings.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
   { name: '0002_personal_data_keys', class: Migration0002PersonalDataKeys },
   { name: '0003_credentials_sessions', class: Migration0003CredentialsSessions },
   { name: '0004_users', class: Migration0004Users },
+  { name: '0005_bookings', class: Migration0005Bookings },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
   return {
     clientUrl: url,
-    entities: [RoomViewSchema, UserViewSchema],
+    entities: [RoomViewSchema, UserViewSchema, BookingViewSchema],
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,

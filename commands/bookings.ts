@@ -1,0 +1,173 @@
+import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
+import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
+import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
+import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
+import { referenceStreamId } from '../domain/bookings/reference.js';
+import { roomDecider } from '../domain/rooms/decider.js';
+import { type RoomEvent, roomStreamId } from '../domain/rooms/events.js';
+import { fold } from '../domain/shared/decider.js';
+import { DomainError } from '../domain/shared/errors.js';
+import type { DateRange } from '../domain/shared/values.js';
+import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
+import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+
+export interface BookingDeps {
+  store: EventStore;
+  maxRetries?: number;
+  /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. */
+  newReference(): string;
+}
+
+async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot & { blocked: DateRange[] }> {
+  const events: RoomEvent[] = [];
+  for await (const event of store.readStream(roomStreamId(roomId)))
+    events.push({ type: event.type, data: event.data } as RoomEvent);
+  const room = fold(roomDecider, events);
+  if (room.status === 'none') throw new DomainError('ROOM_NOT_FOUND', 'not_found', 'room not found');
+  return {
+    roomId,
+    status: room.status,
+    landlordId: room.landlordId!,
+    pricePerNight: room.pricePerNight!,
+    currency: room.currency!,
+    maxOccupants: room.maxOccupants!,
+    cancellationPolicy: room.cancellationPolicy ?? 'moderate',
+    blocked: room.blocked,
+  };
+}
+
+/** Claims a reference no other booking has: a stream per reference, appended with no_stream. */
+async function reserveReference(deps: BookingDeps, bookingId: string, envelope: CommandEnvelope): Promise<string> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const reference = deps.newReference();
+    try {
+      await deps.store.append(
+        referenceStreamId(reference),
+        [
+          {
+            eventId: envelope.newId(),
+            type: 'BookingReferenceReserved',
+            schemaVersion: 1,
+            data: { bookingId, reference },
+            metadata: { ...envelope.metadata, occurredAt: envelope.now },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+      return reference;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersion)) throw error;
+    }
+  }
+  throw new Error('could not find a free booking reference in 8 attempts');
+}
+
+/**
+ * A booking request: validates against the room, claims a unique reference, holds every night on
+ * the room's calendar stream (all or none), then records the booking. If recording fails, the
+ * nights are released again.
+ */
+export async function requestBooking(
+  deps: BookingDeps,
+  input: Omit<RequestBooking['data'], 'room' | 'reference'> & { roomId: string },
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+): Promise<CommandResult<BookingState, BookingEvent>> {
+  const room = await loadRoom(deps.store, input.roomId);
+  const { roomId: _roomId, ...stay } = input;
+  const draft: RequestBooking = { type: 'RequestBooking', data: { ...stay, room, reference: 'RL-XXXXXX' }, context };
+  bookingDecider.decide(draft, bookingDecider.initialState); // every rule before anything is claimed
+
+  const existing = await loadBooking(deps.store, input.bookingId);
+  if (existing.state.status !== 'none') {
+    // A retry of a request that went through (same Idempotency-Key): answer as the first time.
+    return { events: [], state: existing.state, position: null, revision: existing.revision };
+  }
+  const plain = { ...envelope, idSeed: undefined };
+  const reference = await reserveReference(deps, input.bookingId, plain);
+  await handleCommand(
+    deps.store,
+    calendarStreamId(room.roomId),
+    calendarDecider,
+    {
+      type: 'HoldNights',
+      data: { bookingId: input.bookingId, checkIn: input.checkIn, checkOut: input.checkOut, blocked: room.blocked },
+      context,
+    },
+    plain,
+    { maxRetries: deps.maxRetries ?? 20 },
+  );
+  try {
+    return await handleCommand(
+      deps.store,
+      bookingStreamId(input.bookingId),
+      bookingDecider,
+      { ...draft, data: { ...draft.data, reference } },
+      envelope,
+      { maxRetries: deps.maxRetries ?? 5 },
+    );
+  } catch (error) {
+    await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function loadBooking(
+  store: EventStore,
+  bookingId: string,
+): Promise<{ state: BookingState; revision: bigint | null }> {
+  const events: BookingEvent[] = [];
+  let revision: bigint | null = null;
+  for await (const event of store.readStream(bookingStreamId(bookingId))) {
+    events.push({ type: event.type, data: event.data } as BookingEvent);
+    revision = event.revision;
+  }
+  return { state: fold(bookingDecider, events), revision };
+}
+
+async function releaseNights(
+  deps: BookingDeps,
+  roomId: string,
+  bookingId: string,
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+): Promise<void> {
+  await handleCommand(
+    deps.store,
+    calendarStreamId(roomId),
+    calendarDecider,
+    { type: 'ReleaseNights', data: { bookingId }, context },
+    envelope,
+    {
+      maxRetries: deps.maxRetries ?? 20,
+    },
+  );
+}
+
+/** Statuses whose nights are free again. Releasing is idempotent, so a retry also repairs a release that failed. */
+const RELEASED_STATUSES = new Set(['rejected', 'cancelled', 'expired']);
+
+/** A status change; rejection, cancellation and expiry give the nights back. */
+export async function changeBookingStatus(
+  deps: BookingDeps,
+  command: Exclude<BookingCommand, RequestBooking>,
+  envelope: CommandEnvelope,
+): Promise<CommandResult<BookingState, BookingEvent>> {
+  const result = await handleCommand(
+    deps.store,
+    bookingStreamId(command.data.bookingId),
+    bookingDecider,
+    command,
+    envelope,
+    {
+      maxRetries: deps.maxRetries ?? 5,
+    },
+  );
+  if (RELEASED_STATUSES.has(result.state.status) && result.state.roomId) {
+    await releaseNights(deps, result.state.roomId, command.data.bookingId, command.context, {
+      ...envelope,
+      idSeed: undefined,
+    });
+  }
+  return result;
+}

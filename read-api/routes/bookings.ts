@@ -1,0 +1,240 @@
+import { randomInt } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { type BookingDeps, changeBookingStatus, requestBooking } from '../../commands/bookings.js';
+import type { BookingCommand } from '../../domain/bookings/commands.js';
+import type { BookingState } from '../../domain/bookings/decider.js';
+import { bookingReference } from '../../domain/bookings/reference.js';
+import { BookingView } from '../../projections/bookings/bookingView.js';
+import { commandFrom, newAggregateId } from '../commandContext.js';
+import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { errors, IdempotencyHeaders, IdParams, IsoDate, MinPositionHeaders, Position, Uuid } from '../schemas.js';
+import { honourMinPosition } from './rooms.js';
+
+const tags = ['bookings'];
+
+const BookingAccepted = Type.Object({
+  id: Uuid,
+  bookingReference: Type.String(),
+  status: Type.String(),
+  totalAmount: Type.Integer({ description: 'minor units' }),
+  currency: Type.String(),
+  holdExpiresAt: Type.String({ format: 'date-time' }),
+  position: Type.Union([Position, Type.Null()]),
+});
+
+const StatusChange = Type.Object({
+  status: Type.String(),
+  at: Type.String(),
+  by: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+
+const Booking = Type.Object({
+  id: Uuid,
+  bookingReference: Type.String(),
+  roomId: Uuid,
+  tenantId: Uuid,
+  landlordId: Uuid,
+  status: Type.String(),
+  checkIn: IsoDate,
+  checkOut: IsoDate,
+  nights: Type.Integer(),
+  guests: Type.Integer(),
+  pricePerNight: Type.Integer(),
+  totalAmount: Type.Integer(),
+  currency: Type.String(),
+  cancellationPolicy: Type.String(),
+  cancellationFee: Type.Union([Type.Integer(), Type.Null()]),
+  holdExpiresAt: Type.String({ format: 'date-time' }),
+  statusHistory: Type.Array(StatusChange),
+  payments: Type.Array(Type.Unknown(), { description: 'payments recorded (cash), newest last' }),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const STATUS_COMMANDS = {
+  confirmed: 'ConfirmBooking',
+  rejected: 'RejectBooking',
+  cancelled: 'CancelBooking',
+  checked_in: 'CheckInGuest',
+  no_show: 'MarkNoShow',
+  expired: 'ExpireBooking',
+  completed: 'CompleteBooking',
+} as const;
+
+function accepted(id: string, state: BookingState, position: bigint | null) {
+  return {
+    id,
+    bookingReference: state.reference!,
+    status: state.status,
+    totalAmount: state.totalAmount!,
+    currency: state.currency!,
+    holdExpiresAt: state.holdExpiresAt!,
+    position: position?.toString() ?? null,
+  };
+}
+
+function toBooking(view: BookingView) {
+  return {
+    ...view,
+    bookingReference: view.reference,
+    checkIn: String(view.checkIn).slice(0, 10),
+    checkOut: String(view.checkOut).slice(0, 10),
+    holdExpiresAt: view.holdExpiresAt.toISOString(),
+    createdAt: view.createdAt.toISOString(),
+    payments: [],
+  };
+}
+
+export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const bookings: BookingDeps = {
+    store: deps.eventStore,
+    maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20),
+    newReference: () => bookingReference(Array.from({ length: 6 }, () => randomInt(0, 1_000_000) / 1_000_000)),
+  };
+
+  app.post(
+    '/api/bookings',
+    {
+      config: { access: ['tenant'] },
+      schema: {
+        tags,
+        summary: 'Request a stay: every night is held for the landlord to confirm, or none (409 ROOM_UNAVAILABLE)',
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          { roomId: Uuid, checkIn: IsoDate, checkOut: IsoDate, guests: Type.Integer({ minimum: 1, maximum: 20 }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: BookingAccepted, ...errors(400, 401, 403, 404, 409, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { roomId: string; checkIn: string; checkOut: string; guests: number };
+      const { context, envelope } = commandFrom(request);
+      const bookingId = newAggregateId(request, 'booking');
+      const result = await requestBooking(
+        bookings,
+        { ...body, bookingId, holdMinutes: deps.config.BOOKING_HOLD_MINUTES },
+        context,
+        envelope,
+      );
+      return reply
+        .code(201)
+        .header('location', `/api/bookings/${bookingId}`)
+        .send(accepted(bookingId, result.state, result.position));
+    },
+  );
+
+  app.put(
+    '/api/bookings/:id/status',
+    {
+      config: { access: ['tenant', 'landlord'] },
+      schema: {
+        tags,
+        summary:
+          'Move a booking: the landlord confirms, rejects, records check-in or no-show; the tenant cancels (the fee due is recorded). Expiry and completion are the system’s.',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            status: Type.Union(Object.keys(STATUS_COMMANDS).map((s) => Type.Literal(s))),
+            reason: Type.Optional(Type.String({ maxLength: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: BookingAccepted, ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const { status, reason } = request.body as { status: keyof typeof STATUS_COMMANDS; reason?: string };
+      const { context, envelope } = commandFrom(request);
+      const command = {
+        type: STATUS_COMMANDS[status],
+        data: { bookingId: id, reason: reason ?? null },
+        context,
+      } as Exclude<BookingCommand, { type: 'RequestBooking' }>;
+      const result = await changeBookingStatus(bookings, command, envelope);
+      return accepted(id, result.state, result.position);
+    },
+  );
+
+  app.get(
+    '/api/bookings/:id',
+    {
+      config: { access: ['tenant', 'landlord', 'admin', 'auditor'] },
+      schema: {
+        tags,
+        summary: 'A booking with its status history: its tenant, the room’s landlord, admins and auditors',
+        params: IdParams,
+        headers: MinPositionHeaders,
+        response: { 200: Booking, ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await honourMinPosition(deps, request, 'bookings');
+      const view = await deps.orm.em.fork().findOne(BookingView, { id });
+      const user = request.user!;
+      const mayRead =
+        view &&
+        (user.role === 'admin' ||
+          user.role === 'auditor' ||
+          (user.role === 'tenant' && view.tenantId === user.sub) ||
+          (user.role === 'landlord' && view.landlordId === user.sub));
+      // Someone else's booking answers as if it did not exist: ids do not leak.
+      if (!view || !mayRead) throw new ApiError(404, 'BOOKING_NOT_FOUND', 'booking not found');
+      return toBooking(view);
+    },
+  );
+
+  app.get(
+    '/api/user/bookings',
+    {
+      config: { access: ['tenant', 'landlord'] },
+      schema: {
+        tags,
+        summary: 'Your bookings: as a tenant your stays, as a landlord the bookings of your rooms; newest first',
+        headers: MinPositionHeaders,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.String({ pattern: '^[a-z_]+$' })),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ items: Type.Array(Booking), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errors(400, 401, 403, 503),
+        },
+      },
+    },
+    async (request) => {
+      await honourMinPosition(deps, request, 'bookings');
+      const { status, limit, cursor } = request.query as { status?: string; limit: number; cursor?: string };
+      const user = request.user!;
+      const where: Record<string, unknown> = user.role === 'tenant' ? { tenantId: user.sub } : { landlordId: user.sub };
+      if (status) where.status = status;
+      if (cursor) {
+        const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+        if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)))
+          throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API gave');
+        where.$or = [{ createdAt: { $lt: new Date(createdAt) } }, { createdAt: new Date(createdAt), id: { $lt: id } }];
+      }
+      const rows = await deps.orm.em
+        .fork()
+        .find(BookingView, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(toBooking),
+        nextCursor:
+          rows.length > limit && last
+            ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url')
+            : null,
+      };
+    },
+  );
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calendarDecider, calendarStreamId } from '../../domain/bookings/calendar.js';
+import { fold } from '../../domain/shared/decider.js';
+import { toArray } from '../../infra/eventStore/eventStore.js';
+import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { buildApp } from '../../read-api/app.js';
+import { createTestApp, type TestApp, testConfig } from '../support/app.js';
+import { roomBody } from '../support/builders/rooms.js';
+
+let t: TestApp;
+/** A second API on the same database: its own pool, event store and batching, as another process would have. */
+let other: { app: FastifyInstance; runtime: Runtime };
+const landlordId = randomUUID();
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const runtime = await createRuntime(testConfig(t.db.url), pino({ level: 'silent' }));
+  other = { runtime, app: await buildApp(runtime) };
+});
+afterAll(async () => {
+  await other?.app.close();
+  await other?.runtime.close();
+  await t?.close();
+});
+
+async function publishedRoom(
+  overrides: { cancellationPolicy?: 'flexible' | 'moderate' | 'strict' } = {},
+): Promise<string> {
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms',
+    headers: t.as('landlord', landlordId),
+    payload: { ...roomBody({ maxOccupants: 2 }), ...overrides },
+  });
+  const { id } = created.json();
+  await t.app.inject({ method: 'POST', url: `/api/rooms/${id}/publish`, headers: t.as('landlord', landlordId) });
+  return id;
+}
+
+const book = (
+  app: FastifyInstance,
+  roomId: string,
+  checkIn: string,
+  checkOut: string,
+  tenant = randomUUID(),
+  headers = {},
+) =>
+  app.inject({
+    method: 'POST',
+    url: '/api/bookings',
+    headers: { ...t.as('tenant', tenant), ...headers },
+    payload: { roomId, checkIn, checkOut, guests: 1 },
+  });
+const setStatus = (id: string, status: string, headers: Record<string, string>, reason?: string) =>
+  t.app.inject({
+    method: 'PUT',
+    url: `/api/bookings/${id}/status`,
+    headers,
+    payload: reason ? { status, reason } : { status },
+  });
+
+describe('requesting a stay', () => {
+  it('holds the nights and answers with a reference, the total and the hold', async () => {
+    const roomId = await publishedRoom();
+    const response = await book(t.app, roomId, '2027-03-01', '2027-03-04');
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ status: 'pending', totalAmount: 3 * 4500, currency: 'EUR' });
+    expect(response.json().bookingReference).toMatch(/^RL-[234679ACDEFGHJKMNPQRTUVWXYZ]{6}$/);
+    expect(Date.parse(response.json().holdExpiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
+  });
+
+  it('refuses overlapping nights with 409 naming them, and allows back-to-back stays', async () => {
+    const roomId = await publishedRoom();
+    expect((await book(t.app, roomId, '2027-03-10', '2027-03-13')).statusCode).toBe(201);
+    const clash = await book(t.app, roomId, '2027-03-12', '2027-03-15');
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json()).toMatchObject({ error: 'ROOM_UNAVAILABLE', details: { nights: ['2027-03-12'] } });
+    expect((await book(t.app, roomId, '2027-03-13', '2027-03-15')).statusCode).toBe(201);
+  });
+
+  it('refuses blocked dates, too many guests, past and over-long stays', async () => {
+    const roomId = await publishedRoom();
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/rooms/${roomId}/availability`,
+      headers: t.as('landlord', landlordId),
+      payload: { blocked: [{ from: '2027-04-02', to: '2027-04-04' }] },
+    });
+    expect((await book(t.app, roomId, '2027-04-01', '2027-04-03')).json().error).toBe('ROOM_UNAVAILABLE');
+    const many = await t.app.inject({
+      method: 'POST',
+      url: '/api/bookings',
+      headers: t.as('tenant'),
+      payload: { roomId, checkIn: '2027-05-01', checkOut: '2027-05-02', guests: 3 },
+    });
+    expect(many.json().error).toBe('TOO_MANY_GUESTS');
+    expect((await book(t.app, roomId, '2020-01-01', '2020-01-03')).json().error).toBe('CHECK_IN_IN_PAST');
+    expect((await book(t.app, roomId, '2027-06-01', '2027-08-01')).json().error).toBe('STAY_TOO_LONG');
+  });
+
+  it('lets 100 concurrent overlapping requests through two API processes hold each night at most once', async () => {
+    const roomId = await publishedRoom();
+    const starts = Array.from({ length: 100 }, (_, i) => 1 + (i % 20));
+    const responses = await Promise.all(
+      starts.map((day, i) => {
+        const checkIn = `2027-07-${String(day).padStart(2, '0')}`;
+        const checkOut = `2027-07-${String(day + 3).padStart(2, '0')}`;
+        return book(i % 2 === 0 ? t.app : other.app, roomId, checkIn, checkOut);
+      }),
+    );
+    for (const r of responses) expect([201, 409]).toContain(r.statusCode);
+    const accepted = responses.filter((r) => r.statusCode === 201);
+    expect(accepted.length).toBeGreaterThan(0);
+    const calendar = fold(
+      calendarDecider,
+      (await toArray(t.runtime.eventStore.readStream(calendarStreamId(roomId)))).map(
+        (e) => ({ type: e.type, data: e.data }) as never,
+      ),
+    );
+    // Every accepted booking holds all its nights, and no night has two holders.
+    const heldBy = new Map<string, string[]>();
+    for (const [night, booking] of calendar.held) heldBy.set(booking, [...(heldBy.get(booking) ?? []), night]);
+    expect(heldBy.size).toBe(accepted.length);
+    for (const nights of heldBy.values()) expect(nights).toHaveLength(3);
+    expect(calendar.held.size).toBe(accepted.length * 3);
+  }, 60_000);
+
+  it('returns the first booking for a retried request with the same Idempotency-Key, holding nothing new', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    const key = randomUUID();
+    const first = await book(t.app, roomId, '2027-08-01', '2027-08-03', tenant, { 'idempotency-key': key });
+    const again = await book(t.app, roomId, '2027-08-01', '2027-08-03', tenant, { 'idempotency-key': key });
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toEqual(first.json());
+    const holds = (await toArray(t.runtime.eventStore.readStream(calendarStreamId(roomId)))).filter(
+      (e) => e.type === 'NightsHeld',
+    );
+    expect(holds).toHaveLength(1);
+  });
+});
+
+describe('moving a booking', () => {
+  it('confirms, then the tenant cancels with the policy fee, and the nights are free again', async () => {
+    const roomId = await publishedRoom({ cancellationPolicy: 'strict' });
+    const tenant = randomUUID();
+    const { id } = (await book(t.app, roomId, '2027-09-01', '2027-09-05', tenant)).json();
+    expect((await setStatus(id, 'confirmed', t.as('landlord', landlordId))).json().status).toBe('confirmed');
+    const cancelled = await setStatus(id, 'cancelled', t.as('tenant', tenant), 'exam moved');
+    expect(cancelled.statusCode).toBe(200);
+    const view = await t.app.inject({
+      method: 'GET',
+      url: `/api/bookings/${id}`,
+      headers: { ...t.as('tenant', tenant), 'x-min-position': cancelled.json().position },
+    });
+    expect(view.json()).toMatchObject({ status: 'cancelled', cancellationFee: (4 * 4500) / 2 });
+    expect(view.json().statusHistory.map((s: { status: string }) => s.status)).toEqual([
+      'pending',
+      'confirmed',
+      'cancelled',
+    ]);
+    expect((await book(t.app, roomId, '2027-09-01', '2027-09-05')).statusCode).toBe(201);
+  });
+
+  it('frees the nights when the landlord rejects', async () => {
+    const roomId = await publishedRoom();
+    const { id } = (await book(t.app, roomId, '2027-10-01', '2027-10-03')).json();
+    expect((await setStatus(id, 'rejected', t.as('landlord', landlordId), 'renovation')).statusCode).toBe(200);
+    expect((await book(t.app, roomId, '2027-10-01', '2027-10-03')).statusCode).toBe(201);
+  });
+
+  it('allows each transition only to its role, and answers 422 for an illegal one', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    const { id } = (await book(t.app, roomId, '2027-11-01', '2027-11-03', tenant)).json();
+    expect((await setStatus(id, 'confirmed', t.as('tenant', tenant))).json().error).toBe('TRANSITION_NOT_ALLOWED');
+    expect((await setStatus(id, 'confirmed', t.as('landlord'))).statusCode).toBe(403);
+    expect((await setStatus(id, 'expired', t.as('landlord', landlordId))).statusCode).toBe(403);
+    expect((await setStatus(id, 'cancelled', t.as('landlord', landlordId))).statusCode).toBe(403);
+    expect((await setStatus(id, 'rejected', t.as('landlord', landlordId))).statusCode).toBe(200);
+    const illegal = await setStatus(id, 'confirmed', t.as('landlord', landlordId));
+    expect(illegal.statusCode).toBe(422);
+    expect(illegal.json()).toMatchObject({
+      error: 'ILLEGAL_TRANSITION',
+      details: { from: 'rejected', to: 'confirmed' },
+    });
+  });
+
+  it('shows a booking only to its tenant, the landlord, admins and auditors; lists each their own', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    const created = (await book(t.app, roomId, '2027-12-01', '2027-12-03', tenant)).json();
+    const read = (headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'GET',
+        url: `/api/bookings/${created.id}`,
+        headers: { ...headers, 'x-min-position': created.position },
+      });
+    expect((await read(t.as('tenant', tenant))).statusCode).toBe(200);
+    expect((await read(t.as('landlord', landlordId))).statusCode).toBe(200);
+    expect((await read(t.as('auditor'))).statusCode).toBe(200);
+    expect((await read(t.as('tenant'))).statusCode).toBe(404);
+    expect((await read(t.as('landlord'))).statusCode).toBe(404);
+    const mine = await t.app.inject({
+      method: 'GET',
+      url: '/api/user/bookings?status=pending',
+      headers: { ...t.as('tenant', tenant), 'x-min-position': created.position },
+    });
+    expect(mine.json().items.map((b: { id: string }) => b.id)).toEqual([created.id]);
+    const landlords = await t.app.inject({
+      method: 'GET',
+      url: '/api/user/bookings?limit=2',
+      headers: t.as('landlord', landlordId),
+    });
+    expect(landlords.json().items).toHaveLength(2);
+    expect(landlords.json().nextCursor).toEqual(expect.any(String));
+  });
+});
