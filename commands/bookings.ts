@@ -14,7 +14,7 @@ import { type CommandEnvelope, type CommandResult, handleCommand } from './handl
 export interface BookingDeps {
   store: EventStore;
   maxRetries?: number;
-  /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. */
+  /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. Only requests use it. */
   newReference(): string;
 }
 

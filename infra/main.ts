@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     stops.push({ name: 'projector', stop: () => runner.stop() });
   }
   if (runs('worker')) {
-    const workers = await startWorkers({ config, logger, pool: runtime.pool });
+    const workers = await startWorkers({ config, logger, pool: runtime.pool, eventStore: runtime.eventStore });
     stops.push({ name: 'worker', stop: () => workers.close() });
   }
 

@@ -1,11 +1,15 @@
 import { type Queue, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { completeFinishedStays, expireOverdueHolds } from '../commands/bookingSweeps.js';
+import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
+  /** Expire bookings whose hold ran out, complete stays past check-out (a sweep: nothing depends on a lost delayed job). */
+  sweepBookings: 'sweep-bookings',
 } as const;
 
 export type MaintenanceJobName = (typeof MaintenanceJobs)[keyof typeof MaintenanceJobs];
@@ -22,23 +26,37 @@ export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number
  * Registers the hourly maintenance jobs. A job scheduler is one record per id, so every process may call this
  * at start-up: the schedule is replaced, never doubled. The first run is due at once.
  */
-export async function scheduleMaintenance(queue: Queue): Promise<void> {
+export async function scheduleMaintenance(
+  queue: Queue,
+  options: { bookings: boolean } = { bookings: false },
+): Promise<void> {
   await queue.upsertJobScheduler(
     MaintenanceJobs.purgeIdempotencyKeys,
     { every: HOUR_MS },
     { name: MaintenanceJobs.purgeIdempotencyKeys, data: {} },
   );
+  if (options.bookings) {
+    await queue.upsertJobScheduler(
+      MaintenanceJobs.sweepBookings,
+      { every: 60_000 },
+      { name: MaintenanceJobs.sweepBookings, data: {} },
+    );
+  }
 }
 
 export interface MaintenanceWorkerDeps {
   at: QueueConnection;
   pool: pg.Pool;
   logger: Logger;
+  /** Needed by the booking sweep, which runs commands. */
+  eventStore?: EventStore;
 }
 
-export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, { deleted: number }> {
+export function createMaintenanceWorker(
+  deps: MaintenanceWorkerDeps,
+): Worker<unknown, { deleted: number } | { expired: number; completed: number }> {
   const log = deps.logger.child({ worker: QueueNames.maintenance });
-  const worker = new Worker<unknown, { deleted: number }>(
+  const worker = new Worker<unknown, { deleted: number } | { expired: number; completed: number }>(
     QueueNames.maintenance,
     async (job) => {
       const name = job.name as MaintenanceJobName;
@@ -47,6 +65,14 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
           const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
           log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
           return { deleted };
+        }
+        case MaintenanceJobs.sweepBookings: {
+          if (!deps.eventStore) throw new Error('the booking sweep needs the event store');
+          const sweepDeps = { store: deps.eventStore, pool: deps.pool };
+          const expired = await expireOverdueHolds(sweepDeps);
+          const completed = await completeFinishedStays(sweepDeps);
+          if (expired + completed > 0) log.info({ jobId: job.id, expired, completed }, 'bookings swept');
+          return { expired, completed };
         }
         default: {
           const unhandled: never = name;

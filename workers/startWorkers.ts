@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config/config.js';
+import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { createMailer, type Mailer } from '../infra/mail/mailer.js';
 import { createQueue, DEFAULT_QUEUE_PREFIX, QueueNames, queueConnection } from '../infra/queues/queues.js';
 import { createMailWorker } from './mailWorker.js';
@@ -14,6 +15,8 @@ export interface WorkerDeps {
   mailer?: Mailer;
   /** Redis key prefix of the queues; tests give each run its own. */
   prefix?: string;
+  /** With it, the booking sweep (hold expiry, completion) runs every minute. */
+  eventStore?: EventStore;
 }
 
 export interface RunningWorkers {
@@ -26,7 +29,12 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const at = queueConnection(deps.config.REDIS_URL, deps.prefix ?? DEFAULT_QUEUE_PREFIX);
   const mailer = deps.mailer ?? createMailer(deps.config);
   const mailWorker = createMailWorker({ at, mailer, logger: deps.logger });
-  const maintenanceWorker = createMaintenanceWorker({ at, pool: deps.pool, logger: deps.logger });
+  const maintenanceWorker = createMaintenanceWorker({
+    at,
+    pool: deps.pool,
+    logger: deps.logger,
+    eventStore: deps.eventStore,
+  });
   const maintenanceQueue = createQueue(QueueNames.maintenance, at);
   maintenanceQueue.on('error', (error) => deps.logger.warn({ err: error.message }, 'maintenance queue error'));
 
@@ -40,7 +48,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
 
   try {
     await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
-    await scheduleMaintenance(maintenanceQueue);
+    await scheduleMaintenance(maintenanceQueue, { bookings: deps.eventStore !== undefined });
   } catch (error) {
     await close().catch(() => {});
     throw error;

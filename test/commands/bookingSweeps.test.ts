@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completeFinishedStays, expireOverdueHolds } from '../../commands/bookingSweeps.js';
+import { loadBooking } from '../../commands/bookings.js';
+import { bookingsProjection } from '../../projections/bookings/bookingsProjection.js';
+import { waitForCheckpoint } from '../../projections/status.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { roomBody } from '../support/builders/rooms.js';
+
+let t: TestApp;
+const landlordId = randomUUID();
+beforeAll(async () => {
+  t = await createTestApp({ config: { BOOKING_HOLD_MINUTES: '15' } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+async function pendingBooking(checkIn: string, checkOut: string) {
+  const room = (
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms',
+      headers: t.as('landlord', landlordId),
+      payload: roomBody(),
+    })
+  ).json();
+  await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: t.as('landlord', landlordId) });
+  const booking = await t.app.inject({
+    method: 'POST',
+    url: '/api/bookings',
+    headers: t.as('tenant'),
+    payload: { roomId: room.id, checkIn, checkOut, guests: 1 },
+  });
+  return { roomId: room.id as string, ...(booking.json() as { id: string; position: string }) };
+}
+
+describe('scheduled sweeps', () => {
+  it('expires holds that ran out, from the read model, and frees their nights', async () => {
+    const booking = await pendingBooking('2027-05-01', '2027-05-03');
+    await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(booking.position), 5000);
+    const deps = { store: t.runtime.eventStore, pool: t.runtime.pool };
+    expect(await expireOverdueHolds(deps, new Date(Date.now() + 10 * 60_000))).toBe(0);
+    expect(await expireOverdueHolds(deps, new Date(Date.now() + 16 * 60_000))).toBe(1);
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/bookings',
+      headers: t.as('tenant'),
+      payload: { roomId: booking.roomId, checkIn: '2027-05-01', checkOut: '2027-05-03', guests: 1 },
+    });
+    expect(again.statusCode).toBe(201);
+    // A second sweep (another worker, or a retry) changes nothing.
+    expect(await expireOverdueHolds(deps, new Date(Date.now() + 16 * 60_000))).toBe(0);
+  });
+
+  it('leaves a booking the landlord confirmed in time alone', async () => {
+    const booking = await pendingBooking('2027-06-01', '2027-06-03');
+    const confirmed = await t.app.inject({
+      method: 'PUT',
+      url: `/api/bookings/${booking.id}/status`,
+      headers: t.as('landlord', landlordId),
+      payload: { status: 'confirmed' },
+    });
+    await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(confirmed.json().position), 5000);
+    const deps = { store: t.runtime.eventStore, pool: t.runtime.pool };
+    await expireOverdueHolds(deps, new Date(Date.now() + 16 * 60_000));
+    expect((await loadBooking(t.runtime.eventStore, booking.id)).state.status).toBe('confirmed');
+    // Not checked in: nothing to complete after check-out either.
+    await completeFinishedStays(deps, new Date('2027-06-03T12:00:00Z'));
+    expect((await loadBooking(t.runtime.eventStore, booking.id)).state.status).toBe('confirmed');
+  });
+});
