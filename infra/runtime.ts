@@ -42,6 +42,7 @@ export interface Runtime {
   metrics: Metrics;
   projections: readonly PgProjection[];
   identity: IdentityServices;
+  calendarLinkKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -124,6 +125,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
   };
   return {
     identity,
+    calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     config,
     logger,
     pool,

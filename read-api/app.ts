@@ -13,6 +13,7 @@ import { registerRequestContext, requestIdFrom } from './plugins/requestContext.
 import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
 import { operationRoutes } from './routes/operations.js';
+import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
 
 function describeAccess(access: Access): string {
@@ -133,5 +134,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   identityRoutes(app, deps);
   roomRoutes(app, deps);
   bookingRoutes(app, deps);
+  roomCalendarRoutes(app, deps);
   return app;
 }

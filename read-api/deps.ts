@@ -36,4 +36,6 @@ export interface AppDeps {
   metrics: Metrics;
   projections: readonly PgProjection[];
   identity: IdentityServices;
+  /** Signs the secret per-room calendar links (HMAC of the room id). */
+  calendarLinkKey: Buffer;
 }

@@ -103,4 +103,5 @@ export const Room = Type.Object({
   updatedAt: IsoInstant,
   publishedAt: Type.Union([IsoInstant, Type.Null()]),
   revision: Type.String(),
+  calendarUrl: Type.Optional(Type.String({ description: 'the secret calendar link (its landlord and admins only)' })),
 });

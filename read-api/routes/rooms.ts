@@ -22,6 +22,7 @@ import {
   type RoomStatus,
   UpdateRoomBody,
 } from '../schemas.js';
+import { calendarPath } from './roomCalendar.js';
 
 const tags = ['rooms'];
 const writeErrors = errors(400, 401, 403, 404, 409, 412, 422, 429);
@@ -187,7 +188,9 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
         throw new ApiError(404, 'ROOM_NOT_FOUND', 'room not found');
       }
       void reply.header('etag', `"${room.revision}"`);
+      const isOwner = user && (user.role === 'admin' || user.sub === room.landlordId);
       return {
+        ...(isOwner ? { calendarUrl: calendarPath(deps.calendarLinkKey, room.id) } : {}),
         ...room,
         status: room.status as typeof RoomStatus.static,
         createdAt: room.createdAt.toISOString(),

@@ -6,6 +6,8 @@ import { calendarDecider, calendarStreamId } from '../../domain/bookings/calenda
 import { fold } from '../../domain/shared/decider.js';
 import { toArray } from '../../infra/eventStore/eventStore.js';
 import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { bookingsProjection } from '../../projections/bookings/bookingsProjection.js';
+import { waitForCheckpoint } from '../../projections/status.js';
 import { buildApp } from '../../read-api/app.js';
 import { createTestApp, type TestApp, testConfig } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
@@ -217,5 +219,48 @@ describe('moving a booking', () => {
     });
     expect(landlords.json().items).toHaveLength(2);
     expect(landlords.json().nextCursor).toEqual(expect.any(String));
+  });
+});
+
+describe('room calendar export', () => {
+  it('serves booked, held and blocked nights as RFC 5545 behind the secret link only', async () => {
+    const roomId = await publishedRoom();
+    const blocked = await t.app.inject({
+      method: 'PUT',
+      url: `/api/rooms/${roomId}/availability`,
+      headers: t.as('landlord', landlordId),
+      payload: { blocked: [{ from: '2028-01-10', to: '2028-01-12' }] },
+    });
+    const booking = (await book(t.app, roomId, '2028-01-02', '2028-01-05')).json();
+    await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(booking.position), 5000);
+    const room = await t.app.inject({
+      method: 'GET',
+      url: `/api/rooms/${roomId}`,
+      headers: t.as('landlord', landlordId),
+    });
+    const link = room.json().calendarUrl as string;
+    expect(link).toMatch(/calendar\.ics\?token=/);
+    const tenantView = await t.app.inject({ method: 'GET', url: `/api/rooms/${roomId}`, headers: t.as('tenant') });
+    expect(tenantView.json().calendarUrl).toBeUndefined();
+
+    const ics = await t.app.inject({ method: 'GET', url: link });
+    expect(ics.statusCode).toBe(200);
+    expect(ics.headers['content-type']).toMatch(/^text\/calendar/);
+    const events = ics.body.split('BEGIN:VEVENT').slice(1);
+    expect(events).toHaveLength(2);
+    for (const event of events) {
+      expect(event).toMatch(/\r?\nUID:[^\r\n]+/);
+      expect(event).toMatch(/\r?\nDTSTAMP:\d{8}T\d{6}Z/);
+    }
+    expect(ics.body).toContain('DTSTART;VALUE=DATE:20280102');
+    expect(ics.body).toContain('DTEND;VALUE=DATE:20280105');
+    expect(ics.body).toContain(`Held: ${booking.bookingReference}`);
+    expect(ics.body).toContain('DTSTART;VALUE=DATE:20280110');
+
+    const wrong = await t.app.inject({
+      method: 'GET',
+      url: `/api/rooms/${roomId}/calendar.ics?token=${'x'.repeat(43)}`,
+    });
+    expect(wrong.statusCode).toBe(404);
   });
 });
