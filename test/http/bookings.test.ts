@@ -236,7 +236,7 @@ describe('room calendar export', () => {
     const room = await t.app.inject({
       method: 'GET',
       url: `/api/rooms/${roomId}`,
-      headers: t.as('landlord', landlordId),
+      headers: { ...t.as('landlord', landlordId), 'x-min-position': blocked.json().position },
     });
     const link = room.json().calendarUrl as string;
     expect(link).toMatch(/calendar\.ics\?token=/);
