@@ -3,13 +3,18 @@
  * every read model comes from events). Same seed, same data; running it twice changes nothing.
  *
  * What exists so far: rooms (drafts, published, some with blocked dates) around exam venues of
- * several university towns. Universities, venues and bookings become events once their issues land.
+ * several university towns, and bookings on them (pending and confirmed). Universities and venues
+ * become events once their issue lands.
  */
+import { randomInt } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
+import { changeBookingStatus, requestBooking } from '../../commands/bookings.js';
 import { runRoomCommand } from '../../commands/rooms.js';
+import { bookingReference } from '../../domain/bookings/reference.js';
 import type { Amenity } from '../../domain/rooms/amenities.js';
 import { CancellationPolicies } from '../../domain/rooms/events.js';
 import type { CommandContext } from '../../domain/shared/decider.js';
+import { DomainError } from '../../domain/shared/errors.js';
 import { dateOfDay, dayNumber } from '../../domain/shared/values.js';
 import { loadConfig } from '../config/config.js';
 import { prepareDatabase } from '../db/prepare.js';
@@ -108,11 +113,12 @@ const amenityPool: Amenity[] = [
 
 export interface DemoOptions {
   rooms: number;
+  bookings: number;
   seed: number;
   today: string;
 }
 
-export async function seedDemo(options: DemoOptions): Promise<{ rooms: number }> {
+export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; bookings: number }> {
   const config = loadConfig();
   await prepareDatabase(config.DATABASE_URL);
   const runtime = await createRuntime(config, createLogger({ LOG_LEVEL: 'warn' }));
@@ -193,6 +199,70 @@ export async function seedDemo(options: DemoOptions): Promise<{ rooms: number }>
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
+
+  // Some bookings on published rooms: requested, a part confirmed by their landlords.
+  const published = plans.filter((plan) => plan.publish);
+  const tenants = Array.from({ length: 60 }, (_, i) => uuidv5(`tenant-${i}`, NAMESPACE));
+  const bookingPlans = Array.from({ length: Math.min(options.bookings, published.length) }, (_, i) => {
+    const plan = published[Math.floor(next() * published.length)]!;
+    const start = today + 14 + Math.floor(next() * 90);
+    return {
+      bookingId: uuidv5(`booking-${options.seed}-${i}`, NAMESPACE),
+      plan,
+      tenantId: tenants[i % tenants.length]!,
+      checkIn: dateOfDay(start),
+      checkOut: dateOfDay(start + 1 + Math.floor(next() * 4)),
+      confirm: next() < 0.6,
+    };
+  });
+  const bookingDeps = {
+    store: runtime.eventStore,
+    // References need not be reproducible: they come from the system random source, as in the API.
+    newReference: () => bookingReference(Array.from({ length: 6 }, () => randomInt(0, 1_000_000) / 1_000_000)),
+  };
+  let bookings = 0;
+  for (const booking of bookingPlans) {
+    const envelope = (step: string) => ({
+      now,
+      idSeed: `demo|${booking.bookingId}|${step}`,
+      newId: () => uuidv5(`${booking.bookingId}-${step}-${Math.random()}`, NAMESPACE),
+      metadata: {
+        correlationId: `demo-${options.seed}`,
+        causationId: null,
+        actorId: booking.tenantId,
+        actorRole: 'tenant',
+        requestId: null,
+      },
+    });
+    try {
+      const tenant: CommandContext = { actorId: booking.tenantId, actorRole: 'tenant', now };
+      const result = await requestBooking(
+        bookingDeps,
+        {
+          bookingId: booking.bookingId,
+          roomId: booking.plan.roomId,
+          checkIn: booking.checkIn,
+          checkOut: booking.checkOut,
+          guests: 1,
+          holdMinutes: 7 * 24 * 60,
+        },
+        tenant,
+        envelope('request'),
+      );
+      if (booking.confirm && result.state.status === 'pending') {
+        const landlord: CommandContext = { actorId: booking.plan.landlordId, actorRole: 'landlord', now };
+        await changeBookingStatus(
+          bookingDeps,
+          { type: 'ConfirmBooking', data: { bookingId: booking.bookingId }, context: landlord },
+          envelope('confirm'),
+        );
+      }
+      bookings++;
+    } catch (error) {
+      // Two demo stays that overlap on one room: the second is refused, as it would be for real.
+      if (!(error instanceof DomainError && error.code === 'ROOM_UNAVAILABLE')) throw error;
+    }
+  }
   await runtime.close();
-  return { rooms: plans.length };
+  return { rooms: plans.length, bookings };
 }

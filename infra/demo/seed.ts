@@ -5,12 +5,13 @@ const started = Date.now();
 try {
   const result = await seedDemo({
     rooms,
+    bookings: Number(process.env.DEMO_BOOKINGS ?? 400),
     seed: Number(process.env.DEMO_SEED ?? 42),
     today: new Date().toISOString().slice(0, 10),
   });
   const venues = demoTowns.reduce((n, town) => n + town.venues.length, 0);
   process.stdout.write(
-    `demo data: ${result.rooms} rooms around ${venues} exam venues in ${demoTowns.length} towns (${Date.now() - started} ms)\n`,
+    `demo data: ${result.rooms} rooms around ${venues} exam venues in ${demoTowns.length} towns, ${result.bookings} bookings (${Date.now() - started} ms)\n`,
   );
   process.exit(0);
 } catch (error) {
