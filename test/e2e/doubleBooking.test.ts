@@ -1,77 +1,25 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calendarDecider, calendarStreamId } from '../../domain/bookings/calendar.js';
 import { fold } from '../../domain/shared/decider.js';
-import { accessTokenSigner } from '../../infra/auth/tokens.js';
 import { toArray } from '../../infra/eventStore/eventStore.js';
 import { PostgresEventStore } from '../../infra/eventStore/postgres/postgresEventStore.js';
-import { TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type ServerProcess, signTestToken, startServer } from '../support/serverProcess.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const sign = accessTokenSigner({
-  secret: TEST_JWT_SECRET,
-  issuer: 'roomline',
-  audience: 'roomline-api',
-  ttlSeconds: 900,
-});
 const bearer = (role: 'tenant' | 'landlord', sub: string) => ({
-  authorization: `Bearer ${sign({ sub, role, email: `${role}@example.test` })}`,
+  authorization: `Bearer ${signTestToken({ sub, role, email: `${role}@example.test` })}`,
   'content-type': 'application/json',
 });
 
 describe('no double booking across two API processes', () => {
   let db: TestDatabase;
-  const servers: Array<{ child: ChildProcessWithoutNullStreams; base: string }> = [];
+  const servers: ServerProcess[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase(2);
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: db.url,
-          JWT_SECRET: TEST_JWT_SECRET,
-          DATA_ENCRYPTION_KEY: TEST_DATA_ENCRYPTION_KEY,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          ROOMLINE_PROCESS: 'api',
-          LOG_LEVEL: 'warn',
-          RATE_LIMIT_PER_MINUTE: '100000',
-          DATA_DIR: mkdtempSync(join(tmpdir(), 'roomline-e2e-')),
-        },
-      });
-      let output = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      servers.push({ child, base: `http://127.0.0.1:${port}` });
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`api ${i} exited early:\n${output}`);
-        const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
-        if (ready?.status === 200) break;
-        if (Date.now() > deadline) throw new Error(`api ${i} not ready in time:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    for (let i = 0; i < 2; i++) servers.push(await startServer(db.url, { ROOMLINE_PROCESS: 'api' }));
   }, 120_000);
 
   afterAll(async () => {

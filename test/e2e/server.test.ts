@@ -1,70 +1,22 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenSigner } from '../../infra/auth/tokens.js';
-import { TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type ServerProcess, signTestToken, startServer } from '../support/serverProcess.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const sign = accessTokenSigner({
-  secret: TEST_JWT_SECRET,
-  issuer: 'roomline',
-  audience: 'roomline-api',
-  ttlSeconds: 900,
-});
+const sign = signTestToken;
 
 describe('the all-in-one process over a real port', () => {
   let db: TestDatabase;
-  let server: ChildProcessWithoutNullStreams;
+  let proc: ServerProcess;
+  let server: ServerProcess['child'];
   let base: string;
-  let output = '';
+  const output = () => proc.output();
 
   beforeAll(async () => {
     db = await createTestDatabase(2);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        JWT_SECRET: TEST_JWT_SECRET,
-        DATA_ENCRYPTION_KEY: TEST_DATA_ENCRYPTION_KEY,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ROOMLINE_PROCESS: 'all',
-        LOG_LEVEL: 'warn',
-        MIN_POSITION_WAIT_MS: '2000',
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'roomline-e2e-')),
-      },
-    });
-    server.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    server.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-      const ready = await fetch(`${base}/health/ready`).catch(() => undefined);
-      if (ready?.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`server not ready in time:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    proc = await startServer(db.url, { ROOMLINE_PROCESS: 'all', MIN_POSITION_WAIT_MS: '2000' });
+    server = proc.child;
+    base = proc.base;
   }, 90_000);
 
   afterAll(async () => {
@@ -73,7 +25,7 @@ describe('the all-in-one process over a real port', () => {
   });
 
   it('prints its URL and serves the OpenAPI docs', async () => {
-    expect(output).toContain(`Roomline (all) is running at http://127.0.0.1:${new URL(base).port}`);
+    expect(output()).toContain(`Roomline (all) is running at http://127.0.0.1:${new URL(base).port}`);
     const docs = await fetch(`${base}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger/i);
@@ -91,7 +43,7 @@ describe('the all-in-one process over a real port', () => {
     const room = await fetch(`${base}/api/rooms/${id}`, {
       headers: { authorization: `Bearer ${sign(landlord)}`, 'x-min-position': position },
     });
-    expect(room.status, `${await room.clone().text()}\n${output}`).toBe(200);
+    expect(room.status, `${await room.clone().text()}\n${output()}`).toBe(200);
     expect(await room.json()).toMatchObject({
       id,
       title: 'Room over a real socket',
@@ -113,7 +65,7 @@ describe('the all-in-one process over a real port', () => {
     expect(((await response.json()) as { error: string }).error).toBe('NOT_CAUGHT_UP');
     expect(
       await exited,
-      output
+      output()
         .split('\n')
         .filter((l) => l.includes('msg'))
         .map((l) => l.slice(0, 200))
