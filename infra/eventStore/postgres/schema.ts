@@ -28,6 +28,21 @@ CREATE TABLE IF NOT EXISTS event_store.events (
   CONSTRAINT events_event_id UNIQUE (event_id)
 );
 
+-- The hash chain of docs/decisions/0003, in one place for both append paths (hashChain.ts computes the same).
+CREATE OR REPLACE FUNCTION event_store.event_hash(
+  p_previous text, p_stream text, p_revision bigint, p_id uuid, p_type text, p_version integer, p_data text, p_metadata text
+) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT encode(sha256(convert_to(concat_ws(chr(10), p_previous, p_stream, p_revision::text, p_id::text, p_type,
+                                            p_version::text, p_data, p_metadata), 'UTF8')), 'hex')
+$fn$;
+
+-- Expected revision codes: -1 no_stream, -2 any, -3 stream_exists, >= 0 exact; actual -1 is no stream.
+CREATE OR REPLACE FUNCTION event_store.revision_mismatch(p_expected bigint, p_actual bigint)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT (p_expected = -1 AND p_actual <> -1) OR (p_expected = -3 AND p_actual = -1)
+      OR (p_expected >= 0 AND p_actual <> p_expected)
+$fn$;
+
 -- Appends a batch of independent appends (from concurrent callers) in one transaction: one commit,
 -- one WAL flush for all of them. Each item succeeds or fails on its own; statuses: 0 appended or
 -- already present (idempotent), 1 wrong expected revision (actual in "actual"), 2 event id clash.
@@ -104,9 +119,7 @@ BEGIN
       v_hash := repeat('0', 64);
     END IF;
 
-    IF (v_expected = -1 AND v_revision <> -1)
-       OR (v_expected = -3 AND v_revision = -1)
-       OR (v_expected >= 0 AND v_revision <> v_expected) THEN
+    IF event_store.revision_mismatch(v_expected, v_revision) THEN
       RETURN QUERY SELECT i, 1, v_revision, NULL::bigint, NULL::bigint;
       v_offset := v_offset + n;
       CONTINUE;
@@ -118,10 +131,8 @@ BEGIN
     FOR j IN 1 .. n LOOP
       v_revision := v_revision + 1;
       v_previous[j] := v_hash;
-      v_hash := encode(sha256(convert_to(
-        v_hash || E'\n' || v_stream || E'\n' || v_revision::text || E'\n' || p_ids[v_offset + j]::text || E'\n' ||
-        p_types[v_offset + j] || E'\n' || p_versions[v_offset + j]::text || E'\n' ||
-        p_data[v_offset + j] || E'\n' || p_metadata[v_offset + j], 'UTF8')), 'hex');
+      v_hash := event_store.event_hash(v_hash, v_stream, v_revision, p_ids[v_offset + j], p_types[v_offset + j],
+                                       p_versions[v_offset + j], p_data[v_offset + j], p_metadata[v_offset + j]);
       v_hashes[j] := v_hash;
       v_revisions[j] := v_revision;
     END LOOP;
@@ -210,9 +221,7 @@ BEGIN
     n := p_counts[i];
     v_revision := v_heads[i];
     v_hash := v_head_hashes[i];
-    IF (v_expected = -1 AND v_revision <> -1)
-       OR (v_expected = -3 AND v_revision = -1)
-       OR (v_expected >= 0 AND v_revision <> v_expected) THEN
+    IF event_store.revision_mismatch(v_expected, v_revision) THEN
       r_status[i] := 1;
       r_actual[i] := v_revision;
       v_offset := v_offset + n;
@@ -222,9 +231,8 @@ BEGIN
       k := v_offset + j;
       v_revision := v_revision + 1;
       v_previous[v_used + j] := v_hash;
-      v_hash := encode(sha256(convert_to(
-        v_hash || E'\\n' || v_stream || E'\\n' || v_revision::text || E'\\n' || p_ids[k]::text || E'\\n' ||
-        p_types[k] || E'\\n' || p_versions[k]::text || E'\\n' || p_data[k] || E'\\n' || p_metadata[k], 'UTF8')), 'hex');
+      v_hash := event_store.event_hash(v_hash, v_stream, v_revision, p_ids[k], p_types[k], p_versions[k], p_data[k],
+                                       p_metadata[k]);
       v_ids[v_used + j] := p_ids[k];
       v_types[v_used + j] := p_types[k];
       v_versions[v_used + j] := p_versions[k];
