@@ -1,10 +1,13 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { bookingProcessManager } from '../commands/bookingProcess.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
+import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { projectionStatuses } from '../projections/status.js';
@@ -24,8 +27,18 @@ import { createKurrentEventStore } from './eventStore/esdb/kurrentEventStore.js'
 import type { EventStore } from './eventStore/eventStore.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
+import type { MailMessage } from './mail/mailer.js';
+import { mailNotifier } from './mail/mailNotifier.js';
+import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
+import { createQueue, QueueNames, queueConnection } from './queues/queues.js';
 
-export const projections: readonly PgProjection[] = [roomsProjection, usersProjection, bookingsProjection];
+/** The read models. The runtime adds the process managers, which need its adapters. */
+export const projections: readonly PgProjection[] = [
+  roomsProjection,
+  usersProjection,
+  bookingsProjection,
+  paymentsProjection,
+];
 export const upcasters = new UpcasterRegistry([...roomUpcasters]);
 
 /** The adapters one process uses, built from the validated config: the composition root's raw material. */
@@ -40,7 +53,9 @@ export interface Runtime {
   orm: MikroORM;
   redis: Redis;
   metrics: Metrics;
+  /** Read models and process managers, as the projection runner runs them. */
   projections: readonly PgProjection[];
+  queues: { mail: Queue<MailMessage>; bookingTimers: Queue<BookingTimerJob> };
   identity: IdentityServices;
   calendarLinkKey: Buffer;
   close(): Promise<void>;
@@ -83,9 +98,10 @@ export async function createRuntime(config: Config, logger = createLogger(config
   });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
   let eventStoreRef: EventStore | undefined;
+  let allProjections: readonly PgProjection[] = projections;
   const metrics = createMetrics(async () =>
     eventStoreRef
-      ? (await projectionStatuses(pool, eventStoreRef, projections)).map((s) => ({
+      ? (await projectionStatuses(pool, eventStoreRef, allProjections)).map((s) => ({
           name: s.name,
           lagEvents: s.lagEvents,
         }))
@@ -110,6 +126,22 @@ export async function createRuntime(config: Config, logger = createLogger(config
   const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
+  const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);
+  const queues = {
+    mail: createQueue<MailMessage>(QueueNames.mail, at),
+    bookingTimers: createQueue<BookingTimerJob>(QueueNames.bookingTimers, at),
+  };
+  for (const queue of Object.values(queues)) {
+    queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
+  }
+  allProjections = [
+    ...projections,
+    bookingProcessManager({
+      store: eventStore,
+      timers: bullBookingTimers(queues.bookingTimers),
+      notifier: mailNotifier(pool, queues.mail),
+    }),
+  ];
   const identity: IdentityServices = {
     reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
     credentials: new CredentialStore(pool),
@@ -134,8 +166,10 @@ export async function createRuntime(config: Config, logger = createLogger(config
     orm,
     redis,
     metrics,
-    projections,
+    projections: allProjections,
+    queues,
     async close() {
+      await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
       await rawEventStore.close();
       await orm.close(true);
       redis.disconnect();

@@ -1,14 +1,17 @@
 import { type Queue, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { completeFinishedStays, expireOverdueHolds } from '../commands/bookingSweeps.js';
+import { completeFinishedStays, expireOverdueHolds, markOverduePayments } from '../commands/bookingSweeps.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
-  /** Expire bookings whose hold ran out, complete stays past check-out (a sweep: nothing depends on a lost delayed job). */
+  /**
+   * Expire bookings whose hold ran out, complete stays past check-out, mark unpaid balances overdue: the sweep
+   * behind the delayed jobs, so nothing depends on a job Redis lost.
+   */
   sweepBookings: 'sweep-bookings',
 } as const;
 
@@ -52,11 +55,11 @@ export interface MaintenanceWorkerDeps {
   eventStore?: EventStore;
 }
 
-export function createMaintenanceWorker(
-  deps: MaintenanceWorkerDeps,
-): Worker<unknown, { deleted: number } | { expired: number; completed: number }> {
+type MaintenanceResult = { deleted: number } | { expired: number; completed: number; overdue: number };
+
+export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, MaintenanceResult> {
   const log = deps.logger.child({ worker: QueueNames.maintenance });
-  const worker = new Worker<unknown, { deleted: number } | { expired: number; completed: number }>(
+  const worker = new Worker<unknown, MaintenanceResult>(
     QueueNames.maintenance,
     async (job) => {
       const name = job.name as MaintenanceJobName;
@@ -71,8 +74,10 @@ export function createMaintenanceWorker(
           const sweepDeps = { store: deps.eventStore, pool: deps.pool };
           const expired = await expireOverdueHolds(sweepDeps);
           const completed = await completeFinishedStays(sweepDeps);
-          if (expired + completed > 0) log.info({ jobId: job.id, expired, completed }, 'bookings swept');
-          return { expired, completed };
+          const overdue = await markOverduePayments(sweepDeps);
+          if (expired + completed + overdue > 0)
+            log.info({ jobId: job.id, expired, completed, overdue }, 'bookings swept');
+          return { expired, completed, overdue };
         }
         default: {
           const unhandled: never = name;

@@ -4,18 +4,19 @@ import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { createMailer, type Mailer } from '../infra/mail/mailer.js';
 import { createQueue, DEFAULT_QUEUE_PREFIX, QueueNames, queueConnection } from '../infra/queues/queues.js';
+import { createBookingTimersWorker } from './bookingTimersWorker.js';
 import { createMailWorker } from './mailWorker.js';
 import { createMaintenanceWorker, scheduleMaintenance } from './maintenance.js';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'REDIS_URL' | 'SMTP_URL' | 'MAIL_FROM' | 'DATA_DIR'>;
+  config: Pick<Config, 'REDIS_URL' | 'SMTP_URL' | 'MAIL_FROM' | 'DATA_DIR'> & Partial<Pick<Config, 'QUEUE_PREFIX'>>;
   logger: Logger;
   pool: pg.Pool;
   /** Built from the config when absent (and then closed with the workers); a given one stays the caller's. */
   mailer?: Mailer;
-  /** Redis key prefix of the queues; tests give each run its own. */
+  /** Redis key prefix of the queues (default QUEUE_PREFIX); tests give each run its own. */
   prefix?: string;
-  /** With it, the booking sweep (hold expiry, completion) runs every minute. */
+  /** With it, booking deadlines run: their delayed jobs, and the sweep every minute behind them. */
   eventStore?: EventStore;
 }
 
@@ -26,7 +27,7 @@ export interface RunningWorkers {
 
 /** Starts the mail and maintenance workers and registers the maintenance schedule. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
-  const at = queueConnection(deps.config.REDIS_URL, deps.prefix ?? DEFAULT_QUEUE_PREFIX);
+  const at = queueConnection(deps.config.REDIS_URL, deps.prefix ?? deps.config.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX);
   const mailer = deps.mailer ?? createMailer(deps.config);
   const mailWorker = createMailWorker({ at, mailer, logger: deps.logger });
   const maintenanceWorker = createMaintenanceWorker({
@@ -35,11 +36,14 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     logger: deps.logger,
     eventStore: deps.eventStore,
   });
+  const timersWorker = deps.eventStore
+    ? createBookingTimersWorker({ at, eventStore: deps.eventStore, logger: deps.logger })
+    : undefined;
   const maintenanceQueue = createQueue(QueueNames.maintenance, at);
   maintenanceQueue.on('error', (error) => deps.logger.warn({ err: error.message }, 'maintenance queue error'));
 
   const close = async () => {
-    const results = await Promise.allSettled([mailWorker.close(), maintenanceWorker.close()]);
+    const results = await Promise.allSettled([mailWorker.close(), maintenanceWorker.close(), timersWorker?.close()]);
     results.push(...(await Promise.allSettled([maintenanceQueue.close()])));
     if (!deps.mailer) results.push(...(await Promise.allSettled([mailer.close()])));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -47,7 +51,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   };
 
   try {
-    await Promise.all([mailWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+    await Promise.all([
+      mailWorker.waitUntilReady(),
+      maintenanceWorker.waitUntilReady(),
+      timersWorker?.waitUntilReady(),
+    ]);
     await scheduleMaintenance(maintenanceQueue, { bookings: deps.eventStore !== undefined });
   } catch (error) {
     await close().catch(() => {});

@@ -27,6 +27,11 @@ export const ConfigSchema = Type.Object({
     default: 'redis://127.0.0.1:6379',
     description: 'Redis for queues, cache and feed fan-out',
   }),
+  QUEUE_PREFIX: Type.String({
+    pattern: '^[a-zA-Z0-9_-]{1,40}$',
+    default: 'roomline',
+    description: 'Redis key prefix of the BullMQ queues (processes sharing queues share it)',
+  }),
   EVENT_STORE: Type.Union([Type.Literal('postgres'), Type.Literal('esdb')], {
     default: 'postgres',
     description: 'event store adapter: postgres (embedded default) or esdb (EventStoreDB/KurrentDB)',

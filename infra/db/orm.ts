@@ -1,6 +1,7 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { BookingViewSchema } from '../../projections/bookings/bookingView.js';
+import { PaymentViewSchema } from '../../projections/payments/paymentView.js';
 import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import { UserViewSchema } from '../../projections/users/userView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
@@ -8,6 +9,7 @@ import { Migration0002PersonalDataKeys } from './migrations/0002_personal_data_k
 import { Migration0003CredentialsSessions } from './migrations/0003_credentials_sessions.js';
 import { Migration0004Users } from './migrations/0004_users.js';
 import { Migration0005Bookings } from './migrations/0005_bookings.js';
+import { Migration0006Payments } from './migrations/0006_payments.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -15,12 +17,13 @@ export const migrations = [
   { name: '0003_credentials_sessions', class: Migration0003CredentialsSessions },
   { name: '0004_users', class: Migration0004Users },
   { name: '0005_bookings', class: Migration0005Bookings },
+  { name: '0006_payments', class: Migration0006Payments },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
   return {
     clientUrl: url,
-    entities: [RoomViewSchema, UserViewSchema, BookingViewSchema],
+    entities: [RoomViewSchema, UserViewSchema, BookingViewSchema, PaymentViewSchema],
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,

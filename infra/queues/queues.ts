@@ -5,6 +5,8 @@ import { idempotencyToken, type MailMessage } from '../mail/mailer.js';
 export const QueueNames = {
   mail: 'mail',
   maintenance: 'maintenance',
+  /** Booking deadlines as delayed jobs: hold expiry, stay completion, overdue payments. */
+  bookingTimers: 'booking-timers',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

@@ -1,11 +1,15 @@
 import { randomInt } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { type BookingDeps, changeBookingStatus, requestBooking } from '../../commands/bookings.js';
+import { type PaymentDeps, recordCashPayment } from '../../commands/payments.js';
 import type { BookingCommand } from '../../domain/bookings/commands.js';
 import type { BookingState } from '../../domain/bookings/decider.js';
 import { bookingReference } from '../../domain/bookings/reference.js';
+import { balanceDue } from '../../domain/payments/decider.js';
 import { BookingView } from '../../projections/bookings/bookingView.js';
+import { PaymentView } from '../../projections/payments/paymentView.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -31,6 +35,34 @@ const StatusChange = Type.Object({
   reason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
+const Receipt = Type.Object({
+  id: Uuid,
+  amount: Type.Integer({ description: 'minor units' }),
+  method: Type.Literal('cash'),
+  paidAt: Type.String({ format: 'date-time' }),
+  recordedBy: Uuid,
+});
+
+const PaymentSummary = Type.Object({
+  status: Type.Union(['due', 'overdue', 'paid', 'void'].map((s) => Type.Literal(s))),
+  method: Type.Literal('cash'),
+  amountDue: Type.Integer({ description: 'minor units: the total, or the cancellation fee after a cancellation' }),
+  amountPaid: Type.Integer(),
+  balanceDue: Type.Integer(),
+  refundDue: Type.Integer({ description: 'cash received beyond what is owed (after a cancellation)' }),
+  currency: Type.String(),
+  dueAt: Type.String({ format: 'date-time', description: 'check-in (00:00 UTC of the check-in day)' }),
+  overdueSince: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const PaymentRecorded = Type.Object({
+  id: Uuid,
+  amount: Type.Integer({ description: 'minor units' }),
+  paidAt: Type.String({ format: 'date-time' }),
+  balanceDue: Type.Integer(),
+  position: Type.Union([Position, Type.Null()]),
+});
+
 const Booking = Type.Object({
   id: Uuid,
   bookingReference: Type.String(),
@@ -49,7 +81,10 @@ const Booking = Type.Object({
   cancellationFee: Type.Union([Type.Integer(), Type.Null()]),
   holdExpiresAt: Type.String({ format: 'date-time' }),
   statusHistory: Type.Array(StatusChange),
-  payments: Type.Array(Type.Unknown(), { description: 'payments recorded (cash), newest last' }),
+  payments: Type.Array(Receipt, { description: 'cash received, oldest first' }),
+  payment: Type.Union([PaymentSummary, Type.Null()], {
+    description: 'what is owed and paid; null until the landlord confirms',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -75,7 +110,7 @@ function accepted(id: string, state: BookingState, position: bigint | null) {
   };
 }
 
-function toBooking(view: BookingView) {
+function toBooking(view: BookingView, payment: PaymentView | undefined) {
   return {
     ...view,
     bookingReference: view.reference,
@@ -83,11 +118,31 @@ function toBooking(view: BookingView) {
     checkOut: String(view.checkOut).slice(0, 10),
     holdExpiresAt: view.holdExpiresAt.toISOString(),
     createdAt: view.createdAt.toISOString(),
-    payments: [],
+    payments: payment?.receipts ?? [],
+    payment: payment
+      ? {
+          status: payment.status,
+          method: payment.method,
+          amountDue: payment.amountDue,
+          amountPaid: payment.amountPaid,
+          balanceDue: payment.balanceDue,
+          refundDue: payment.refundDue,
+          currency: payment.currency,
+          dueAt: payment.dueAt.toISOString(),
+          overdueSince: payment.overdueAt?.toISOString() ?? null,
+        }
+      : null,
   };
 }
 
+async function paymentsOf(em: EntityManager, bookingIds: string[]): Promise<Map<string, PaymentView>> {
+  if (bookingIds.length === 0) return new Map();
+  const rows = await em.find(PaymentView, { bookingId: { $in: bookingIds } });
+  return new Map(rows.map((row) => [row.bookingId, row]));
+}
+
 export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const payments: PaymentDeps = { store: deps.eventStore, maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20) };
   const bookings: BookingDeps = {
     store: deps.eventStore,
     maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20),
@@ -160,6 +215,45 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
+  app.post(
+    '/api/bookings/:id/payments',
+    {
+      config: { access: ['landlord'] },
+      schema: {
+        tags,
+        summary:
+          'The room’s landlord records cash received: partial payments are allowed, never more than the balance due',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          {
+            amount: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'minor units' }),
+            method: Type.Literal('cash'),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: PaymentRecorded, ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { amount } = request.body as { amount: number };
+      const { context, envelope } = commandFrom(request);
+      const paymentId = newAggregateId(request, 'payment');
+      const result = await recordCashPayment(payments, { bookingId: id, paymentId, amount }, context, envelope);
+      return reply
+        .code(201)
+        .header('location', `/api/bookings/${id}`)
+        .send({
+          id: paymentId,
+          amount: result.receipt.amount,
+          paidAt: result.receipt.paidAt,
+          balanceDue: balanceDue(result.state),
+          position: result.position?.toString() ?? null,
+        });
+    },
+  );
+
   app.get(
     '/api/bookings/:id',
     {
@@ -174,8 +268,9 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      await honourMinPosition(deps, request, 'bookings');
-      const view = await deps.orm.em.fork().findOne(BookingView, { id });
+      await honourMinPosition(deps, request, ['bookings', 'payments']);
+      const em = deps.orm.em.fork();
+      const view = await em.findOne(BookingView, { id });
       const user = request.user!;
       const mayRead =
         view &&
@@ -185,7 +280,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
           (user.role === 'landlord' && view.landlordId === user.sub));
       // Someone else's booking answers as if it did not exist: ids do not leak.
       if (!view || !mayRead) throw new ApiError(404, 'BOOKING_NOT_FOUND', 'booking not found');
-      return toBooking(view);
+      return toBooking(view, (await paymentsOf(em, [id])).get(id));
     },
   );
 
@@ -212,7 +307,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      await honourMinPosition(deps, request, 'bookings');
+      await honourMinPosition(deps, request, ['bookings', 'payments']);
       const { status, limit, cursor } = request.query as { status?: string; limit: number; cursor?: string };
       const user = request.user!;
       const where: Record<string, unknown> = user.role === 'tenant' ? { tenantId: user.sub } : { landlordId: user.sub };
@@ -223,13 +318,16 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
           throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API gave');
         where.$or = [{ createdAt: { $lt: new Date(createdAt) } }, { createdAt: new Date(createdAt), id: { $lt: id } }];
       }
-      const rows = await deps.orm.em
-        .fork()
-        .find(BookingView, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+      const em = deps.orm.em.fork();
+      const rows = await em.find(BookingView, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
+      const payments = await paymentsOf(
+        em,
+        page.map((b) => b.id),
+      );
       return {
-        items: page.map(toBooking),
+        items: page.map((booking) => toBooking(booking, payments.get(booking.id))),
         nextCursor:
           rows.length > limit && last
             ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url')

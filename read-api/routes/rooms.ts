@@ -37,12 +37,18 @@ function accepted(roomId: string, state: RoomState, position: bigint | null, rev
 }
 
 /** Waits for X-Min-Position on the given projection (read-your-writes). */
-export async function honourMinPosition(deps: AppDeps, request: FastifyRequest, name: string): Promise<void> {
+export async function honourMinPosition(
+  deps: AppDeps,
+  request: FastifyRequest,
+  names: string | readonly string[],
+): Promise<void> {
   const header = request.headers['x-min-position'];
   if (typeof header !== 'string') return;
-  const projection = deps.projections.find((p) => p.name === name);
-  if (!projection) throw new Error(`no projection named ${name}`);
-  await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
+  for (const name of typeof names === 'string' ? [names] : names) {
+    const projection = deps.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`no projection named ${name}`);
+    await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
+  }
 }
 
 export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {

@@ -8,6 +8,7 @@ import { createRuntime, type Runtime } from '../../infra/runtime.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { buildApp } from '../../read-api/app.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { deleteRedisKeys } from './redis.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 /** A fixed, test-only key-encryption key: base64 of "roomline-test-only-data-key-0001". */
@@ -25,6 +26,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     // Suites send hundreds of requests a minute from one address; the limit itself is tested with a low one.
     RATE_LIMIT_PER_MINUTE: '100000',
     SUBSCRIPTION_POLL_MS: '500',
+    // Each app its own queues: delayed jobs of one test never reach another's workers.
+    QUEUE_PREFIX: `rl-test-${randomUUID().slice(0, 8)}`,
     ...overrides,
   });
 }
@@ -80,6 +83,7 @@ export async function createTestApp(
       await app.close();
       await runner?.stop();
       await runtime.close();
+      await deleteRedisKeys(config.QUEUE_PREFIX);
       await db.drop();
     },
   };

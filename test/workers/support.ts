@@ -1,32 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import type { MailMessage } from '../../infra/mail/mailer.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { deleteRedisKeys, REDIS_URL } from '../support/redis.js';
 export const MAIL_FROM = 'Roomline <no-reply@roomline.test>';
 
 /** A BullMQ key prefix of this run alone, so parallel test files and runs never share a queue. */
 export function uniquePrefix(): string {
   return `rl-test-${randomBytes(5).toString('hex')}`;
-}
-
-/** Deletes every Redis key under the prefix. */
-export async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls until the check returns something other than undefined or false, for at most timeoutMs. */

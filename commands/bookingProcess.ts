@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BookingEvent } from '../domain/bookings/events.js';
+import { OVERDUE_AFTER_MS, type PaymentEvent } from '../domain/payments/events.js';
+import { dayNumber } from '../domain/shared/values.js';
+import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
+import type { PgProjection } from '../projections/projection.js';
+import { loadBooking } from './bookings.js';
+import type { CommandEnvelope } from './handleCommand.js';
+import { handlePaymentCommand, openPaymentRecord } from './payments.js';
+
+/** A booking deadline that the system acts on: expiry of a hold, completion of a stay, an overdue payment. */
+export interface BookingTimer {
+  kind: 'expire-hold' | 'complete-stay' | 'mark-payment-overdue';
+  bookingId: string;
+  /** ISO instant it is due. */
+  at: string;
+}
+
+/** Where timers go (BullMQ delayed jobs in production). Scheduling the same timer twice schedules it once. */
+export interface BookingTimers {
+  schedule(timer: BookingTimer): Promise<void>;
+}
+
+/** Tells a person something happened (a mail today). Sending the same key twice sends once. */
+export interface Notifier {
+  notify(notice: { userId: string; key: string; subject: string; text: string }): Promise<void>;
+}
+
+export interface BookingProcessDeps {
+  store: EventStore;
+  timers: BookingTimers;
+  notifier: Notifier;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The envelope of a command the process manager sends because of `cause`: same correlation, caused by it. */
+function envelopeFor(cause: RecordedEvent, effect: string): CommandEnvelope {
+  return {
+    now: new Date().toISOString(),
+    idSeed: `booking-process|${cause.eventId}|${effect}`,
+    newId: randomUUID,
+    metadata: {
+      correlationId: cause.metadata.correlationId,
+      causationId: cause.eventId,
+      actorId: 'system',
+      actorRole: 'system',
+      requestId: null,
+    },
+  };
+}
+
+/**
+ * Claims an effect of an event for good. The row commits with the checkpoint, and a rebuild of the process
+ * manager keeps the table, so a replayed event finds its effects done. Between an effect and the commit, a
+ * crash can repeat the effect: every effect is idempotent on its own for that window (event ids derived from
+ * the cause, job ids derived from the booking, mails keyed by the cause).
+ */
+async function claim(em: EntityManager, cause: RecordedEvent, effect: string): Promise<boolean> {
+  const rows = await em.execute<Array<{ key: string }>>(
+    'INSERT INTO process_effects (process, key) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING key',
+    [bookingProcessName, `${effect}|${cause.eventId}`],
+  );
+  return rows.length === 1;
+}
+
+export const bookingProcessName = 'booking-process';
+
+/**
+ * The booking process manager: reacts to booking and payment events with commands and jobs.
+ * - BookingRequested: a timer expires the hold at `holdExpiresAt`.
+ * - BookingConfirmed: the payment record opens (the full amount, due at check-in, cash) and the tenant is told.
+ * - BookingCancelled: what is owed becomes the cancellation fee.
+ * - GuestCheckedIn: a timer completes the stay on the check-out day.
+ * - PaymentRecordOpened: a timer marks the payment overdue one day after it was due.
+ * It runs under the projection runner (one active instance, checkpointed, poison events parked); the sweeps
+ * in the worker catch every timer that Redis lost.
+ */
+export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
+  const { store, timers, notifier } = deps;
+  return {
+    name: bookingProcessName,
+    version: 1,
+    filter: {
+      eventTypes: ['BookingRequested', 'BookingConfirmed', 'BookingCancelled', 'GuestCheckedIn', 'PaymentRecordOpened'],
+      streamPrefixes: ['Booking-', 'Payment-'],
+    },
+
+    async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+      for (const recorded of events) {
+        const event = { type: recorded.type, data: recorded.data } as BookingEvent | PaymentEvent;
+        switch (event.type) {
+          case 'BookingRequested':
+            if (await claim(em, recorded, 'expire-hold')) {
+              await timers.schedule({
+                kind: 'expire-hold',
+                bookingId: event.data.bookingId,
+                at: event.data.holdExpiresAt,
+              });
+            }
+            break;
+          case 'BookingConfirmed': {
+            const { bookingId } = event.data;
+            if (await claim(em, recorded, 'open-payment')) {
+              await openPaymentRecord({ store }, bookingId, envelopeFor(recorded, 'open-payment'));
+            }
+            if (await claim(em, recorded, 'notify-confirmed')) {
+              const { state } = await loadBooking(store, bookingId);
+              if (state.tenantId) {
+                await notifier.notify({
+                  userId: state.tenantId,
+                  key: `booking-confirmed.${bookingId}`,
+                  subject: `Booking ${state.reference} confirmed`,
+                  text: [
+                    `Your stay ${state.checkIn} to ${state.checkOut} (${state.nights} nights) is confirmed.`,
+                    `Booking reference: ${state.reference}.`,
+                    `Payment: ${formatAmount(state.totalAmount!, state.currency!)} in cash to your landlord, due at check-in.`,
+                  ].join('\n'),
+                });
+              }
+            }
+            break;
+          }
+          case 'BookingCancelled':
+            if (await claim(em, recorded, 'adjust-payment')) {
+              await handlePaymentCommand(
+                { store },
+                {
+                  type: 'AdjustForCancellation',
+                  data: { bookingId: event.data.bookingId, feeDue: event.data.feeDue },
+                  context: { actorId: 'system', actorRole: 'system', now: event.data.cancelledAt },
+                },
+                envelopeFor(recorded, 'adjust-payment'),
+              );
+            }
+            break;
+          case 'GuestCheckedIn':
+            if (await claim(em, recorded, 'complete-stay')) {
+              const { state } = await loadBooking(store, event.data.bookingId);
+              if (state.checkOut) {
+                await timers.schedule({
+                  kind: 'complete-stay',
+                  bookingId: event.data.bookingId,
+                  at: new Date(dayNumber(state.checkOut) * DAY_MS).toISOString(),
+                });
+              }
+            }
+            break;
+          case 'PaymentRecordOpened':
+            if (await claim(em, recorded, 'payment-overdue')) {
+              await timers.schedule({
+                kind: 'mark-payment-overdue',
+                bookingId: event.data.bookingId,
+                at: new Date(Date.parse(event.data.dueAt) + OVERDUE_AFTER_MS).toISOString(),
+              });
+            }
+            break;
+          default:
+            break;
+        }
+      }
+    },
+
+    // Its state is the effects already done: a rebuild must not forget them (that would repeat them).
+    async reset(): Promise<void> {},
+  };
+}
+
+function formatAmount(minor: number, currency: string): string {
+  return `${(minor / 100).toFixed(2)} ${currency}`;
+}
