@@ -27,10 +27,9 @@ import { createKurrentEventStore } from './eventStore/esdb/kurrentEventStore.js'
 import type { EventStore } from './eventStore/eventStore.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
-import type { MailMessage } from './mail/mailer.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
-import { createQueue, QueueNames, queueConnection } from './queues/queues.js';
+import { createQueue, type MailJob, QueueNames, queueConnection } from './queues/queues.js';
 
 /** The read models. The runtime adds the process managers, which need its adapters. */
 export const projections: readonly PgProjection[] = [
@@ -55,7 +54,7 @@ export interface Runtime {
   metrics: Metrics;
   /** Read models and process managers, as the projection runner runs them. */
   projections: readonly PgProjection[];
-  queues: { mail: Queue<MailMessage>; bookingTimers: Queue<BookingTimerJob> };
+  queues: { mail: Queue<MailJob>; bookingTimers: Queue<BookingTimerJob> };
   identity: IdentityServices;
   calendarLinkKey: Buffer;
   close(): Promise<void>;
@@ -128,7 +127,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
   redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
   const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);
   const queues = {
-    mail: createQueue<MailMessage>(QueueNames.mail, at),
+    mail: createQueue<MailJob>(QueueNames.mail, at),
     bookingTimers: createQueue<BookingTimerJob>(QueueNames.bookingTimers, at),
   };
   for (const queue of Object.values(queues)) {
@@ -139,7 +138,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     bookingProcessManager({
       store: eventStore,
       timers: bullBookingTimers(queues.bookingTimers),
-      notifier: mailNotifier(pool, queues.mail),
+      notifier: mailNotifier(queues.mail),
     }),
   ];
   const identity: IdentityServices = {

@@ -1,7 +1,9 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { addressDomain, type Mailer, type MailMessage } from '../infra/mail/mailer.js';
-import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
+import { addressDomain, type Mailer } from '../infra/mail/mailer.js';
+import { type MailJob, type QueueConnection, QueueNames } from '../infra/queues/queues.js';
+
+type MailResult = { messageId: string } | { skipped: string };
 
 export interface MailWorkerDeps {
   at: QueueConnection;
@@ -9,7 +11,15 @@ export interface MailWorkerDeps {
   logger: Logger;
   /** Mails sent at the same time by this worker; 5 unless told. */
   concurrency?: number;
+  /**
+   * The address of a person, for mails queued with `toUserId`: a string, null when they have none (erased:
+   * the mail is dropped), undefined when they are not known yet (the job is retried).
+   */
+  addressOf?: (userId: string) => Promise<string | null | undefined>;
 }
+
+/** Thrown when a mail's recipient is not in the users read model yet: the job is retried with backoff. */
+class RecipientNotKnownYet extends Error {}
 
 const ADDRESS = /[^\s<>"'()[\],;:@]+@[^\s<>"'()[\],;:@]+/g;
 
@@ -30,20 +40,36 @@ function jobError(error: unknown): Error {
     : new Error(message);
 }
 
-/** Sends the mails of the `mail` queue through the Mailer. Logs job ids and recipient domains, nothing more. */
-export function createMailWorker(deps: MailWorkerDeps): Worker<MailMessage, { messageId: string }> {
+/**
+ * Sends the mails of the `mail` queue through the Mailer. A mail queued for a person (`toUserId`) gets their
+ * address only now, so no address waits in Redis and an erased person is not written to. Logs job ids and
+ * recipient domains, nothing more.
+ */
+export function createMailWorker(deps: MailWorkerDeps): Worker<MailJob, MailResult> {
   const { mailer, logger } = deps;
   const log = logger.child({ worker: QueueNames.mail });
-  const describe = (job: Job<MailMessage> | undefined) => ({
+  const describe = (job: Job<MailJob> | undefined) => ({
     jobId: job?.id,
-    toDomain: job ? addressDomain(job.data.to) : undefined,
+    toDomain: job?.data.to ? addressDomain(job.data.to) : undefined,
   });
-  const worker = new Worker<MailMessage, { messageId: string }>(
+  const recipient = async (job: Job<MailJob>): Promise<string | null> => {
+    if (job.data.to) return job.data.to;
+    if (!job.data.toUserId || !deps.addressOf) throw new UnrecoverableError('mail job without a recipient');
+    const address = await deps.addressOf(job.data.toUserId);
+    if (address === undefined) throw new RecipientNotKnownYet('recipient not in the users read model yet');
+    return address;
+  };
+  const worker = new Worker<MailJob, MailResult>(
     QueueNames.mail,
     async (job) => {
+      const to = await recipient(job);
+      if (to === null) {
+        log.info({ jobId: job.id }, 'mail dropped: the recipient has no address (erased)');
+        return { skipped: 'no address' };
+      }
       try {
-        const { messageId } = await mailer.send(job.data);
-        log.info({ ...describe(job), attempt: job.attemptsMade + 1 }, 'mail sent');
+        const { messageId } = await mailer.send({ ...job.data, to });
+        log.info({ jobId: job.id, toDomain: addressDomain(to), attempt: job.attemptsMade + 1 }, 'mail sent');
         return { messageId };
       } catch (error) {
         throw jobError(error);

@@ -25,11 +25,22 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
+/** A person's address from the users read model: undefined when unknown (yet), null when erased. */
+async function addressOf(pool: pg.Pool, userId: string): Promise<string | null | undefined> {
+  const { rows } = await pool.query<{ email: string | null }>('SELECT email FROM users WHERE id = $1', [userId]);
+  return rows.length === 0 ? undefined : rows[0]!.email;
+}
+
 /** Starts the mail and maintenance workers and registers the maintenance schedule. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const at = queueConnection(deps.config.REDIS_URL, deps.prefix ?? deps.config.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX);
   const mailer = deps.mailer ?? createMailer(deps.config);
-  const mailWorker = createMailWorker({ at, mailer, logger: deps.logger });
+  const mailWorker = createMailWorker({
+    at,
+    mailer,
+    logger: deps.logger,
+    addressOf: (userId) => addressOf(deps.pool, userId),
+  });
   const maintenanceWorker = createMaintenanceWorker({
     at,
     pool: deps.pool,

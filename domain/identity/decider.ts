@@ -225,7 +225,7 @@ export const reservationDecider: Decider<ReservationCommand, ReservationEvent, R
       }
     }
   },
-  evolve(state, event) {
+  evolve(_state, event) {
     switch (event.type) {
       case 'ValueReserved':
         return { holder: event.data.userId, reservedAt: event.data.reservedAt };

@@ -46,6 +46,13 @@ export function createQueue<Data = unknown>(name: QueueName, at: QueueConnection
   return new Queue<Data>(name, { connection: at.connection, prefix: at.prefix, defaultJobOptions });
 }
 
+/**
+ * A mail as queued: to an address, or to a person (`toUserId`), whose address the mail worker looks up when
+ * it sends, so queued jobs hold no address and an erased person gets nothing.
+ */
+export type MailJob = Omit<MailMessage, 'to'> &
+  ({ to: string; toUserId?: undefined } | { to?: undefined; toUserId: string });
+
 /** The BullMQ job id of a mail: derived from its idempotency key alone. */
 export function mailJobId(idempotencyKey: string): string {
   return `mail-${idempotencyToken(idempotencyKey)}`;
@@ -56,7 +63,7 @@ export function mailJobId(idempotencyKey: string): string {
  * holds (waiting, delayed, active, or kept as completed or failed: see defaultJobOptions). A mail that failed
  * for good is sent again by retrying its job, not by enqueueing it anew. Returns the job id.
  */
-export async function enqueueMail(queue: Queue<MailMessage>, message: MailMessage): Promise<{ jobId: string }> {
+export async function enqueueMail(queue: Queue<MailJob>, message: MailJob): Promise<{ jobId: string }> {
   const jobId = mailJobId(message.idempotencyKey);
   await queue.add(QueueNames.mail, message, { jobId });
   return { jobId };

@@ -141,6 +141,7 @@ describe('projection runner', () => {
     const restarted = runnerFor([projection]);
     await restarted.start();
     try {
+      // biome-ignore lint/complexity/useMathMinMax: positions are bigints, which Math.max does not take
       const last = positions.reduce((a, b) => (a > b ? a : b));
       await waitForCheckpoint(runtime.pool, projection, last, 10_000);
       const values = await seen('stop_test');

@@ -1,10 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailer, type Mailer, type MailMessage, messageIdFor } from '../../infra/mail/mailer.js';
-import { createQueue, enqueueMail, mailJobId, QueueNames, queueConnection } from '../../infra/queues/queues.js';
+import {
+  createQueue,
+  enqueueMail,
+  type MailJob,
+  mailJobId,
+  QueueNames,
+  queueConnection,
+} from '../../infra/queues/queues.js';
 import { createMailWorker } from '../../workers/mailWorker.js';
 import {
   aMail,
@@ -27,8 +34,10 @@ describe('mail worker: queued mail delivered over SMTP', () => {
   let smtp: TestSmtpServer;
   let dataDir: string;
   let mailer: Mailer;
-  let queue: Queue<MailMessage>;
-  let worker: Worker<MailMessage, { messageId: string }>;
+  let queue: Queue<MailJob>;
+  let worker: ReturnType<typeof createMailWorker>;
+  /** The users read model as the worker sees it: an address, or null once erased. */
+  const addresses = new Map<string, string | null>();
 
   const deliveredTo = (mail: MailMessage) => smtp.received.filter((m) => m.rcptTo.includes(mail.to));
   const enqueue = async (mail: MailMessage) => {
@@ -40,9 +49,9 @@ describe('mail worker: queued mail delivered over SMTP', () => {
     smtp = await startSmtpServer('refused.example.org');
     dataDir = await mkdtemp(join(tmpdir(), 'rl-mail-'));
     mailer = createMailer({ SMTP_URL: smtp.url, MAIL_FROM, DATA_DIR: dataDir });
-    queue = createQueue<MailMessage>(QueueNames.mail, at);
+    queue = createQueue<MailJob>(QueueNames.mail, at);
     // One at a time, so jobs finish in the order they were queued.
-    worker = createMailWorker({ at, mailer, logger, concurrency: 1 });
+    worker = createMailWorker({ at, mailer, logger, concurrency: 1, addressOf: async (id) => addresses.get(id) });
     await worker.waitUntilReady();
   });
 
@@ -54,6 +63,25 @@ describe('mail worker: queued mail delivered over SMTP', () => {
     await smtp?.close();
     await deleteRedisKeys(prefix);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('looks up the address of a mail queued for a person when it sends, and writes to no one erased', async () => {
+    const known = aMail();
+    addresses.set('user-known', known.to);
+    addresses.set('user-erased', null);
+    const { to: _to, ...toKnown } = known;
+    const forKnown = await enqueueMail(queue, { ...toKnown, toUserId: 'user-known' });
+    const forErased = await enqueueMail(queue, { ...aMail(), to: undefined, toUserId: 'user-erased' });
+    const [received] = await waitFor(
+      'the mail at the SMTP server',
+      () => deliveredTo(known).length > 0 && deliveredTo(known),
+    );
+    expect(received!.rcptTo).toEqual([known.to]);
+    const queued = await queue.getJob(forKnown.jobId);
+    expect(JSON.stringify(queued!.data)).not.toContain('@');
+    const erasedJob = await queue.getJob(forErased.jobId);
+    await waitFor('the erased one finished', async () => (await erasedJob!.getState()) === 'completed');
+    expect((await queue.getJob(forErased.jobId))!.returnvalue).toEqual({ skipped: 'no address' });
   });
 
   it('delivers a queued mail with its recipient, subject, text and html', async () => {

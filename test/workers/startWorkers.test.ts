@@ -5,8 +5,15 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFileOutboxMailer, type Mailer, type MailMessage } from '../../infra/mail/mailer.js';
-import { createQueue, enqueueMail, mailJobId, QueueNames, queueConnection } from '../../infra/queues/queues.js';
+import { createFileOutboxMailer, type Mailer } from '../../infra/mail/mailer.js';
+import {
+  createQueue,
+  enqueueMail,
+  type MailJob,
+  mailJobId,
+  QueueNames,
+  queueConnection,
+} from '../../infra/queues/queues.js';
 import { MaintenanceJobs, purgeExpiredIdempotencyKeys, scheduleMaintenance } from '../../workers/maintenance.js';
 import { startWorkers } from '../../workers/startWorkers.js';
 import { serverUrl } from '../support/database.js';
@@ -120,7 +127,7 @@ describe('startWorkers', () => {
     };
     const config = { REDIS_URL, SMTP_URL: undefined, MAIL_FROM, DATA_DIR: dataDir };
     const workers = await startWorkers({ config, logger, pool: db.pool, prefix, mailer: slowMailer });
-    const queue = createQueue<MailMessage>(QueueNames.mail, at);
+    const queue = createQueue<MailJob>(QueueNames.mail, at);
     const mail = aMail();
     try {
       await enqueueMail(queue, mail);

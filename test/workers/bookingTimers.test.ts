@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBooking, requestBooking } from '../../commands/bookings.js';
+import type { CommandEnvelope } from '../../commands/handleCommand.js';
+import { calendarDecider, calendarStreamId } from '../../domain/bookings/calendar.js';
+import { fold } from '../../domain/shared/decider.js';
+import { timerJobId } from '../../infra/queues/bookingTimers.js';
+import { queueConnection } from '../../infra/queues/queues.js';
+import { createBookingTimersWorker } from '../../workers/bookingTimersWorker.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { roomBody } from '../support/builders/rooms.js';
+import { waitFor } from './support.js';
+
+let t: TestApp;
+let worker: ReturnType<typeof createBookingTimersWorker>;
+beforeAll(async () => {
+  t = await createTestApp();
+  // Only the timers worker: the minute sweep, which would expire the same holds, is not running here.
+  worker = createBookingTimersWorker({
+    at: queueConnection(t.runtime.config.REDIS_URL, t.runtime.config.QUEUE_PREFIX),
+    eventStore: t.runtime.eventStore,
+    logger: t.runtime.logger,
+  });
+  await worker.waitUntilReady();
+});
+afterAll(async () => {
+  await worker?.close();
+  await t?.close();
+});
+
+async function publishedRoom(): Promise<string> {
+  const landlord = t.as('landlord');
+  const room = (
+    await t.app.inject({ method: 'POST', url: '/api/rooms', headers: landlord, payload: roomBody() })
+  ).json();
+  await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: landlord });
+  return room.id;
+}
+
+const envelope = (now: string): CommandEnvelope => ({
+  now,
+  newId: randomUUID,
+  metadata: { correlationId: randomUUID(), causationId: null, actorId: null, actorRole: 'tenant', requestId: null },
+});
+
+async function heldNights(roomId: string): Promise<string[]> {
+  const events = [];
+  for await (const e of t.runtime.eventStore.readStream(calendarStreamId(roomId))) events.push(e);
+  return [...fold(calendarDecider, events as never).held.keys()];
+}
+
+describe('booking deadlines as BullMQ delayed jobs', () => {
+  it('expires a hold when its delayed job comes due, and frees the nights', async () => {
+    const roomId = await publishedRoom();
+    const bookingId = randomUUID();
+    // Requested a day and a half ago with a 24-hour hold: its deadline has passed when the job is scheduled.
+    const requestedAt = new Date(Date.now() - 36 * 3600_000).toISOString();
+    await requestBooking(
+      { store: t.runtime.eventStore, newReference: () => `RL-${randomUUID().slice(0, 6).toUpperCase()}` },
+      { roomId, bookingId, checkIn: '2027-05-10', checkOut: '2027-05-12', guests: 1, holdMinutes: 24 * 60 },
+      { actorId: randomUUID(), actorRole: 'tenant', now: requestedAt },
+      envelope(requestedAt),
+    );
+    expect(await heldNights(roomId)).toEqual(['2027-05-10', '2027-05-11']);
+
+    const job = await waitFor('the expiry job', () =>
+      t.runtime.queues.bookingTimers.getJob(timerJobId({ kind: 'expire-hold', bookingId })),
+    );
+    await waitFor('the job to finish', async () => (await job.getState()) === 'completed', 15_000);
+    expect((await t.runtime.queues.bookingTimers.getJob(job.id!))!.returnvalue).toEqual({ changed: true });
+    expect((await loadBooking(t.runtime.eventStore, bookingId)).state.status).toBe('expired');
+    expect(await heldNights(roomId)).toEqual([]);
+  });
+
+  it('retries a job that fires before its deadline, and leaves the booking as it is', async () => {
+    const roomId = await publishedRoom();
+    const booking = await t.app.inject({
+      method: 'POST',
+      url: '/api/bookings',
+      headers: t.as('tenant'),
+      payload: { roomId, checkIn: '2027-06-10', checkOut: '2027-06-11', guests: 1 },
+    });
+    const bookingId = booking.json().id as string;
+    const scheduled = await waitFor('the expiry job', () =>
+      t.runtime.queues.bookingTimers.getJob(timerJobId({ kind: 'expire-hold', bookingId })),
+    );
+    // Scheduled for the hold's end, 24 hours from now.
+    // BullMQ stamps the job a moment after the delay is computed: within a second.
+    expect(
+      Math.abs(scheduled.timestamp + (scheduled.opts.delay ?? 0) - Date.parse(booking.json().holdExpiresAt)),
+    ).toBeLessThan(1000);
+
+    // A clock far ahead of the store's (or a stray job) asks too early: the decider refuses, the job is retried.
+    const early = { kind: 'expire-hold' as const, bookingId: randomUUID() };
+    const store = t.runtime.eventStore;
+    const loneBooking = await t.app.inject({
+      method: 'POST',
+      url: '/api/bookings',
+      headers: t.as('tenant'),
+      payload: { roomId, checkIn: '2027-07-10', checkOut: '2027-07-11', guests: 1 },
+    });
+    early.bookingId = loneBooking.json().id;
+    await t.runtime.queues.bookingTimers.add(
+      early.kind,
+      { bookingId: early.bookingId, at: new Date().toISOString() },
+      { jobId: `early-${early.bookingId}` },
+    );
+    const failed = await waitFor('the early job to fail once', async () => {
+      const job = await t.runtime.queues.bookingTimers.getJob(`early-${early.bookingId}`);
+      return job && job.attemptsMade >= 1 ? job : undefined;
+    });
+    expect(failed.failedReason).toMatch(/hold has not expired/);
+    expect(['delayed', 'waiting']).toContain(await failed.getState());
+    expect((await loadBooking(store, early.bookingId)).state.status).toBe('pending');
+  });
+});
