@@ -1,4 +1,4 @@
-import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
+import { calendarDecider, calendarStreamId, nightsOf } from '../domain/bookings/calendar.js';
 import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
 import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
 import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
@@ -98,6 +98,7 @@ export async function requestBooking(
     { maxRetries: deps.maxRetries ?? 20 },
   );
   try {
+    await refuseNightsBlockedMeanwhile(deps.store, room.roomId, input.checkIn, input.checkOut);
     return await handleCommand(
       deps.store,
       bookingStreamId(input.bookingId),
@@ -109,6 +110,27 @@ export async function requestBooking(
   } catch (error) {
     await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Blocked dates live on the room's stream, holds on the calendar stream. The hold above was checked against
+ * the blocks read before it; a block the landlord added in between would slip through, so the room is read
+ * again once the nights are held. A block visible now refuses the booking (and the nights are released); a
+ * block committed after this read came after the hold, like a block over a booking already made.
+ */
+async function refuseNightsBlockedMeanwhile(
+  store: EventStore,
+  roomId: string,
+  checkIn: string,
+  checkOut: string,
+): Promise<void> {
+  const { blocked } = await loadRoom(store, roomId);
+  const nights = nightsOf(checkIn, checkOut).filter((night) =>
+    blocked.some((range) => night >= range.from && night < range.to),
+  );
+  if (nights.length > 0) {
+    throw new DomainError('ROOM_UNAVAILABLE', 'conflict', `the room is not free on ${nights.join(', ')}`, { nights });
   }
 }
 

@@ -33,7 +33,9 @@ export async function projectionStatuses(
       'SELECT projection, count(*) AS n FROM projection_parked GROUP BY projection',
     ),
     pool.query<{ objid: string }>(
-      "SELECT objid::text FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objsubid = 2 AND granted",
+      // pg_locks shows every database of the cluster; advisory locks are per database.
+      `SELECT objid::text FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objsubid = 2 AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [LEASE_NAMESPACE],
     ),
     store.headPosition(),

@@ -91,7 +91,9 @@ describe('projection runner across processes', () => {
     await appendCounted(40);
     await until(async () => (await applied()).total >= 40);
     const leases = await db.pool.query(
-      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 7246100 AND objsubid = 2 AND granted",
+      // pg_locks lists every database's locks: only this test's database counts.
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 7246100 AND objsubid = 2 AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
     // Every projection, all held by the same (first) runner's lease session.
     expect(leases.rowCount).toBe(Object.keys(first.state).length);

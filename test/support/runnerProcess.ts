@@ -10,7 +10,8 @@ import { ProjectionRunner } from '../../projections/runner.js';
 import { testConfig } from './app.js';
 
 const url = process.env.DATABASE_URL!;
-const runtime = await createRuntime(testConfig(url), pino({ level: 'silent' }));
+// Warnings (a lease it could not ask for, a failed batch) go to stderr, which the test prints; stdout is for states.
+const runtime = await createRuntime(testConfig(url), pino({ level: 'warn' }, pino.destination(2)));
 
 export const countingProjection: PgProjection = {
   name: 'test_counter',

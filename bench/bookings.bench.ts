@@ -1,0 +1,235 @@
+/**
+ * `npm run bench:bookings`: booking creation over real HTTP. Starts the API (buildApp, the real adapters, the
+ * PostgreSQL event store) on a loopback port against a fresh database, seeds published rooms through the
+ * command path, then runs closed-loop clients that each send the next `POST /api/bookings` as soon as the
+ * previous one answered. The load generator shares the process (and the 2 cores) with the API; the projector
+ * is not running (ROOMLINE_PROCESS=api), as in a deployment where it is a process of its own.
+ *
+ * Cases:
+ *  - many rooms: every request a different stay; rooms picked in turn, so concurrent requests rarely share a
+ *    room's calendar stream (they do share the store, the reference streams and the connection pool).
+ *  - one room: every client asks for an overlapping stay of one room; most answer 409 ROOM_UNAVAILABLE. The
+ *    nights held afterwards are checked: no night may have two holders.
+ *
+ *   BENCH_BOOKINGS=4000   requests in the many-rooms case (the one-room case sends a quarter of that)
+ *   BENCH_ROOMS=2000      rooms seeded
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { pino } from 'pino';
+import { runRoomCommand } from '../commands/rooms.js';
+import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
+import { type DomainEvent, fold } from '../domain/shared/decider.js';
+import { accessTokenSigner } from '../infra/auth/tokens.js';
+import { loadConfig } from '../infra/config/config.js';
+import { prepareDatabase } from '../infra/db/prepare.js';
+import { createRuntime } from '../infra/runtime.js';
+import { buildApp } from '../read-api/app.js';
+import { createBenchDatabase, formatNumber, markdownTable, percentile, runClosedLoop } from './support.js';
+
+const REQUESTS = Number(process.env.BENCH_BOOKINGS ?? 4000);
+const ROOMS = Number(process.env.BENCH_ROOMS ?? 2000);
+const CLIENTS = 32;
+const TENANTS = 64;
+
+const log = (message: string) => process.stderr.write(`[bench:bookings] ${message}\n`);
+
+const DAY_MS = 86_400_000;
+const day = (offset: number) =>
+  new Date(Date.parse('2027-09-01T00:00:00Z') + offset * DAY_MS).toISOString().slice(0, 10);
+
+async function main(): Promise<void> {
+  const db = await createBenchDatabase('roomline_bench_bookings');
+  await prepareDatabase(db.url);
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    QUEUE_PREFIX: `rl-bench-${randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: 'silent',
+  });
+  const runtime = await createRuntime(config, pino({ level: 'silent' }));
+  const app = await buildApp(runtime);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const sign = accessTokenSigner({
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: 3600,
+  });
+  const tenants = Array.from({ length: TENANTS }, () => {
+    const sub = randomUUID();
+    return `Bearer ${sign({ sub, role: 'tenant', email: `${sub}@example.org` })}`;
+  });
+  const rows: string[][] = [];
+  let doubleHeld = 0;
+  try {
+    log(`seeding ${ROOMS} published rooms`);
+    const roomIds = Array.from({ length: ROOMS }, () => randomUUID());
+    const landlordId = randomUUID();
+    await runClosedLoop(8, ROOMS, async (i) => {
+      const now = new Date().toISOString();
+      const envelope = {
+        now,
+        newId: randomUUID,
+        metadata: {
+          correlationId: randomUUID(),
+          causationId: null,
+          actorId: landlordId,
+          actorRole: 'landlord',
+          requestId: null,
+        },
+      };
+      const context = { actorId: landlordId, actorRole: 'landlord' as const, now };
+      const roomId = roomIds[i]!;
+      await runRoomCommand(
+        runtime.eventStore,
+        {
+          type: 'CreateRoom',
+          data: {
+            roomId,
+            title: `Bench room ${i}`,
+            description: 'A quiet room with a desk, near the exam venue.',
+            address: `Via Bench ${i}, Bologna`,
+            location: { lat: 44.49 + (i % 100) / 1000, lng: 11.34 + (i % 97) / 1000 },
+            pricePerNight: 3_000 + (i % 50) * 100,
+            currency: 'EUR',
+            maxOccupants: 2,
+            amenities: ['desk', 'wifi'],
+          },
+          context,
+        },
+        envelope,
+      );
+      await runRoomCommand(runtime.eventStore, { type: 'PublishRoom', data: { roomId }, context }, envelope);
+    });
+
+    let created = 0;
+    let conflicts = 0;
+    const book = async (roomId: string, checkIn: string, checkOut: string, client: number) => {
+      const response = await fetch(`${base}/api/bookings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: tenants[client % TENANTS]! },
+        body: JSON.stringify({ roomId, checkIn, checkOut, guests: 1 }),
+      });
+      const body = await response.text();
+      if (response.status === 201) created++;
+      else if (response.status === 409 && body.includes('ROOM_UNAVAILABLE')) conflicts++;
+      else throw new Error(`POST /api/bookings answered ${response.status}: ${body}`);
+    };
+
+    // Many rooms: request k books room k mod ROOMS for 2 nights in its own week, so stays never overlap.
+    const manyRooms = (offset: number) => async (i: number) => {
+      const k = offset + i;
+      const week = Math.floor(k / ROOMS);
+      await book(roomIds[k % ROOMS]!, day(week * 7), day(week * 7 + 2), k);
+    };
+    log('warm-up: 400 bookings');
+    await runClosedLoop(CLIENTS, 400, manyRooms(0));
+    for (let pass = 1; pass <= 2; pass++) {
+      created = 0;
+      conflicts = 0;
+      const offset = 400 + (pass - 1) * REQUESTS;
+      log(`pass ${pass}: ${REQUESTS} bookings over ${ROOMS} rooms, ${CLIENTS} clients`);
+      const load = os.loadavg()[0]!;
+      const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, REQUESTS, manyRooms(offset));
+      const p99 = percentile(latencies, 0.99);
+      const rps = REQUESTS / seconds;
+      rows.push([
+        `many rooms, pass ${pass}`,
+        formatNumber(REQUESTS),
+        `${created} / ${conflicts}`,
+        formatNumber(rps, 0),
+        formatNumber(percentile(latencies, 0.5), 1),
+        formatNumber(p99, 1),
+        formatNumber(cpuMs / 1000 / seconds, 2),
+        load.toFixed(2),
+        p99 < 25 && rps >= 1000 ? 'PASS' : 'FAIL',
+      ]);
+    }
+
+    // One room: every request a 3-night stay starting on one of 40 days, all on one calendar stream.
+    const contested = roomIds[0]!;
+    const oneRoomRequests = Math.max(200, Math.floor(REQUESTS / 4));
+    created = 0;
+    conflicts = 0;
+    log(`${oneRoomRequests} overlapping requests on one room, ${CLIENTS} clients`);
+    const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, oneRoomRequests, async (i) => {
+      const start = 200 + ((i * 7919) % 40);
+      await book(contested, day(start), day(start + 3), i);
+    });
+    const events: DomainEvent[] = [];
+    for await (const event of runtime.eventStore.readStream(calendarStreamId(contested))) {
+      events.push({ type: event.type, data: event.data });
+    }
+    // Replaying the calendar: a night held while another booking holds it is a double booking.
+    const holders = new Map<string, string>();
+    for (const event of events) {
+      const data = event.data as { bookingId: string; nights: string[] };
+      for (const night of data.nights) {
+        if (event.type === 'NightsHeld') {
+          if (holders.has(night) && holders.get(night) !== data.bookingId) doubleHeld++;
+          holders.set(night, data.bookingId);
+        } else if (holders.get(night) === data.bookingId) holders.delete(night);
+      }
+    }
+    const held = fold(calendarDecider, events as never).held.size;
+    rows.push([
+      'one room, overlapping stays',
+      formatNumber(oneRoomRequests),
+      `${created} / ${conflicts}`,
+      formatNumber(oneRoomRequests / seconds, 0),
+      formatNumber(percentile(latencies, 0.5), 1),
+      formatNumber(percentile(latencies, 0.99), 1),
+      formatNumber(cpuMs / 1000 / seconds, 2),
+      os.loadavg()[0]!.toFixed(2),
+      doubleHeld === 0 ? `PASS (${held} nights held, none twice)` : `FAIL: ${doubleHeld} nights held twice`,
+    ]);
+  } finally {
+    await app.close();
+    await runtime.close();
+    await db.drop();
+  }
+
+  const report = [
+    `# Booking creation benchmark (${new Date().toISOString()})`,
+    '',
+    'Command: `npm run bench:bookings` (bench/bookings.bench.ts): `POST /api/bookings` over HTTP on loopback against the',
+    'real app (JWT, idempotency and rate-limit plugins, room stream fold, reference stream, calendar hold, booking',
+    'append, all on the PostgreSQL event store), closed-loop clients in the same process.',
+    `Goal (issue 4): p99 < 25 ms and ≥ 1,000 bookings/s at ${CLIENTS} clients over many rooms.`,
+    '',
+    `Machine: nproc ${os.cpus().length}, Node ${process.version}. "CPU" is this process's CPU time per second of wall`,
+    'time (API and load generator together; PostgreSQL and Redis are other processes). Load is the 1-minute load',
+    'average when the case started.',
+    '',
+    markdownTable(['Case', 'Requests', '201 / 409', 'per second', 'p50 ms', 'p99 ms', 'CPU', 'Load', 'Goal'], rows),
+    '',
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
+  if (process.env.BENCH_WRITE !== '0') {
+    const directory = new URL('./results/', import.meta.url);
+    await mkdir(directory, { recursive: true });
+    const stamp = new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replace(/:/g, '-');
+    await writeFile(new URL(`bookings-${stamp}.md`, directory), report);
+    await writeFile(new URL('bookings-latest.md', directory), report);
+    log('written bench/results/bookings-latest.md');
+  }
+  if (doubleHeld > 0) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack}\n`);
+    process.exit(1);
+  },
+);
