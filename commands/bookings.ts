@@ -73,30 +73,42 @@ export async function requestBooking(
   context: RequestBooking['context'],
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {
-  const room = await loadRoom(deps.store, input.roomId);
+  // Both reads at once: the room, and the booking itself in case this is a retry.
+  const [room, existing] = await Promise.all([
+    loadRoom(deps.store, input.roomId),
+    loadBooking(deps.store, input.bookingId),
+  ]);
   const { roomId: _roomId, ...stay } = input;
   const draft: RequestBooking = { type: 'RequestBooking', data: { ...stay, room, reference: 'RL-XXXXXX' }, context };
   bookingDecider.decide(draft, bookingDecider.initialState); // every rule before anything is claimed
-
-  const existing = await loadBooking(deps.store, input.bookingId);
   if (existing.state.status !== 'none') {
     // A retry of a request that went through (same Idempotency-Key): answer as the first time.
     return { events: [], state: existing.state, position: null, revision: existing.revision };
   }
   const plain = { ...envelope, idSeed: undefined };
-  const reference = await reserveReference(deps, input.bookingId, plain);
-  await handleCommand(
-    deps.store,
-    calendarStreamId(room.roomId),
-    calendarDecider,
-    {
-      type: 'HoldNights',
-      data: { bookingId: input.bookingId, checkIn: input.checkIn, checkOut: input.checkOut, blocked: room.blocked },
-      context,
-    },
-    plain,
-    { maxRetries: deps.maxRetries ?? 20 },
-  );
+  // The reference and the nights are claimed at once (they share a group commit). A reference claimed for a
+  // request that then finds its nights taken stays unused: harmless, it names no booking that exists.
+  const [referenceClaim, holdClaim] = await Promise.allSettled([
+    reserveReference(deps, input.bookingId, plain),
+    handleCommand(
+      deps.store,
+      calendarStreamId(room.roomId),
+      calendarDecider,
+      {
+        type: 'HoldNights',
+        data: { bookingId: input.bookingId, checkIn: input.checkIn, checkOut: input.checkOut, blocked: room.blocked },
+        context,
+      },
+      plain,
+      { maxRetries: deps.maxRetries ?? 20 },
+    ),
+  ]);
+  if (holdClaim.status === 'rejected') throw holdClaim.reason;
+  if (referenceClaim.status === 'rejected') {
+    await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);
+    throw referenceClaim.reason;
+  }
+  const reference = referenceClaim.value;
   try {
     await refuseNightsBlockedMeanwhile(deps.store, room.roomId, input.checkIn, input.checkOut);
     return await handleCommand(
@@ -105,7 +117,7 @@ export async function requestBooking(
       bookingDecider,
       { ...draft, data: { ...draft.data, reference } },
       envelope,
-      { maxRetries: deps.maxRetries ?? 5 },
+      { maxRetries: deps.maxRetries ?? 5, assumeNew: true },
     );
   } catch (error) {
     await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);

@@ -57,6 +57,12 @@ export interface HandleOptions {
   maxRetries?: number;
   /** If-Match: the revision the caller saw; anything else fails with PreconditionFailed. */
   ifRevision?: bigint;
+  /**
+   * The caller has just read the stream and found it empty: the first attempt decides on the initial state
+   * without reading it again (one round trip less). Should the stream exist after all, the append fails on
+   * its expected revision and the next attempt reads as usual.
+   */
+  assumeNew?: boolean;
 }
 
 const EVENT_ID_NAMESPACE = '6f1c1a53-4d5e-4c0e-9a57-3f1d1b9a2f10';
@@ -71,7 +77,7 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   decider: Decider<Command, Event, State>,
   command: Command,
   envelope: CommandEnvelope,
-  { maxRetries = 5, ifRevision }: HandleOptions = {},
+  { maxRetries = 5, ifRevision, assumeNew = false }: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const seededId = (index: number) => uuidv5(`${envelope.idSeed}|${streamId}|${index}`, EVENT_ID_NAMESPACE);
   const firstSeededId = envelope.idSeed ? seededId(0) : undefined;
@@ -79,7 +85,8 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
     const history: Event[] = [];
     let revision = -1n;
     let applied: { from: number; position: bigint; revision: bigint } | undefined;
-    for await (const recorded of store.readStream(streamId)) {
+    const stream = assumeNew && attempt === 0 ? [] : store.readStream(streamId);
+    for await (const recorded of stream) {
       history.push({ type: recorded.type, data: recorded.data } as Event);
       revision = recorded.revision;
       if (recorded.eventId === firstSeededId)
