@@ -98,7 +98,7 @@ export const Room = Type.Object({
   blocked: Type.Array(Type.Object({ from: IsoDate, to: IsoDate })),
   rating: Type.Union([Type.Number(), Type.Null()]),
   reviewCount: Type.Integer(),
-  photos: Type.Array(Type.Object({ id: Type.String(), url: Type.String() })),
+  photos: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), thumbnailUrl: Type.String() })),
   createdAt: IsoInstant,
   updatedAt: IsoInstant,
   publishedAt: Type.Union([IsoInstant, Type.Null()]),

@@ -1,6 +1,6 @@
 import type { CommandContext } from '../shared/decider.js';
 import type { DateRange } from '../shared/values.js';
-import type { RoomDetails } from './events.js';
+import type { RoomDetails, RoomPhoto } from './events.js';
 
 export type CreateRoom = {
   type: 'CreateRoom';
@@ -25,4 +25,22 @@ export type SetBlockedDates = {
   context: CommandContext;
 };
 
-export type RoomCommand = CreateRoom | UpdateRoom | PublishRoom | UnpublishRoom | SetBlockedDates;
+export type AddRoomPhotos = {
+  type: 'AddRoomPhotos';
+  data: { roomId: string; photos: RoomPhoto[] };
+  context: CommandContext;
+};
+export type RemoveRoomPhoto = {
+  type: 'RemoveRoomPhoto';
+  data: { roomId: string; photoId: string };
+  context: CommandContext;
+};
+
+export type RoomCommand =
+  | CreateRoom
+  | UpdateRoom
+  | PublishRoom
+  | UnpublishRoom
+  | SetBlockedDates
+  | AddRoomPhotos
+  | RemoveRoomPhoto;

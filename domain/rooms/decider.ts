@@ -3,7 +3,13 @@ import { DomainError } from '../shared/errors.js';
 import { assertCurrency, assertGeoPoint, assertMinorUnits, type DateRange, normalizeRanges } from '../shared/values.js';
 import { type Amenity, isAmenity } from './amenities.js';
 import type { RoomCommand } from './commands.js';
-import { CancellationPolicies, type RoomDetails, type RoomEvent, roomSchemaVersions } from './events.js';
+import {
+  CancellationPolicies,
+  type RoomDetails,
+  type RoomEvent,
+  type RoomPhoto,
+  roomSchemaVersions,
+} from './events.js';
 
 export type RoomStatus = 'none' | 'draft' | 'published' | 'unpublished';
 
@@ -12,9 +18,10 @@ export interface RoomState extends Partial<RoomDetails> {
   roomId?: string;
   landlordId?: string;
   blocked: DateRange[];
+  photos: RoomPhoto[];
 }
 
-export const initialRoomState: RoomState = { status: 'none', blocked: [] };
+export const initialRoomState: RoomState = { status: 'none', blocked: [], photos: [] };
 
 const LIMITS = {
   title: [3, 120],
@@ -22,6 +29,7 @@ const LIMITS = {
   address: [3, 300],
   maxOccupants: [1, 20],
   blockedRanges: 200,
+  photos: 30,
 } as const;
 
 function assertLength(value: string, field: keyof typeof LIMITS, [min, max]: readonly [number, number]): void {
@@ -170,6 +178,38 @@ export function decide(command: RoomCommand, state: RoomState): RoomEvent[] {
       if (sameValue(blocked, state.blocked)) return [];
       return [{ type: 'RoomBlockedDatesSet', data: { roomId: command.data.roomId, blocked, setAt: context.now } }];
     }
+    case 'AddRoomPhotos': {
+      assertExists(state);
+      assertOwner(state, context);
+      // The same image twice is one photo: a retried or repeated upload adds nothing.
+      const known = new Set(state.photos.map((photo) => photo.key));
+      const added: RoomPhoto[] = [];
+      for (const photo of command.data.photos) {
+        if (known.has(photo.key)) continue;
+        known.add(photo.key);
+        added.push(photo);
+      }
+      if (added.length === 0) return [];
+      if (state.photos.length + added.length > LIMITS.photos) {
+        throw new DomainError('TOO_MANY_PHOTOS', 'validation', `a room has at most ${LIMITS.photos} photos`, {
+          max: LIMITS.photos,
+          current: state.photos.length,
+          adding: added.length,
+        });
+      }
+      return [{ type: 'RoomPhotosAdded', data: { roomId: command.data.roomId, photos: added, addedAt: context.now } }];
+    }
+    case 'RemoveRoomPhoto': {
+      assertExists(state);
+      assertOwner(state, context);
+      if (!state.photos.some((photo) => photo.id === command.data.photoId)) return [];
+      return [
+        {
+          type: 'RoomPhotoRemoved',
+          data: { roomId: command.data.roomId, photoId: command.data.photoId, removedAt: context.now },
+        },
+      ];
+    }
     default: {
       const unhandled: never = command;
       throw new Error(`unknown command ${(unhandled as { type: string }).type}`);
@@ -191,6 +231,10 @@ export function evolve(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, status: 'unpublished' };
     case 'RoomBlockedDatesSet':
       return { ...state, blocked: event.data.blocked };
+    case 'RoomPhotosAdded':
+      return { ...state, photos: [...state.photos, ...event.data.photos] };
+    case 'RoomPhotoRemoved':
+      return { ...state, photos: state.photos.filter((photo) => photo.id !== event.data.photoId) };
     default: {
       const unhandled: never = event;
       throw new Error(`unknown event ${(unhandled as { type: string }).type}`);

@@ -32,7 +32,29 @@ export type RoomBlockedDatesSet = DomainEvent<
   { roomId: string; blocked: DateRange[]; setAt: string }
 >;
 
-export type RoomEvent = RoomCreated | RoomUpdated | RoomPublished | RoomUnpublished | RoomBlockedDatesSet;
+/** A photo of a room: the original and its thumbnail, each a blob named by its SHA-256 (`FileStore` key). */
+export interface RoomPhoto {
+  id: string;
+  key: string;
+  thumbnailKey: string;
+  contentType: 'image/jpeg' | 'image/png';
+  width: number;
+  height: number;
+  /** Size of the original. */
+  bytes: number;
+}
+
+export type RoomPhotosAdded = DomainEvent<'RoomPhotosAdded', { roomId: string; photos: RoomPhoto[]; addedAt: string }>;
+export type RoomPhotoRemoved = DomainEvent<'RoomPhotoRemoved', { roomId: string; photoId: string; removedAt: string }>;
+
+export type RoomEvent =
+  | RoomCreated
+  | RoomUpdated
+  | RoomPublished
+  | RoomUnpublished
+  | RoomBlockedDatesSet
+  | RoomPhotosAdded
+  | RoomPhotoRemoved;
 
 export const RoomEventTypes = [
   'RoomCreated',
@@ -40,6 +62,8 @@ export const RoomEventTypes = [
   'RoomPublished',
   'RoomUnpublished',
   'RoomBlockedDatesSet',
+  'RoomPhotosAdded',
+  'RoomPhotoRemoved',
 ] as const;
 
 /**
@@ -52,6 +76,8 @@ export const roomSchemaVersions = {
   RoomPublished: 1,
   RoomUnpublished: 1,
   RoomBlockedDatesSet: 1,
+  RoomPhotosAdded: 1,
+  RoomPhotoRemoved: 1,
 } as const satisfies Record<RoomEvent['type'], number>;
 
 export const roomStreamId = (roomId: string) => `Room-${roomId}`;

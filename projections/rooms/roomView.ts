@@ -2,6 +2,15 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { DateRange, GeoPoint } from '../../domain/shared/values.js';
 import { PointType } from '../../infra/db/pointType.js';
 
+/** Where the API serves a stored photo blob (`GET /api/photos/{key}`). */
+export const photoPath = (key: string) => `/api/photos/${key}`;
+
+export interface RoomPhotoView {
+  id: string;
+  url: string;
+  thumbnailUrl: string;
+}
+
 /** One row per room: what GET /api/rooms/{id} and, later, search read. Written only by the rooms projection. */
 export class RoomView {
   id!: string;
@@ -19,7 +28,7 @@ export class RoomView {
   blocked!: DateRange[];
   rating!: number | null;
   reviewCount!: number;
-  photos!: Array<{ id: string; url: string }>;
+  photos!: RoomPhotoView[];
   createdAt!: Date;
   updatedAt!: Date;
   publishedAt!: Date | null;

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projection.js';
-import { RoomView } from './roomView.js';
+import { photoPath, RoomView } from './roomView.js';
 
 function roomIdOf(event: RecordedEvent): string {
   return event.streamId.slice('Room-'.length);
@@ -54,6 +54,19 @@ export const roomsProjection: PgProjection = {
           break;
         case 'RoomBlockedDatesSet':
           room.blocked = event.data.blocked;
+          break;
+        case 'RoomPhotosAdded':
+          room.photos = [
+            ...room.photos,
+            ...event.data.photos.map((photo) => ({
+              id: photo.id,
+              url: photoPath(photo.key),
+              thumbnailUrl: photoPath(photo.thumbnailKey),
+            })),
+          ];
+          break;
+        case 'RoomPhotoRemoved':
+          room.photos = room.photos.filter((photo) => photo.id !== event.data.photoId);
           break;
         default: {
           const unhandled: never = event;
