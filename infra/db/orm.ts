@@ -2,6 +2,12 @@ import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { BookingViewSchema } from '../../projections/bookings/bookingView.js';
 import { PaymentViewSchema } from '../../projections/payments/paymentView.js';
+import {
+  ExamAssignmentViewSchema,
+  ExamSessionViewSchema,
+  ExamVenueViewSchema,
+  UniversityViewSchema,
+} from '../../projections/universities/universityViews.js';
 import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import { UserViewSchema } from '../../projections/users/userView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
@@ -10,6 +16,7 @@ import { Migration0003CredentialsSessions } from './migrations/0003_credentials_
 import { Migration0004Users } from './migrations/0004_users.js';
 import { Migration0005Bookings } from './migrations/0005_bookings.js';
 import { Migration0006Payments } from './migrations/0006_payments.js';
+import { Migration0007Universities } from './migrations/0007_universities.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -18,12 +25,22 @@ export const migrations = [
   { name: '0004_users', class: Migration0004Users },
   { name: '0005_bookings', class: Migration0005Bookings },
   { name: '0006_payments', class: Migration0006Payments },
+  { name: '0007_universities', class: Migration0007Universities },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
   return {
     clientUrl: url,
-    entities: [RoomViewSchema, UserViewSchema, BookingViewSchema, PaymentViewSchema],
+    entities: [
+      RoomViewSchema,
+      UserViewSchema,
+      BookingViewSchema,
+      PaymentViewSchema,
+      UniversityViewSchema,
+      ExamVenueViewSchema,
+      ExamSessionViewSchema,
+      ExamAssignmentViewSchema,
+    ],
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,
