@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -27,6 +28,8 @@ import { createKurrentEventStore } from './eventStore/esdb/kurrentEventStore.js'
 import type { EventStore } from './eventStore/eventStore.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
+import type { FileStore } from './fileStore/fileStore.js';
+import { LocalFileStore } from './fileStore/localFileStore.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
 import { createQueue, type MailJob, QueueNames, queueConnection } from './queues/queues.js';
@@ -57,6 +60,7 @@ export interface Runtime {
   queues: { mail: Queue<MailJob>; bookingTimers: Queue<BookingTimerJob> };
   identity: IdentityServices;
   calendarLinkKey: Buffer;
+  fileStore: FileStore;
   close(): Promise<void>;
 }
 
@@ -157,6 +161,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
   return {
     identity,
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
+    fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
     config,
     logger,
     pool,

@@ -13,6 +13,7 @@ import { registerRequestContext, requestIdFrom } from './plugins/requestContext.
 import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
 import { operationRoutes } from './routes/operations.js';
+import { photoRoutes } from './routes/photos.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
 
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(app, deps);
   identityRoutes(app, deps);
   roomRoutes(app, deps);
+  photoRoutes(app, deps);
   bookingRoutes(app, deps);
   roomCalendarRoutes(app, deps);
   return app;

@@ -8,6 +8,7 @@ import type { AccessDenyList } from '../infra/auth/denyList.js';
 import type { RefreshTokenStore } from '../infra/auth/sessions.js';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
+import type { FileStore } from '../infra/fileStore/fileStore.js';
 import type { PgProjection } from '../projections/projection.js';
 import type { Metrics } from './plugins/metrics.js';
 
@@ -38,4 +39,6 @@ export interface AppDeps {
   identity: IdentityServices;
   /** Signs the secret per-room calendar links (HMAC of the room id). */
   calendarLinkKey: Buffer;
+  /** Room photos and their thumbnails, by content hash. */
+  fileStore: FileStore;
 }

@@ -1,0 +1,289 @@
+import multipart from '@fastify/multipart';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import sharp from 'sharp';
+import { runRoomCommand } from '../../commands/rooms.js';
+import type { AddRoomPhotos } from '../../domain/rooms/commands.js';
+import { type RoomState, roomDecider } from '../../domain/rooms/decider.js';
+import { type RoomEvent, type RoomPhoto, roomStreamId } from '../../domain/rooms/events.js';
+import { fold } from '../../domain/shared/decider.js';
+import { FILE_KEY_PATTERN, fileKeyOf } from '../../infra/fileStore/fileStore.js';
+import { photoPath } from '../../projections/rooms/roomView.js';
+import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
+import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { errors, IfMatchHeaders, Position, Uuid } from '../schemas.js';
+
+export const PHOTO_LIMITS = {
+  /** Bytes of one uploaded file. */
+  fileBytes: 5 * 1024 * 1024,
+  filesPerRequest: 10,
+  /** Decoded size: refuses decompression bombs before sharp allocates them (48 MP phone photos pass). */
+  pixels: 50_000_000,
+  thumbnailWidth: 400,
+} as const;
+
+const tags = ['rooms'];
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+type ImageType = RoomPhoto['contentType'];
+
+const PhotoLinks = Type.Object({ id: Uuid, url: Type.String(), thumbnailUrl: Type.String() });
+const PhotosAdded = Type.Object({
+  photos: Type.Array(PhotoLinks, { description: 'the uploaded photos, in the order sent' }),
+  position: Type.Union([Position, Type.Null()], { description: 'null when every image was already shown' }),
+  revision: Type.String(),
+});
+const PhotoChange = Type.Object({ position: Type.Union([Position, Type.Null()]), revision: Type.String() });
+const PhotoParams = Type.Object({ id: Uuid, photoId: Uuid });
+const KeyParams = Type.Object({
+  key: Type.String({ pattern: FILE_KEY_PATTERN.source, description: 'SHA-256 of the file (64 hex digits)' }),
+});
+
+/** The image type by its first bytes; the declared type is never trusted. */
+function sniff(bytes: Buffer): ImageType | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= png.length && png.every((byte, i) => bytes[i] === byte)) return 'image/png';
+  return null;
+}
+
+interface Upload {
+  bytes: Buffer;
+  contentType: ImageType;
+  width: number;
+  height: number;
+  thumbnail: Buffer;
+}
+
+const unsupported = (filename: string, reason: string) =>
+  new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `${filename || 'a file'}: ${reason}; send JPEG or PNG images`, {
+    filename,
+    accepted: ['image/jpeg', 'image/png'],
+  });
+
+/** Checks one file by its content (magic bytes, then a full decode) and makes its thumbnail. */
+async function inspect(bytes: Buffer, filename: string): Promise<Upload> {
+  const contentType = sniff(bytes);
+  if (!contentType) throw unsupported(filename, 'not a JPEG or PNG image');
+  const image = sharp(bytes, { failOn: 'warning', limitInputPixels: PHOTO_LIMITS.pixels, sequentialRead: true });
+  try {
+    const metadata = await image.metadata();
+    if (`image/${metadata.format}` !== contentType) throw new Error(`decodes as ${metadata.format}`);
+    // Decoding the whole image for the thumbnail is what proves the file is intact.
+    const thumbnail = await image
+      .clone()
+      .autoOrient()
+      .resize({ width: PHOTO_LIMITS.thumbnailWidth, withoutEnlargement: true })
+      .webp({ quality: 80 })
+      .toBuffer();
+    const { width, height } = metadata.autoOrient;
+    return { bytes, contentType, width, height, thumbnail };
+  } catch (error) {
+    const reason =
+      error instanceof Error && /pixel limit/i.test(error.message) ? 'too many pixels' : 'cannot be decoded';
+    throw unsupported(filename, `the image ${reason}`);
+  }
+}
+
+const multipartLimitErrors = new Set([
+  'FST_REQ_FILE_TOO_LARGE',
+  'FST_FILES_LIMIT',
+  'FST_PARTS_LIMIT',
+  'FST_FIELDS_LIMIT',
+]);
+
+/** Every file of the multipart request, checked; other fields are ignored. */
+async function readUploads(request: FastifyRequest): Promise<Upload[]> {
+  const uploads: Upload[] = [];
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      uploads.push(await inspect(await part.toBuffer(), part.filename));
+    }
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (multipartLimitErrors.has(code)) {
+      throw new ApiError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `at most ${PHOTO_LIMITS.filesPerRequest} files of ${PHOTO_LIMITS.fileBytes} bytes each per request`,
+        { maxFileBytes: PHOTO_LIMITS.fileBytes, maxFiles: PHOTO_LIMITS.filesPerRequest },
+      );
+    }
+    // Busboy's own complaints (no boundary, a body cut short) are the client's.
+    throw new ApiError(400, 'MALFORMED_MULTIPART', `the multipart body cannot be read: ${(error as Error).message}`);
+  }
+  if (uploads.length === 0) throw new ApiError(400, 'NO_PHOTOS', 'send at least one JPEG or PNG file');
+  return uploads;
+}
+
+async function loadRoom(deps: AppDeps, roomId: string): Promise<RoomState> {
+  const history: RoomEvent[] = [];
+  for await (const recorded of deps.eventStore.readStream(roomStreamId(roomId))) {
+    history.push({ type: recorded.type, data: recorded.data } as RoomEvent);
+  }
+  return fold(roomDecider, history);
+}
+
+const linksOf = (photo: RoomPhoto) => ({
+  id: photo.id,
+  url: photoPath(photo.key),
+  thumbnailUrl: photoPath(photo.thumbnailKey),
+});
+
+/** Matches `If-None-Match` against the ETag of a blob (its key), weak or strong, or `*`. */
+function matchesEtag(header: string | undefined, key: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const value = tag.trim();
+    return value === '*' || value.replace(/^W\//, '').replace(/"/g, '') === key;
+  });
+}
+
+export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
+  // Multipart is parsed only here: every other route keeps answering 415 to anything but JSON.
+  void app.register(async (scope) => {
+    await scope.register(multipart, {
+      limits: {
+        fileSize: PHOTO_LIMITS.fileBytes,
+        files: PHOTO_LIMITS.filesPerRequest,
+        fields: 20,
+        fieldSize: 1024,
+        parts: PHOTO_LIMITS.filesPerRequest + 20,
+        headerPairs: 50,
+      },
+    });
+
+    scope.post(
+      '/api/rooms/:id/photos',
+      {
+        config: { access: ['landlord', 'admin'] },
+        schema: {
+          tags,
+          summary: 'Add photos to a room (multipart; JPEG or PNG by content, 5 MB each, 10 per request)',
+          consumes: ['multipart/form-data'],
+          params: Type.Object({ id: Uuid }),
+          headers: IfMatchHeaders,
+          response: { 200: PhotosAdded, 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        if (!request.isMultipart()) {
+          throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the photos as multipart/form-data');
+        }
+        const { context, envelope } = commandFrom(request);
+        // The decider is asked before any file is read or stored: a stranger's upload costs nothing.
+        const state = await loadRoom(deps, id);
+        roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
+
+        const uploads = await readUploads(request);
+        const photos: RoomPhoto[] = uploads.map((upload) => {
+          const key = fileKeyOf(upload.bytes);
+          return {
+            id: newAggregateId(request, `photo:${key}`),
+            key,
+            thumbnailKey: fileKeyOf(upload.thumbnail),
+            contentType: upload.contentType,
+            width: upload.width,
+            height: upload.height,
+            bytes: upload.bytes.length,
+          };
+        });
+        const command: AddRoomPhotos = { type: 'AddRoomPhotos', data: { roomId: id, photos }, context };
+        // Refuses (e.g. TOO_MANY_PHOTOS) before the blobs are written; the command below decides again.
+        roomDecider.decide(command, state);
+        for (const upload of uploads) {
+          await deps.fileStore.put(upload.bytes, upload.contentType);
+          await deps.fileStore.put(upload.thumbnail, 'image/webp');
+        }
+        const result = await runRoomCommand(deps.eventStore, command, envelope, {
+          maxRetries: deps.config.COMMAND_MAX_RETRIES,
+          ifRevision: ifMatchRevision(request),
+        });
+        const shown = new Map(result.state.photos.map((photo) => [photo.key, photo]));
+        const answered = [...new Set(photos.map((photo) => photo.key))].flatMap((key) => {
+          const photo = shown.get(key);
+          return photo ? [linksOf(photo)] : [];
+        });
+        return reply.code(result.events.length > 0 ? 201 : 200).send({
+          photos: answered,
+          position: result.position?.toString() ?? null,
+          revision: result.revision?.toString() ?? '0',
+        });
+      },
+    );
+  });
+
+  app.delete(
+    '/api/rooms/:id/photos/:photoId',
+    {
+      config: { access: ['landlord', 'admin'] },
+      schema: {
+        tags,
+        summary: 'Remove a photo from a room (nothing happens for a photo it does not show)',
+        params: PhotoParams,
+        headers: IfMatchHeaders,
+        response: { 200: PhotoChange, ...errors(400, 401, 403, 404, 409, 412, 429) },
+      },
+    },
+    async (request) => {
+      const { id, photoId } = request.params as typeof PhotoParams.static;
+      const { context, envelope } = commandFrom(request);
+      const result = await runRoomCommand(
+        deps.eventStore,
+        { type: 'RemoveRoomPhoto', data: { roomId: id, photoId }, context },
+        envelope,
+        { maxRetries: deps.config.COMMAND_MAX_RETRIES, ifRevision: ifMatchRevision(request) },
+      );
+      return { position: result.position?.toString() ?? null, revision: result.revision?.toString() ?? '0' };
+    },
+  );
+
+  app.get(
+    '/api/photos/:key',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'A stored photo or thumbnail by its SHA-256; cacheable forever',
+        params: KeyParams,
+        response: {
+          200: {
+            description: 'the image, byte for byte as stored',
+            content: {
+              'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+              'image/png': { schema: { type: 'string', format: 'binary' } },
+              'image/webp': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          304: { description: 'the ETag sent in If-None-Match is current', type: 'null' },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { key } = request.params as typeof KeyParams.static;
+      // Only what exists is cacheable: a 404 must not outlive the upload that follows it.
+      const cacheable = () =>
+        reply
+          .header('cache-control', IMMUTABLE)
+          .header('etag', `"${key}"`)
+          // Pages on other origins (the web front end) may show the images.
+          .header('cross-origin-resource-policy', 'cross-origin');
+      const notFound = () => new ApiError(404, 'PHOTO_NOT_FOUND', 'no photo with this key');
+      if (matchesEtag(request.headers['if-none-match'], key)) {
+        if (!(await deps.fileStore.exists(key))) throw notFound();
+        return cacheable().code(304).send();
+      }
+      const content = await deps.fileStore.get(key);
+      if (!content) throw notFound();
+      return cacheable()
+        .header('content-type', content.contentType)
+        .header('content-length', String(content.size))
+        .send(content.body);
+    },
+  );
+}

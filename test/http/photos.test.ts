@@ -1,0 +1,367 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { roomBody } from '../support/builders/rooms.js';
+import { type MultipartFile, multipartBody } from '../support/multipart.js';
+
+let t: TestApp;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'roomline-photos-'));
+  t = await createTestApp({ config: { DATA_DIR: dataDir } });
+});
+afterAll(async () => {
+  await t?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A real image: a colour gradient with some noise, so each seed gives other bytes. */
+async function image(format: 'jpeg' | 'png', width = 800, height = 600, seed = Math.random()): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i += 3) {
+    const x = (i / 3) % width;
+    pixels[i] = (x * 255) / width;
+    pixels[i + 1] = (seed * 255 + i) % 256;
+    pixels[i + 2] = Math.floor(Math.random() * 40);
+  }
+  const raw = sharp(pixels, { raw: { width, height, channels: 3 } });
+  return format === 'jpeg' ? raw.jpeg({ quality: 85 }).toBuffer() : raw.png().toBuffer();
+}
+
+const jpegFile = (content: Buffer, overrides: Partial<MultipartFile> = {}): MultipartFile => ({
+  filename: 'room.jpg',
+  contentType: 'image/jpeg',
+  content,
+  ...overrides,
+});
+
+async function createRoom(landlordId: string): Promise<string> {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms',
+    headers: t.as('landlord', landlordId),
+    payload: roomBody(),
+  });
+  expect(response.statusCode).toBe(201);
+  return response.json().id;
+}
+
+function upload(roomId: string, files: MultipartFile[], headers: Record<string, string>) {
+  const body = multipartBody(files);
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/rooms/${roomId}/photos`,
+    headers: { ...headers, ...body.headers },
+    payload: body.payload,
+  });
+}
+
+async function getRoom(roomId: string, landlordId: string, position?: string) {
+  const response = await t.app.inject({
+    method: 'GET',
+    url: `/api/rooms/${roomId}`,
+    headers: { ...t.as('landlord', landlordId), ...(position ? { 'x-min-position': position } : {}) },
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json();
+}
+
+async function storedBlobs(): Promise<number> {
+  const entries = await readdir(join(dataDir, 'files'), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).length;
+}
+
+describe('POST /api/rooms/{id}/photos', () => {
+  const landlordId = randomUUID();
+  const owner = () => t.as('landlord', landlordId);
+
+  it('stores a JPEG and a PNG, answers 201 with their links, and GET room lists them', async () => {
+    const roomId = await createRoom(landlordId);
+    const jpeg = await image('jpeg', 1200, 800);
+    const png = await image('png', 600, 400);
+    const response = await upload(
+      roomId,
+      [jpegFile(jpeg), { filename: 'plan.png', contentType: 'image/png', content: png }],
+      owner(),
+    );
+    expect(response.statusCode).toBe(201);
+    const body = response.json();
+    expect(body.position).toMatch(/^\d+$/);
+    expect(body.photos).toEqual([
+      { id: expect.any(String), url: `/api/photos/${sha256(jpeg)}`, thumbnailUrl: expect.any(String) },
+      { id: expect.any(String), url: `/api/photos/${sha256(png)}`, thumbnailUrl: expect.any(String) },
+    ]);
+    expect(body.photos[0].id).not.toBe(body.photos[1].id);
+
+    const room = await getRoom(roomId, landlordId, body.position);
+    expect(room.photos).toEqual(body.photos);
+  });
+
+  it('serves the original byte for byte, cacheable forever, with 304 on If-None-Match', async () => {
+    const roomId = await createRoom(landlordId);
+    const jpeg = await image('jpeg', 1000, 750);
+    const { photos } = (await upload(roomId, [jpegFile(jpeg)], owner())).json();
+    const key = sha256(jpeg);
+
+    const response = await t.app.inject({ method: 'GET', url: photos[0].url });
+    expect(response.statusCode).toBe(200);
+    expect(response.rawPayload.equals(jpeg)).toBe(true);
+    expect(response.headers['content-type']).toBe('image/jpeg');
+    expect(response.headers['content-length']).toBe(String(jpeg.length));
+    expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(response.headers.etag).toBe(`"${key}"`);
+
+    const again = await t.app.inject({ method: 'GET', url: photos[0].url, headers: { 'if-none-match': `"${key}"` } });
+    expect(again.statusCode).toBe(304);
+    expect(again.rawPayload.length).toBe(0);
+    expect(again.headers.etag).toBe(`"${key}"`);
+    const stale = await t.app.inject({
+      method: 'GET',
+      url: photos[0].url,
+      headers: { 'if-none-match': `"${'0'.repeat(64)}"` },
+    });
+    expect(stale.statusCode).toBe(200);
+  });
+
+  it('makes a WebP thumbnail 400 px wide, kept in proportion', async () => {
+    const roomId = await createRoom(landlordId);
+    const { photos } = (await upload(roomId, [jpegFile(await image('jpeg', 1200, 800))], owner())).json();
+    const response = await t.app.inject({ method: 'GET', url: photos[0].thumbnailUrl });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('image/webp');
+    expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const metadata = await sharp(response.rawPayload).metadata();
+    expect(metadata).toMatchObject({ format: 'webp', width: 400, height: 267 });
+    expect(photos[0].thumbnailUrl).toBe(`/api/photos/${sha256(response.rawPayload)}`);
+  });
+
+  it('judges by content: a PNG declared as image/jpeg is stored and served as PNG', async () => {
+    const roomId = await createRoom(landlordId);
+    const png = await image('png', 300, 200);
+    const response = await upload(roomId, [jpegFile(png, { filename: 'actually.jpg' })], owner());
+    expect(response.statusCode).toBe(201);
+    const served = await t.app.inject({ method: 'GET', url: response.json().photos[0].url });
+    expect(served.headers['content-type']).toBe('image/png');
+    expect(served.rawPayload.equals(png)).toBe(true);
+  });
+
+  it('accepts an image just under 5 MB', async () => {
+    const roomId = await createRoom(landlordId);
+    const noise = await sharp(randomBytes(1280 * 1280 * 3), { raw: { width: 1280, height: 1280, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    expect(noise.length).toBeGreaterThan(4.5 * 1024 * 1024);
+    expect(noise.length).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const response = await upload(
+      roomId,
+      [{ filename: 'noise.png', contentType: 'image/png', content: noise }],
+      owner(),
+    );
+    expect(response.statusCode).toBe(201);
+    const served = await t.app.inject({ method: 'GET', url: response.json().photos[0].url });
+    expect(served.rawPayload.equals(noise)).toBe(true);
+  });
+
+  it('adds the same image once: a repeated upload answers 200 with the same photo', async () => {
+    const roomId = await createRoom(landlordId);
+    const jpeg = await image('jpeg', 400, 300);
+    const first = (await upload(roomId, [jpegFile(jpeg)], owner())).json();
+    const second = await upload(roomId, [jpegFile(jpeg), jpegFile(jpeg)], owner());
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toMatchObject({ photos: first.photos, position: null });
+    expect((await getRoom(roomId, landlordId, first.position)).photos).toEqual(first.photos);
+  });
+
+  describe('refuses bad input with 4xx, never 500, and stores nothing', () => {
+    let roomId: string;
+    beforeAll(async () => {
+      roomId = await createRoom(landlordId);
+    });
+
+    it.each([
+      ['a text file declared image/jpeg', async () => jpegFile(Buffer.from('this is not an image at all\n'))],
+      ['a truncated JPEG', async () => jpegFile((await image('jpeg', 800, 600)).subarray(0, 6000))],
+      [
+        'a truncated PNG',
+        async () => jpegFile((await image('png', 800, 600)).subarray(0, 6000), { contentType: 'image/png' }),
+      ],
+      [
+        'JPEG magic bytes and then garbage',
+        async () => jpegFile(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(5000)])),
+      ],
+      [
+        'a GIF',
+        async () =>
+          jpegFile(
+            await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+              .gif()
+              .toBuffer(),
+          ),
+      ],
+      ['an empty file', async () => jpegFile(Buffer.alloc(0))],
+    ])('415 for %s', async (_name, file) => {
+      const before = await storedBlobs();
+      const good = jpegFile(await image('jpeg', 200, 150));
+      const response = await upload(roomId, [good, await file()], owner());
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toMatchObject({ error: 'UNSUPPORTED_MEDIA_TYPE', message: expect.any(String) });
+      expect(await storedBlobs()).toBe(before);
+    });
+
+    it('413 for a file of 5 MB and 1 byte', async () => {
+      const big = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), randomBytes(5 * 1024 * 1024 - 2)]);
+      expect(big.length).toBe(5 * 1024 * 1024 + 1);
+      const response = await upload(roomId, [jpegFile(big)], owner());
+      expect(response.statusCode).toBe(413);
+      expect(response.json()).toEqual({
+        error: 'PAYLOAD_TOO_LARGE',
+        message: expect.any(String),
+        details: { maxFileBytes: 5 * 1024 * 1024, maxFiles: 10 },
+      });
+    });
+
+    it('413 for 11 files in one request, 201 for 10', async () => {
+      const files = await Promise.all(Array.from({ length: 11 }, () => image('png', 16, 16)));
+      const eleven = await upload(
+        roomId,
+        files.map((content) => jpegFile(content)),
+        owner(),
+      );
+      expect(eleven.statusCode).toBe(413);
+      expect(eleven.json().error).toBe('PAYLOAD_TOO_LARGE');
+      const ten = await upload(
+        roomId,
+        files.slice(0, 10).map((content) => jpegFile(content)),
+        owner(),
+      );
+      expect(ten.statusCode).toBe(201);
+      expect(ten.json().photos).toHaveLength(10);
+    });
+
+    it('400 for a multipart body without files, and for one that cannot be parsed', async () => {
+      const fieldsOnly = multipartBody([], { caption: 'no files here' });
+      const empty = await t.app.inject({
+        method: 'POST',
+        url: `/api/rooms/${roomId}/photos`,
+        headers: { ...owner(), ...fieldsOnly.headers },
+        payload: fieldsOnly.payload,
+      });
+      expect(empty.statusCode).toBe(400);
+      expect(empty.json().error).toBe('NO_PHOTOS');
+      for (const [contentType, payload] of [
+        ['multipart/form-data', 'no boundary at all'],
+        [
+          'multipart/form-data; boundary=xyz',
+          '--xyz\r\nContent-Disposition: form-data; name="p"; filename="a.jpg"\r\n\r\n\xff\xd8',
+        ],
+      ]) {
+        const response = await t.app.inject({
+          method: 'POST',
+          url: `/api/rooms/${roomId}/photos`,
+          headers: { ...owner(), 'content-type': contentType! },
+          payload,
+        });
+        expect(response.statusCode, contentType).toBe(400);
+        expect(response.json().error, contentType).toBe('MALFORMED_MULTIPART');
+      }
+    });
+
+    it('415 for a request that is not multipart', async () => {
+      const json = await t.app.inject({
+        method: 'POST',
+        url: `/api/rooms/${roomId}/photos`,
+        headers: owner(),
+        payload: { photos: ['https://example.test/a.jpg'] },
+      });
+      expect(json.statusCode).toBe(415);
+      expect(json.json().error).toBe('UNSUPPORTED_MEDIA_TYPE');
+      const raw = await t.app.inject({
+        method: 'POST',
+        url: `/api/rooms/${roomId}/photos`,
+        headers: { ...owner(), 'content-type': 'image/jpeg' },
+        payload: await image('jpeg', 50, 50),
+      });
+      expect(raw.statusCode).toBe(415);
+      expect(raw.json().error).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+  });
+
+  it('refuses a 31st photo with 422 TOO_MANY_PHOTOS', async () => {
+    const roomId = await createRoom(landlordId);
+    const batch = () => Promise.all(Array.from({ length: 10 }, () => image('png', 16, 16).then((c) => jpegFile(c))));
+    for (let i = 0; i < 3; i++) expect((await upload(roomId, await batch(), owner())).statusCode).toBe(201);
+    const before = await storedBlobs();
+    const response = await upload(roomId, [jpegFile(await image('jpeg', 64, 64))], owner());
+    expect(response.statusCode).toBe(422);
+    expect(response.json().error).toBe('TOO_MANY_PHOTOS');
+    expect(await storedBlobs()).toBe(before);
+  });
+
+  it('403 for another landlord and for a tenant, 404 for an unknown room; an admin may add', async () => {
+    const roomId = await createRoom(landlordId);
+    const jpeg = await image('jpeg', 120, 90);
+    const stranger = await upload(roomId, [jpegFile(jpeg)], t.as('landlord'));
+    expect(stranger.statusCode).toBe(403);
+    expect(stranger.json().error).toBe('NOT_ROOM_OWNER');
+    const tenant = await upload(roomId, [jpegFile(jpeg)], t.as('tenant'));
+    expect(tenant.statusCode).toBe(403);
+    expect(tenant.json().error).toBe('FORBIDDEN');
+    const anonymous = await upload(roomId, [jpegFile(jpeg)], {});
+    expect(anonymous.statusCode).toBe(401);
+    const missing = await upload(randomUUID(), [jpegFile(jpeg)], owner());
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toBe('ROOM_NOT_FOUND');
+    expect(await t.app.inject({ method: 'GET', url: `/api/photos/${sha256(jpeg)}` })).toHaveProperty('statusCode', 404);
+    const admin = await upload(roomId, [jpegFile(jpeg)], t.as('admin'));
+    expect(admin.statusCode).toBe(201);
+  });
+});
+
+describe('DELETE /api/rooms/{id}/photos/{photoId}', () => {
+  it('removes the photo from the room; a second delete changes nothing', async () => {
+    const landlordId = randomUUID();
+    const roomId = await createRoom(landlordId);
+    const added = (
+      await upload(
+        roomId,
+        [jpegFile(await image('jpeg', 200, 100)), jpegFile(await image('jpeg', 100, 200))],
+        t.as('landlord', landlordId),
+      )
+    ).json();
+    const url = `/api/rooms/${roomId}/photos/${added.photos[0].id}`;
+    const stranger = await t.app.inject({ method: 'DELETE', url, headers: t.as('landlord') });
+    expect(stranger.statusCode).toBe(403);
+    const response = await t.app.inject({ method: 'DELETE', url, headers: t.as('landlord', landlordId) });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().position).toMatch(/^\d+$/);
+    expect((await getRoom(roomId, landlordId, response.json().position)).photos).toEqual([added.photos[1]]);
+    const again = await t.app.inject({ method: 'DELETE', url, headers: t.as('landlord', landlordId) });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().position).toBeNull();
+  });
+});
+
+describe('GET /api/photos/{key}', () => {
+  it('404 for an unknown key, not cached; 400 for something that is not a key', async () => {
+    const unknown = await t.app.inject({ method: 'GET', url: `/api/photos/${sha256(randomBytes(8))}` });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error).toBe('PHOTO_NOT_FOUND');
+    expect(unknown.headers['cache-control'] ?? '').not.toMatch(/immutable/);
+    const unknownRevalidated = await t.app.inject({
+      method: 'GET',
+      url: `/api/photos/${'a'.repeat(64)}`,
+      headers: { 'if-none-match': `"${'a'.repeat(64)}"` },
+    });
+    expect(unknownRevalidated.statusCode).toBe(404);
+    for (const notAKey of ['abc', 'A'.repeat(64), `${'a'.repeat(63)}g`, '..%2F..%2Fetc%2Fpasswd']) {
+      const response = await t.app.inject({ method: 'GET', url: `/api/photos/${notAKey}` });
+      expect(response.statusCode, notAKey).toBe(400);
+    }
+  });
+});
