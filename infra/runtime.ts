@@ -12,6 +12,7 @@ import { paymentsProjection } from '../projections/payments/paymentsProjection.j
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { projectionStatuses } from '../projections/status.js';
+import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices } from '../read-api/deps.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
@@ -40,6 +41,7 @@ export const projections: readonly PgProjection[] = [
   usersProjection,
   bookingsProjection,
   paymentsProjection,
+  universitiesProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters]);
 

@@ -16,6 +16,7 @@ import { operationRoutes } from './routes/operations.js';
 import { photoRoutes } from './routes/photos.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
+import { universityRoutes } from './routes/universities.js';
 
 function describeAccess(access: Access): string {
   if (access === 'public') return 'Access: anyone.';
@@ -137,5 +138,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   photoRoutes(app, deps);
   bookingRoutes(app, deps);
   roomCalendarRoutes(app, deps);
+  universityRoutes(app, deps);
   return app;
 }

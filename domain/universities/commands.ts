@@ -28,7 +28,14 @@ export type AddExamVenue = {
 };
 export type ScheduleExamSession = {
   type: 'ScheduleExamSession';
-  data: { universityId: string; sessionId: string; name: string; startsOn: string; endsOn: string; venueIds: string[] };
+  data: {
+    universityId: string;
+    sessionId: string;
+    name: string;
+    startsOn: string;
+    endsOn: string;
+    venueIds: readonly string[];
+  };
   context: UniversityContext;
 };
 

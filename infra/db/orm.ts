@@ -17,6 +17,7 @@ import { Migration0004Users } from './migrations/0004_users.js';
 import { Migration0005Bookings } from './migrations/0005_bookings.js';
 import { Migration0006Payments } from './migrations/0006_payments.js';
 import { Migration0007Universities } from './migrations/0007_universities.js';
+import { Migration0008RoomSearch } from './migrations/0008_room_search.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -26,6 +27,7 @@ export const migrations = [
   { name: '0005_bookings', class: Migration0005Bookings },
   { name: '0006_payments', class: Migration0006Payments },
   { name: '0007_universities', class: Migration0007Universities },
+  { name: '0008_room_search', class: Migration0008RoomSearch },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {

@@ -1,0 +1,227 @@
+import type pg from 'pg';
+import type { RankingSettings } from '../../../domain/search/ranking.js';
+import { amenityScore } from '../../../domain/search/ranking.js';
+import {
+  InvalidSearchCursor,
+  type RoomSearchDocument,
+  type RoomSearchHit,
+  type RoomSearchPage,
+  type RoomSearchQuery,
+  type RoomSearchReader,
+  type RoomSearchWriter,
+  type RoomSort,
+} from '../roomSearchIndex.js';
+
+/** Runs SQL: a pool, or the projection runner's transaction. */
+export type Sql = (text: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
+
+export const poolSql =
+  (pool: pg.Pool): Sql =>
+  (text, values) =>
+    pool.query(text, values);
+
+/**
+ * The PostgreSQL room search index: `search_rooms` (PostGIS geography with a GiST index, a generated
+ * tsvector), `search_room_nights` (unavailable nights), `search_words` (the vocabulary, for typos).
+ */
+export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
+  return {
+    async upsertRooms(documents) {
+      if (documents.length === 0) return;
+      const column = <T>(pick: (d: RoomSearchDocument) => T) => documents.map(pick);
+      await sql(
+        `INSERT INTO search_rooms (room_id, landlord_id, title, description, address, location, price_per_night,
+           currency, max_occupants, amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
+         SELECT d.room_id, d.landlord_id, d.title, d.description, d.address,
+                ST_SetSRID(ST_MakePoint(d.lng, d.lat), 4326)::geography, d.price, d.currency, d.max_occupants,
+                ARRAY(SELECT jsonb_array_elements_text(d.amenities)), d.amenity_score, d.published, d.review_count,
+                d.rating_sum, d.photo_url, d.version
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[],
+                       $8::int[], $9::text[], $10::int[], $11::jsonb[], $12::float8[], $13::bool[], $14::int[],
+                       $15::float8[], $16::text[], $17::int[])
+             AS d(room_id, landlord_id, title, description, address, lat, lng, price, currency, max_occupants,
+                  amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
+         ON CONFLICT (room_id) DO UPDATE SET
+           landlord_id = excluded.landlord_id, title = excluded.title, description = excluded.description,
+           address = excluded.address, location = excluded.location, price_per_night = excluded.price_per_night,
+           currency = excluded.currency, max_occupants = excluded.max_occupants, amenities = excluded.amenities,
+           amenity_score = excluded.amenity_score, published = excluded.published,
+           review_count = excluded.review_count, rating_sum = excluded.rating_sum, photo_url = excluded.photo_url,
+           version = excluded.version
+         WHERE search_rooms.version < excluded.version`,
+        [
+          column((d) => d.roomId),
+          column((d) => d.landlordId),
+          column((d) => d.title),
+          column((d) => d.description),
+          column((d) => d.address),
+          column((d) => d.location.lat),
+          column((d) => d.location.lng),
+          column((d) => d.pricePerNight),
+          column((d) => d.currency),
+          column((d) => d.maxOccupants),
+          column((d) => JSON.stringify(d.amenities)),
+          column((d) => amenityScore(d.amenities)),
+          column((d) => d.published),
+          column((d) => d.reviewCount),
+          column((d) => d.ratingSum),
+          column((d) => d.photoUrl),
+          column((d) => d.version),
+        ],
+      );
+      await sql(
+        `INSERT INTO search_words (word)
+         SELECT DISTINCT lexeme FROM unnest($1::text[]) AS t(doc), unnest(to_tsvector('simple', doc)) AS w
+          WHERE length(lexeme) BETWEEN 3 AND 40
+         ON CONFLICT DO NOTHING`,
+        [documents.map((d) => `${d.title} ${d.description ?? ''} ${d.address}`)],
+      );
+    },
+
+    async setUnavailableNights(roomId, nights) {
+      await sql('DELETE FROM search_room_nights WHERE room_id = $1', [roomId]);
+      if (nights.length > 0) {
+        await sql(
+          'INSERT INTO search_room_nights (room_id, night) SELECT $1, unnest($2::date[]) ON CONFLICT DO NOTHING',
+          [roomId, nights],
+        );
+      }
+    },
+
+    async clear() {
+      await sql('TRUNCATE search_rooms, search_room_nights, search_words');
+    },
+  };
+}
+
+interface CursorKey {
+  sort: RoomSort;
+  key: string;
+  id: string;
+}
+
+function encodeCursor(cursor: CursorKey): string {
+  return Buffer.from(JSON.stringify([cursor.sort, cursor.key, cursor.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: RoomSort): CursorKey {
+  try {
+    const [s, key, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
+    if (
+      s === sort &&
+      typeof key === 'string' &&
+      /^-?\d+(\.\d+)?$/.test(key) &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    ) {
+      return { sort, key, id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidSearchCursor('cursor is not one this search gave (or it belongs to another sort)');
+}
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** The query's words, each with the indexed words a typo away (trigram similarity), as a tsquery text. */
+async function textQuery(sql: Sql, q: string): Promise<string | null> {
+  const words = [...new Set((q.toLowerCase().match(WORD) ?? []).filter((w) => w.length <= 40))].slice(0, 8);
+  if (words.length === 0) return null;
+  const { rows } = await sql(
+    `SELECT t.word AS typed, w.word AS near
+       FROM unnest($1::text[]) AS t(word)
+       CROSS JOIN LATERAL (
+         SELECT word FROM search_words WHERE length(t.word) >= 4 AND word % t.word
+          ORDER BY similarity(word, t.word) DESC LIMIT 3) AS w`,
+    [words],
+  );
+  const near = new Map<string, string[]>();
+  for (const row of rows) near.set(String(row.typed), [...(near.get(String(row.typed)) ?? []), String(row.near)]);
+  return words.map((w) => `(${[`${w}:*`, ...(near.get(w) ?? [])].join(' | ')})`).join(' & ');
+}
+
+/** Keys are compared as numerics rounded like this in SQL and in the cursor, so pagination is exact. */
+const SORT_KEYS: Record<RoomSort, { expression: string; direction: 'ASC' | 'DESC' }> = {
+  ranking: { expression: 'round(score::numeric, 12)', direction: 'DESC' },
+  distance: { expression: 'round(distance::numeric, 3)', direction: 'ASC' },
+  price: { expression: 'price_per_night::numeric', direction: 'ASC' },
+};
+
+export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
+  return {
+    async search(query: RoomSearchQuery): Promise<RoomSearchPage> {
+      const values: unknown[] = [];
+      const param = (value: unknown) => {
+        values.push(value);
+        return `$${values.length}`;
+      };
+      const { ranking } = query;
+      const lng = param(query.center.lng);
+      const lat = param(query.center.lat);
+      const center = `ST_SetSRID(ST_MakePoint(${lng}, ${lat}), 4326)::geography`;
+      const where = ['published', `ST_DWithin(location, ${center}, ${param(query.radiusMeters)})`];
+      if (query.q) {
+        const text = await textQuery(sql, query.q);
+        if (text) where.push(`tsv @@ to_tsquery('simple', ${param(text)})`);
+      }
+      if (query.minPrice !== undefined) where.push(`price_per_night >= ${param(query.minPrice)}`);
+      if (query.maxPrice !== undefined) where.push(`price_per_night <= ${param(query.maxPrice)}`);
+      if (query.amenities && query.amenities.length > 0) where.push(`amenities @> ${param(query.amenities)}::text[]`);
+      if (query.guests !== undefined) where.push(`max_occupants >= ${param(query.guests)}`);
+      if (query.stay) {
+        where.push(
+          `NOT EXISTS (SELECT 1 FROM search_room_nights n WHERE n.room_id = search_rooms.room_id
+             AND n.night >= ${param(query.stay.checkIn)}::date AND n.night < ${param(query.stay.checkOut)}::date)`,
+        );
+      }
+      const weights = ranking.weights;
+      const total = weights.distance + weights.amenity + weights.review;
+      const prior = ranking.reviewPrior;
+      const score = `(${param(weights.distance / total)}::float8 * power(0.5, ST_Distance(location, ${center}) / ${param(ranking.halfDistanceMeters)}::float8)
+        + ${param(weights.amenity / total)}::float8 * amenity_score
+        + ${param(weights.review / total)}::float8 * ((${param(prior.weight)}::float8 * ${param(prior.mean)}::float8 + rating_sum) / (${param(prior.weight)}::float8 + review_count) - 1) / 4)`;
+      const sort = SORT_KEYS[query.sort];
+      const after = query.cursor ? decodeCursor(query.cursor, query.sort) : null;
+      const afterClause = after
+        ? `WHERE (${sort.expression} ${sort.direction === 'ASC' ? '>' : '<'} ${param(after.key)}::numeric
+             OR (${sort.expression} = ${param(after.key)}::numeric AND room_id > ${param(after.id)}::uuid))`
+        : '';
+      const { rows } = await sql(
+        `SELECT *, ${sort.expression}::text AS sort_key FROM (
+           SELECT room_id, title, price_per_night, currency, ST_Y(location::geometry) AS lat,
+                  ST_X(location::geometry) AS lng, amenities, review_count, rating_sum, photo_url,
+                  ST_Distance(location, ${center}) AS distance, ${score} AS score
+             FROM search_rooms WHERE ${where.join(' AND ')}
+         ) AS hits ${afterClause}
+         ORDER BY ${sort.expression} ${sort.direction}, room_id ASC
+         LIMIT ${param(query.limit + 1)}`,
+        values,
+      );
+      const page = rows.slice(0, query.limit);
+      const items: RoomSearchHit[] = page.map((row) => {
+        const reviewCount = Number(row.review_count);
+        return {
+          id: String(row.room_id),
+          title: String(row.title),
+          pricePerNight: Number(row.price_per_night),
+          currency: String(row.currency),
+          location: { lat: Number(row.lat), lng: Number(row.lng) },
+          distanceMeters: Number(row.distance),
+          rankingScore: Number(row.score),
+          rating: reviewCount > 0 ? Number(row.rating_sum) / reviewCount : null,
+          reviewCount,
+          amenities: row.amenities as string[],
+          photoUrl: (row.photo_url as string | null) ?? null,
+        };
+      });
+      const last = page[page.length - 1];
+      let nextCursor: string | null = null;
+      if (rows.length > query.limit && last) {
+        // The key exactly as SQL rounded it, so the next page starts exactly after this row.
+        nextCursor = encodeCursor({ sort: query.sort, key: String(last.sort_key), id: String(last.room_id) });
+      }
+      return { items, nextCursor };
+    },
+  };
+}
