@@ -7,14 +7,16 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
+import type { RankingSettings } from '../domain/search/ranking.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
 import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
+import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
 import { projectionStatuses } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
-import type { IdentityServices } from '../read-api/deps.js';
+import type { IdentityServices, SearchServices } from '../read-api/deps.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import { CredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
@@ -31,9 +33,12 @@ import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js'
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
 import type { FileStore } from './fileStore/fileStore.js';
 import { LocalFileStore } from './fileStore/localFileStore.js';
+import { createGeocoder, type Geocoder } from './geocoding/geocoder.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
 import { createQueue, type MailJob, QueueNames, queueConnection } from './queues/queues.js';
+import { pgRoomSearchReader, pgRoomSearchWriter, poolSql, transactionSql } from './search/postgres/pgRoomSearch.js';
+import type { RoomSearchReader } from './search/roomSearchIndex.js';
 
 /** The read models. The runtime adds the process managers, which need its adapters. */
 export const projections: readonly PgProjection[] = [
@@ -63,6 +68,9 @@ export interface Runtime {
   identity: IdentityServices;
   calendarLinkKey: Buffer;
   fileStore: FileStore;
+  /** Null when GEOCODER=none: addresses then need a location. */
+  geocoder: Geocoder | null;
+  search: SearchServices;
   close(): Promise<void>;
 }
 
@@ -95,7 +103,33 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: De
   );
 }
 
+/** The ranking weights and priors from the config (domain/search/ranking.ts documents the formula). */
+export function rankingSettings(config: Config): RankingSettings {
+  return {
+    weights: {
+      distance: config.RANKING_WEIGHT_DISTANCE,
+      amenity: config.RANKING_WEIGHT_AMENITY,
+      review: config.RANKING_WEIGHT_REVIEW,
+    },
+    halfDistanceMeters: config.RANKING_HALF_DISTANCE_METERS,
+    reviewPrior: { mean: config.REVIEW_PRIOR_MEAN, weight: config.REVIEW_PRIOR_WEIGHT },
+  };
+}
+
+/** The room search index chosen by SEARCH_BACKEND: what reads it, and the projection that feeds it. */
+function createSearch(config: Config, pool: pg.Pool): { reader: RoomSearchReader; projection: PgProjection } {
+  return {
+    reader: pgRoomSearchReader(poolSql(pool)),
+    projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))),
+  };
+}
+
 export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+  if (config.RANKING_WEIGHT_DISTANCE + config.RANKING_WEIGHT_AMENITY + config.RANKING_WEIGHT_REVIEW <= 0) {
+    throw new Error('RANKING_WEIGHT_*: at least one ranking weight must be above 0');
+  }
+  // Built first: a geocoder configured without its URL or key stops the start-up here.
+  const geocoder = createGeocoder(config);
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
@@ -139,8 +173,10 @@ export async function createRuntime(config: Config, logger = createLogger(config
   for (const queue of Object.values(queues)) {
     queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   }
+  const search = createSearch(config, pool);
   allProjections = [
     ...projections,
+    search.projection,
     bookingProcessManager({
       store: eventStore,
       timers: bullBookingTimers(queues.bookingTimers),
@@ -164,6 +200,8 @@ export async function createRuntime(config: Config, logger = createLogger(config
     identity,
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
+    geocoder,
+    search: { reader: search.reader, ranking: rankingSettings(config) },
     config,
     logger,
     pool,

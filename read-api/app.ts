@@ -16,6 +16,7 @@ import { operationRoutes } from './routes/operations.js';
 import { photoRoutes } from './routes/photos.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
+import { searchRoutes } from './routes/search.js';
 import { universityRoutes } from './routes/universities.js';
 
 function describeAccess(access: Access): string {
@@ -139,5 +140,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   bookingRoutes(app, deps);
   roomCalendarRoutes(app, deps);
   universityRoutes(app, deps);
+  searchRoutes(app, deps);
   return app;
 }

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { RankingSettings } from '../domain/search/ranking.js';
 import type { Role } from '../domain/shared/decider.js';
 import type { CredentialStore } from '../infra/auth/credentials.js';
 import type { AccessDenyList } from '../infra/auth/denyList.js';
@@ -9,6 +10,8 @@ import type { RefreshTokenStore } from '../infra/auth/sessions.js';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
+import type { Geocoder } from '../infra/geocoding/geocoder.js';
+import type { RoomSearchReader } from '../infra/search/roomSearchIndex.js';
 import type { PgProjection } from '../projections/projection.js';
 import type { Metrics } from './plugins/metrics.js';
 
@@ -22,6 +25,12 @@ export interface IdentityServices {
   signAccessToken(claims: { sub: string; email: string; role: Role }): string;
   /** Crypto-shredding: destroys the person's data key. */
   eraseKeys(userId: string): Promise<void>;
+}
+
+/** Room search: the index reader and the ranking settings. */
+export interface SearchServices {
+  reader: RoomSearchReader;
+  ranking: RankingSettings;
 }
 
 /** Everything the HTTP app needs, built by the composition root (infra/main.ts) or a test. */
@@ -39,6 +48,9 @@ export interface AppDeps {
   identity: IdentityServices;
   /** Signs the secret per-room calendar links (HMAC of the room id). */
   calendarLinkKey: Buffer;
+  /** Null when GEOCODER=none: addresses then need a location. */
+  geocoder: Geocoder | null;
+  search: SearchServices;
   /** Room photos and their thumbnails, by content hash. */
   fileStore: FileStore;
 }

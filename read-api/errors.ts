@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ConcurrencyConflict, PreconditionFailed } from '../commands/handleCommand.js';
 import { DomainError, type ErrorKind } from '../domain/shared/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
+import { GeocoderUnavailable } from '../infra/geocoding/geocoder.js';
 import { MinPositionTimeout } from '../projections/status.js';
 
 export const ErrorBody = Type.Object(
@@ -77,6 +78,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof DuplicateEventId) {
       return send(409, { error: 'DUPLICATE_REQUEST', message: 'this request was already applied differently' });
+    }
+    if (error instanceof GeocoderUnavailable) {
+      void reply.header('retry-after', String(error.retryAfterSeconds));
+      return send(503, {
+        error: 'GEOCODER_UNAVAILABLE',
+        message: 'the address could not be located right now: try again, or give the location ({ lat, lng })',
+      });
     }
     if (error instanceof MinPositionTimeout) {
       void reply.header('retry-after', '1');

@@ -61,7 +61,11 @@ const roomFields = {
   cancellationPolicy: Type.Optional(Type.Union(CancellationPolicies.map((p) => Type.Literal(p)))),
 };
 
-export const CreateRoomBody = Type.Object(roomFields, { additionalProperties: false });
+/** A room created with an address and no location is located by the configured geocoder. */
+export const CreateRoomBody = Type.Object(
+  { ...roomFields, location: Type.Optional(GeoPoint) },
+  { additionalProperties: false },
+);
 export const UpdateRoomBody = Type.Partial(Type.Object(roomFields), { additionalProperties: false, minProperties: 1 });
 
 export const AvailabilityBody = Type.Object(

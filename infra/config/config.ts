@@ -131,6 +131,86 @@ export const ConfigSchema = Type.Object({
     Type.String({ pattern: '^https?://', description: 'Meilisearch URL when SEARCH_BACKEND=meilisearch' }),
   ),
   MEILI_MASTER_KEY: Type.Optional(Type.String({ description: 'Meilisearch API key' })),
+  SEARCH_CACHE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 300,
+    default: 300,
+    description: 'how long a search result stays in the Redis cache (0: off); a change to the rooms invalidates it',
+  }),
+  RANKING_WEIGHT_DISTANCE: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 0.5,
+    description: 'ranking weight of the distance score',
+  }),
+  RANKING_WEIGHT_AMENITY: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 0.3,
+    description: 'ranking weight of the amenity score',
+  }),
+  RANKING_WEIGHT_REVIEW: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 0.2,
+    description: 'ranking weight of the review score',
+  }),
+  RANKING_HALF_DISTANCE_METERS: Type.Integer({
+    minimum: 50,
+    maximum: 50_000,
+    default: 2000,
+    description: 'distance from the exam venue at which the distance score halves',
+  }),
+  REVIEW_PRIOR_MEAN: Type.Number({
+    minimum: 1,
+    maximum: 5,
+    default: 3.5,
+    description: 'prior mean rating of the Bayesian review score',
+  }),
+  REVIEW_PRIOR_WEIGHT: Type.Number({
+    minimum: 0,
+    maximum: 1000,
+    default: 10,
+    description: 'weight of the prior, in reviews',
+  }),
+  GEOCODER: Type.Union([Type.Literal('none'), Type.Literal('nominatim'), Type.Literal('google')], {
+    default: 'none',
+    description:
+      'geocoder for addresses given without a location: none (a location is then required, 422), nominatim or google',
+  }),
+  NOMINATIM_URL: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'base URL of a Nominatim instance when GEOCODER=nominatim' }),
+  ),
+  NOMINATIM_MIN_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description: 'least time between Nominatim requests of one process (the public instance allows 1 per second)',
+  }),
+  GOOGLE_MAPS_API_KEY: Type.Optional(Type.String({ description: 'Google Geocoding API key when GEOCODER=google' })),
+  GEOCODER_USER_AGENT: Type.String({
+    minLength: 3,
+    default: 'Roomline/0.1 (room booking platform; geocoding of room and venue addresses)',
+    description: "User-Agent sent to the geocoder (Nominatim's usage policy requires one naming the application)",
+  }),
+  GEOCODER_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60_000,
+    default: 5000,
+    description: 'timeout of one geocoding request',
+  }),
+  GEOCODER_CACHE_SIZE: Type.Integer({
+    minimum: 0,
+    maximum: 1_000_000,
+    default: 5000,
+    description: 'addresses kept in memory (0: no cache)',
+  }),
+  GEOCODER_CACHE_TTL_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 2_592_000,
+    default: 86_400,
+    description: 'how long a geocoding result (found or not) is kept',
+  }),
   ANALYTICS_BACKEND: Type.Union([Type.Literal('chdb'), Type.Literal('clickhouse')], {
     default: 'chdb',
     description: 'analytics store adapter',
@@ -195,6 +275,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (withDefaults.SEARCH_BACKEND === 'meilisearch' && !withDefaults.MEILI_URL) {
     problems.push('MEILI_URL: required when SEARCH_BACKEND=meilisearch');
+  }
+  if (withDefaults.GEOCODER === 'nominatim' && !withDefaults.NOMINATIM_URL) {
+    problems.push('NOMINATIM_URL: required when GEOCODER=nominatim');
+  }
+  if (withDefaults.GEOCODER === 'google' && !withDefaults.GOOGLE_MAPS_API_KEY) {
+    problems.push('GOOGLE_MAPS_API_KEY: required when GEOCODER=google');
   }
   if (withDefaults.ANALYTICS_BACKEND === 'clickhouse' && !withDefaults.CLICKHOUSE_URL) {
     problems.push('CLICKHOUSE_URL: required when ANALYTICS_BACKEND=clickhouse');

@@ -7,6 +7,7 @@ import { waitForCheckpoint } from '../../projections/status.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { locate } from '../geocode.js';
 import {
   AvailabilityBody,
   CreateRoomBody,
@@ -78,7 +79,12 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const roomId = newAggregateId(request, 'room');
       const body = request.body as typeof CreateRoomBody.static;
-      const result = await run(request, (context) => ({ type: 'CreateRoom', data: { roomId, ...body }, context }));
+      const location = body.location ?? (await locate(deps, body.address));
+      const result = await run(request, (context) => ({
+        type: 'CreateRoom',
+        data: { roomId, ...body, location },
+        context,
+      }));
       return reply
         .code(201)
         .header('location', `/api/rooms/${roomId}`)

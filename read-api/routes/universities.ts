@@ -12,6 +12,7 @@ import {
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { locate } from '../geocode.js';
 import {
   errors,
   GeoPoint,
@@ -130,16 +131,14 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       const event = result.events[0];
       const data =
         event?.type === 'UniversityRegistered' ? event.data : { ...body, country: body.country.toUpperCase() };
-      return reply
-        .code(201)
-        .send({
-          id: universityId,
-          name: data.name,
-          city: data.city,
-          country: data.country,
-          location: data.location,
-          position: result.position?.toString() ?? null,
-        });
+      return reply.code(201).send({
+        id: universityId,
+        name: data.name,
+        city: data.city,
+        country: data.country,
+        location: data.location,
+        position: result.position?.toString() ?? null,
+      });
     },
   );
 
@@ -503,11 +502,4 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-}
-
-/** A venue given by address alone: the geocoder finds it, or the caller is asked for a location. */
-async function locate(deps: AppDeps, address: string): Promise<Point> {
-  void deps;
-  void address;
-  throw new ApiError(422, 'LOCATION_REQUIRED', 'give the location ({ lat, lng }): no geocoder is configured');
 }

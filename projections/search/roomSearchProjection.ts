@@ -1,0 +1,148 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CalendarEvent } from '../../domain/bookings/calendar.js';
+import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
+import { type DateRange, dateOfDay, dayNumber } from '../../domain/shared/values.js';
+import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import { transactionSql } from '../../infra/search/postgres/pgRoomSearch.js';
+import type { RoomSearchDocument, RoomSearchWriter } from '../../infra/search/roomSearchIndex.js';
+import type { PgProjection } from '../projection.js';
+import { photoPath } from '../rooms/roomView.js';
+
+/** What the projection remembers of a room between batches (table `search_room_state`). */
+interface RoomSearchState {
+  document?: RoomSearchDocument;
+  photos: Array<{ id: string; thumbnailKey: string }>;
+  /** Night to the booking holding it. */
+  held: Record<string, string>;
+  blocked: DateRange[];
+}
+
+const emptyState = (): RoomSearchState => ({ photos: [], held: {}, blocked: [] });
+
+function unavailableNights(state: RoomSearchState): string[] {
+  const nights = new Set(Object.keys(state.held));
+  for (const range of state.blocked) {
+    for (let day = dayNumber(range.from); day < dayNumber(range.to); day++) nights.add(dateOfDay(day));
+  }
+  return [...nights].sort();
+}
+
+/**
+ * Feeds the room search index from the Room and RoomCalendar streams: the room's document (only published
+ * rooms are found) and its unavailable nights (held or booked on the calendar, or blocked by the landlord).
+ * Its own state per room lives in PostgreSQL in the runner's transaction, whichever index it writes, so a
+ * batch is applied exactly once; writes to the index are idempotent (by room version, and whole night sets).
+ */
+export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearchWriter): PgProjection {
+  return {
+    name: 'room-search',
+    version: 1,
+    filter: {
+      eventTypes: [...RoomEventTypes, 'NightsHeld', 'NightsReleased'],
+      streamPrefixes: ['Room-', 'RoomCalendar-'],
+    },
+
+    async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+      const roomIdOf = (e: RecordedEvent) => e.streamId.slice(e.streamId.indexOf('-') + 1);
+      const ids = [...new Set(events.map(roomIdOf))];
+      const sql = transactionSql(em);
+      const { rows } = (await sql('SELECT room_id, state FROM search_room_state WHERE room_id = ANY($1::uuid[])', [
+        ids,
+      ])) as { rows: Array<{ room_id: string; state: RoomSearchState }> };
+      const states = new Map(rows.map((row) => [row.room_id, row.state]));
+      const documentsChanged = new Set<string>();
+      const nightsChanged = new Set<string>();
+
+      for (const recorded of events) {
+        const roomId = roomIdOf(recorded);
+        const state = states.get(roomId) ?? emptyState();
+        states.set(roomId, state);
+        if (recorded.streamId.startsWith('RoomCalendar-')) {
+          const event = { type: recorded.type, data: recorded.data } as CalendarEvent;
+          for (const night of event.data.nights) {
+            if (event.type === 'NightsHeld') state.held[night] = event.data.bookingId;
+            else if (state.held[night] === event.data.bookingId) delete state.held[night];
+          }
+          nightsChanged.add(roomId);
+          continue;
+        }
+        const event = { type: recorded.type, data: recorded.data } as RoomEvent;
+        const version = Number(recorded.revision) + 1;
+        if (state.document && state.document.version >= version) continue;
+        switch (event.type) {
+          case 'RoomCreated': {
+            const { landlordId, title, description, address, location, pricePerNight, currency } = event.data;
+            state.document = {
+              roomId,
+              landlordId,
+              title,
+              description,
+              address,
+              location,
+              pricePerNight,
+              currency,
+              maxOccupants: event.data.maxOccupants,
+              amenities: [...event.data.amenities],
+              published: false,
+              reviewCount: 0,
+              ratingSum: 0,
+              photoUrl: null,
+              version,
+            };
+            break;
+          }
+          case 'RoomUpdated':
+            if (state.document) {
+              const { cancellationPolicy: _policy, ...changes } = event.data.changes;
+              state.document = {
+                ...state.document,
+                ...changes,
+                amenities: [...(changes.amenities ?? state.document.amenities)],
+              };
+            }
+            break;
+          case 'RoomPublished':
+          case 'RoomUnpublished':
+            if (state.document) state.document.published = event.type === 'RoomPublished';
+            break;
+          case 'RoomBlockedDatesSet':
+            state.blocked = event.data.blocked;
+            nightsChanged.add(roomId);
+            break;
+          case 'RoomPhotosAdded':
+            state.photos.push(...event.data.photos.map((p) => ({ id: p.id, thumbnailKey: p.thumbnailKey })));
+            break;
+          case 'RoomPhotoRemoved':
+            state.photos = state.photos.filter((p) => p.id !== event.data.photoId);
+            break;
+          default: {
+            const unhandled: never = event;
+            throw new Error(`room search projection: unknown event ${(unhandled as { type: string }).type}`);
+          }
+        }
+        if (state.document) {
+          const first = state.photos[0];
+          state.document.photoUrl = first ? photoPath(first.thumbnailKey) : null;
+          state.document.version = version;
+          documentsChanged.add(roomId);
+        }
+      }
+
+      await sql(
+        `INSERT INTO search_room_state (room_id, state)
+         SELECT * FROM unnest($1::uuid[], $2::jsonb[])
+         ON CONFLICT (room_id) DO UPDATE SET state = excluded.state`,
+        [[...states.keys()], [...states.values()].map((s) => JSON.stringify(s))],
+      );
+      const writer = writerFor(em);
+      await writer.upsertRooms([...documentsChanged].map((id) => states.get(id)!.document!));
+      for (const roomId of nightsChanged)
+        await writer.setUnavailableNights(roomId, unavailableNights(states.get(roomId)!));
+    },
+
+    async reset(em: EntityManager): Promise<void> {
+      await em.execute('TRUNCATE search_room_state');
+      await writerFor(em).clear();
+    },
+  };
+}
