@@ -37,6 +37,7 @@ import { createGeocoder, type Geocoder } from './geocoding/geocoder.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
 import { createQueue, type MailJob, QueueNames, queueConnection } from './queues/queues.js';
+import { createMeiliRoomSearch } from './search/meilisearch/meiliRoomSearch.js';
 import { pgRoomSearchReader, pgRoomSearchWriter, poolSql, transactionSql } from './search/postgres/pgRoomSearch.js';
 import type { RoomSearchReader } from './search/roomSearchIndex.js';
 
@@ -118,6 +119,11 @@ export function rankingSettings(config: Config): RankingSettings {
 
 /** The room search index chosen by SEARCH_BACKEND: what reads it, and the projection that feeds it. */
 function createSearch(config: Config, pool: pg.Pool): { reader: RoomSearchReader; projection: PgProjection } {
+  if (config.SEARCH_BACKEND === 'meilisearch') {
+    // Settings (filterable, sortable attributes, geo) are applied by code on first use.
+    const meili = createMeiliRoomSearch({ url: config.MEILI_URL!, apiKey: config.MEILI_MASTER_KEY });
+    return { reader: meili.reader, projection: roomSearchProjection(() => meili.writer) };
+  }
   return {
     reader: pgRoomSearchReader(poolSql(pool)),
     projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))),

@@ -289,9 +289,14 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
         rating_sum: number;
         distance: number;
       }>(
-        `SELECT amenities, review_count, rating_sum,
-                ST_Distance(location, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) AS distance
-           FROM search_rooms WHERE room_id = $1 AND published`,
+        // The search projection's own state: the same document whichever index (PostgreSQL, Meilisearch) it feeds.
+        `SELECT ARRAY(SELECT jsonb_array_elements_text(d->'amenities')) AS amenities,
+                (d->>'reviewCount')::int AS review_count, (d->>'ratingSum')::float8 AS rating_sum,
+                ST_Distance(
+                  ST_SetSRID(ST_MakePoint((d->'location'->>'lng')::float8, (d->'location'->>'lat')::float8), 4326)::geography,
+                  ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) AS distance
+           FROM search_room_state, LATERAL (SELECT state->'document' AS d) AS doc
+          WHERE room_id = $1 AND (d->>'published')::boolean`,
         [id, venue.location.lng, venue.location.lat],
       );
       const room = rows[0];
