@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import type { RankingSettings } from '../../../domain/search/ranking.js';
 import { amenityScore } from '../../../domain/search/ranking.js';
@@ -19,6 +20,17 @@ export const poolSql =
   (pool: pg.Pool): Sql =>
   (text, values) =>
     pool.query(text, values);
+
+/**
+ * SQL on the connection of the entity manager's open transaction (the projection runner's), with pg's own
+ * `$n` parameters and arrays: MikroORM's `execute` goes through knex, which spreads array parameters.
+ */
+export function transactionSql(em: EntityManager): Sql {
+  const context = em.getTransactionContext<{ client: { acquireConnection(): Promise<pg.PoolClient> } }>();
+  if (!context) throw new Error('transactionSql needs an entity manager inside a transaction');
+  const connection = context.client.acquireConnection();
+  return async (text, values) => (await connection).query(text, values);
+}
 
 /**
  * The PostgreSQL room search index: `search_rooms` (PostGIS geography with a GiST index, a generated
