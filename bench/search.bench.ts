@@ -194,7 +194,8 @@ async function main(): Promise<void> {
     }
   }
   await pool.end();
-  await db.drop();
+  if (process.env.BENCH_KEEP_DB === '1') log(`kept ${db.url}`);
+  else await db.drop();
 
   const report = [
     `# Room search benchmark (${new Date().toISOString()})`,

@@ -294,7 +294,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
                 (d->>'reviewCount')::int AS review_count, (d->>'ratingSum')::float8 AS rating_sum,
                 ST_Distance(
                   ST_SetSRID(ST_MakePoint((d->'location'->>'lng')::float8, (d->'location'->>'lat')::float8), 4326)::geography,
-                  ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) AS distance
+                  ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, false) AS distance
            FROM search_room_state, LATERAL (SELECT state->'document' AS d) AS doc
           WHERE room_id = $1 AND (d->>'published')::boolean`,
         [id, venue.location.lng, venue.location.lat],
