@@ -140,6 +140,8 @@ export async function createRuntime(config: Config, logger = createLogger(config
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
     application_name: 'roomline',
+    // No parallel workers: on a few cores, starting them costs more than short OLTP and search queries gain.
+    options: '-c max_parallel_workers_per_gather=0',
   });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
   let eventStoreRef: EventStore | undefined;

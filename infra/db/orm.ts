@@ -2,13 +2,13 @@ import { Migrator } from '@mikro-orm/migrations';
 import { type EntityManager, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { BookingViewSchema } from '../../projections/bookings/bookingView.js';
 import { PaymentViewSchema } from '../../projections/payments/paymentView.js';
+import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import {
   ExamAssignmentViewSchema,
   ExamSessionViewSchema,
   ExamVenueViewSchema,
   UniversityViewSchema,
 } from '../../projections/universities/universityViews.js';
-import { RoomViewSchema } from '../../projections/rooms/roomView.js';
 import { UserViewSchema } from '../../projections/users/userView.js';
 import { Migration0001Initial } from './migrations/0001_initial.js';
 import { Migration0002PersonalDataKeys } from './migrations/0002_personal_data_keys.js';

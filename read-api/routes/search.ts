@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Amenities } from '../../domain/rooms/amenities.js';
 import { rankingScore } from '../../domain/search/ranking.js';
+import { distanceMeters } from '../../domain/shared/geo.js';
 import { dayNumber, type GeoPoint as Point } from '../../domain/shared/values.js';
 import { InvalidSearchCursor, type RoomSearchQuery, type RoomSort } from '../../infra/search/roomSearchIndex.js';
 import type { AppDeps } from '../deps.js';
@@ -283,27 +284,27 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       const { id } = request.params as { id: string };
       const { examLocationId } = request.query as { examLocationId: string };
       const venue = await venueById(deps, examLocationId);
+      // The search projection's own state: the same document whichever index (PostgreSQL, Meilisearch) it feeds.
       const { rows } = await deps.pool.query<{
         amenities: string[];
         review_count: number;
         rating_sum: number;
-        distance: number;
+        lat: number;
+        lng: number;
       }>(
-        // The search projection's own state: the same document whichever index (PostgreSQL, Meilisearch) it feeds.
         `SELECT ARRAY(SELECT jsonb_array_elements_text(d->'amenities')) AS amenities,
                 (d->>'reviewCount')::int AS review_count, (d->>'ratingSum')::float8 AS rating_sum,
-                ST_Distance(
-                  ST_SetSRID(ST_MakePoint((d->'location'->>'lng')::float8, (d->'location'->>'lat')::float8), 4326)::geography,
-                  ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, false) AS distance
+                (d->'location'->>'lat')::float8 AS lat, (d->'location'->>'lng')::float8 AS lng
            FROM search_room_state, LATERAL (SELECT state->'document' AS d) AS doc
           WHERE room_id = $1 AND (d->>'published')::boolean`,
-        [id, venue.location.lng, venue.location.lat],
+        [id],
       );
       const room = rows[0];
       if (!room) throw new ApiError(404, 'ROOM_NOT_FOUND', 'room not found');
+      const distance = distanceMeters(venue.location, { lat: room.lat, lng: room.lng });
       const breakdown = rankingScore(
         {
-          distanceMeters: Number(room.distance),
+          distanceMeters: distance,
           amenities: room.amenities,
           reviewCount: Number(room.review_count),
           ratingSum: Number(room.rating_sum),
@@ -312,7 +313,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       );
       return {
         ...breakdown,
-        distanceMeters: Math.round(Number(room.distance) * 10) / 10,
+        distanceMeters: Math.round(distance * 10) / 10,
         weights: deps.search.ranking.weights,
         calculatedAt: new Date().toISOString(),
       };

@@ -11,7 +11,10 @@ export class Migration0008RoomSearch extends Migration {
         title          text NOT NULL,
         description    text,
         address        text NOT NULL,
-        location       geography(Point, 4326) NOT NULL,
+        lat            double precision NOT NULL,
+        lng            double precision NOT NULL,
+        -- For the bounding-box prefilter only; distances are computed from lat and lng (see pgRoomSearch.ts).
+        geom           geometry(Point, 4326) NOT NULL,
         price_per_night integer NOT NULL,
         currency       char(3) NOT NULL,
         max_occupants  integer NOT NULL,
@@ -27,7 +30,7 @@ export class Migration0008RoomSearch extends Migration {
                          setweight(to_tsvector('simple', coalesce(description, '')), 'B') ||
                          setweight(to_tsvector('simple', address), 'C')) STORED
       )`);
-    this.addSql('CREATE INDEX search_rooms_location ON search_rooms USING gist (location) WHERE published');
+    this.addSql('CREATE INDEX search_rooms_geom ON search_rooms USING gist (geom) WHERE published');
     this.addSql('CREATE INDEX search_rooms_tsv ON search_rooms USING gin (tsv) WHERE published');
     this.addSql('CREATE INDEX search_rooms_amenities ON search_rooms USING gin (amenities) WHERE published');
     this.addSql(`

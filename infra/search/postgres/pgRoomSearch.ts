@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import type { RankingSettings } from '../../../domain/search/ranking.js';
 import { amenityScore } from '../../../domain/search/ranking.js';
+import { EARTH_RADIUS_METERS, METERS_PER_DEGREE } from '../../../domain/shared/geo.js';
 import {
   InvalidSearchCursor,
   type RoomSearchDocument,
@@ -44,10 +45,10 @@ export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
       if (documents.length === 0) return;
       const column = <T>(pick: (d: RoomSearchDocument) => T) => documents.map(pick);
       await sql(
-        `INSERT INTO search_rooms (room_id, landlord_id, title, description, address, location, price_per_night,
+        `INSERT INTO search_rooms (room_id, landlord_id, title, description, address, lat, lng, geom, price_per_night,
            currency, max_occupants, amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
-         SELECT d.room_id, d.landlord_id, d.title, d.description, d.address,
-                ST_SetSRID(ST_MakePoint(d.lng, d.lat), 4326)::geography, d.price, d.currency, d.max_occupants,
+         SELECT d.room_id, d.landlord_id, d.title, d.description, d.address, d.lat, d.lng,
+                ST_SetSRID(ST_MakePoint(d.lng, d.lat), 4326), d.price, d.currency, d.max_occupants,
                 ARRAY(SELECT jsonb_array_elements_text(d.amenities)), d.amenity_score, d.published, d.review_count,
                 d.rating_sum, d.photo_url, d.version
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[],
@@ -57,7 +58,8 @@ export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
                   amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
          ON CONFLICT (room_id) DO UPDATE SET
            landlord_id = excluded.landlord_id, title = excluded.title, description = excluded.description,
-           address = excluded.address, location = excluded.location, price_per_night = excluded.price_per_night,
+           address = excluded.address, lat = excluded.lat, lng = excluded.lng, geom = excluded.geom,
+           price_per_night = excluded.price_per_night,
            currency = excluded.currency, max_occupants = excluded.max_occupants, amenities = excluded.amenities,
            amenity_score = excluded.amenity_score, published = excluded.published,
            review_count = excluded.review_count, rating_sum = excluded.rating_sum, photo_url = excluded.photo_url,
@@ -178,11 +180,20 @@ export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
         return `$${values.length}`;
       };
       const { ranking } = query;
-      const lng = param(query.center.lng);
-      const lat = param(query.center.lat);
-      const center = `ST_SetSRID(ST_MakePoint(${lng}, ${lat}), 4326)::geography`;
-      // Distances on the sphere (use_spheroid false): several times cheaper than the spheroid, within 0.3 %.
-      const where = ['published', `ST_DWithin(location, ${center}, ${param(query.radiusMeters)}, false)`];
+      // A bounding box on the GiST index, then the exact radius on the distance: cheap arithmetic on lat and lng
+      // (equirectangular, the formula of domain/shared/geo.ts), several times faster than geography functions.
+      const { lat: lat0, lng: lng0 } = query.center;
+      const latDelta = query.radiusMeters / METERS_PER_DEGREE;
+      const lngDelta = latDelta / Math.max(0.01, Math.cos((lat0 * Math.PI) / 180));
+      const lat = param(lat0);
+      const lng = param(lng0);
+      const distance = `(${EARTH_RADIUS_METERS}::float8 * sqrt(power(radians(lat - ${lat}::float8), 2)
+        + power(cos(radians(${lat}::float8)) * radians(lng - ${lng}::float8), 2)))`;
+      const where = [
+        'published',
+        `geom && ST_MakeEnvelope(${param(lng0 - lngDelta)}, ${param(lat0 - latDelta)}, ${param(lng0 + lngDelta)}, ${param(lat0 + latDelta)}, 4326)`,
+      ];
+      const radius = param(query.radiusMeters);
       const text = query.q ? await textQuery(sql, query.q) : null;
       if (text) where.push(`tsv @@ to_tsquery('simple', ${param(text)})`);
       if (query.minPrice !== undefined) where.push(`price_per_night >= ${param(query.minPrice)}`);
@@ -209,11 +220,10 @@ export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
         : '';
       const statement = `SELECT *, ${sort.expression}::text AS sort_key FROM (
            SELECT *, ${score} AS score FROM (
-             SELECT room_id, title, price_per_night, currency, ST_Y(location::geometry) AS lat,
-                    ST_X(location::geometry) AS lng, amenities, amenity_score, review_count, rating_sum, photo_url,
-                    ST_Distance(location, ${center}, false) AS distance
+             SELECT room_id, title, price_per_night, currency, lat, lng, amenities, amenity_score, review_count,
+                    rating_sum, photo_url, ${distance} AS distance
                FROM search_rooms WHERE ${where.join(' AND ')}
-           ) AS near
+           ) AS near WHERE distance <= ${radius}
          ) AS hits ${afterClause}
          ORDER BY ${sort.expression} ${sort.direction}, room_id ASC
          LIMIT ${param(query.limit + 1)}`;
