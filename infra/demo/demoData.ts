@@ -2,14 +2,14 @@
  * The demo data set behind `npm run demo`: loads a reproducible demo data set through the real command path (so every row of
  * every read model comes from events). Same seed, same data; running it twice changes nothing.
  *
- * What exists so far: rooms (drafts, published, some with blocked dates) around exam venues of
- * several university towns, and bookings on them (pending and confirmed). Universities and venues
- * become events once their issue lands.
+ * What exists so far: a university per town with its exam venues and an exam session, rooms (drafts,
+ * published, some with blocked dates) around those venues, and bookings on them (pending and confirmed).
  */
 import { randomInt } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { changeBookingStatus, requestBooking } from '../../commands/bookings.js';
 import { runRoomCommand } from '../../commands/rooms.js';
+import { runUniversityCommand } from '../../commands/universities.js';
 import { bookingReference } from '../../domain/bookings/reference.js';
 import type { Amenity } from '../../domain/rooms/amenities.js';
 import { CancellationPolicies } from '../../domain/rooms/events.js';
@@ -118,6 +118,86 @@ export interface DemoOptions {
   today: string;
 }
 
+/** A university per town, its venues, and an exam session a month from today at all of them. */
+async function seedUniversities(
+  runtime: Awaited<ReturnType<typeof createRuntime>>,
+  options: DemoOptions,
+  today: number,
+): Promise<void> {
+  const adminId = uuidv5('demo-admin', NAMESPACE);
+  const now = new Date().toISOString();
+  const context = { actorId: adminId, actorRole: 'admin' as const, now, actorUniversityId: null };
+  for (const town of demoTowns) {
+    const universityId = uuidv5(`university-${town.city}`, NAMESPACE);
+    const envelope = (step: string) => ({
+      now,
+      idSeed: `demo|${universityId}|${step}`,
+      newId: () => uuidv5(`${universityId}-${step}`, NAMESPACE),
+      metadata: {
+        correlationId: `demo-${options.seed}`,
+        causationId: null,
+        actorId: adminId,
+        actorRole: 'admin',
+        requestId: null,
+      },
+    });
+    const [first] = town.venues;
+    await runUniversityCommand(
+      runtime.eventStore,
+      {
+        type: 'RegisterUniversity',
+        data: {
+          universityId,
+          name: `University of ${town.city}`,
+          city: town.city,
+          country: town.country,
+          location: { lat: first.lat, lng: first.lng },
+        },
+        context,
+      },
+      envelope('register'),
+    );
+    const venueIds = town.venues.map((venue) => demoVenueId(town.city, venue.name));
+    for (const [i, venue] of town.venues.entries()) {
+      await runUniversityCommand(
+        runtime.eventStore,
+        {
+          type: 'AddExamVenue',
+          data: {
+            universityId,
+            venueId: venueIds[i]!,
+            name: venue.name,
+            address: `${venue.name}, ${town.city}`,
+            location: { lat: venue.lat, lng: venue.lng },
+            capacity: 400,
+          },
+          context,
+        },
+        envelope(`venue-${i}`),
+      );
+    }
+    await runUniversityCommand(
+      runtime.eventStore,
+      {
+        type: 'ScheduleExamSession',
+        data: {
+          universityId,
+          sessionId: uuidv5(`session-${town.city}`, NAMESPACE),
+          name: 'Admission exams',
+          startsOn: dateOfDay(today + 30),
+          endsOn: dateOfDay(today + 33),
+          venueIds,
+        },
+        context,
+      },
+      envelope('session'),
+    );
+  }
+}
+
+/** The id of a demo venue: the same on every run and machine. */
+export const demoVenueId = (city: string, venue: string) => uuidv5(`venue-${city}-${venue}`, NAMESPACE);
+
 export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; bookings: number }> {
   const config = loadConfig();
   await prepareDatabase(config.DATABASE_URL);
@@ -127,6 +207,7 @@ export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; b
     uuidv5(`landlord-${i}`, NAMESPACE),
   );
   const today = dayNumber(options.today);
+  await seedUniversities(runtime, options, today);
 
   const plans = Array.from({ length: options.rooms }, (_, i) => {
     const town = demoTowns[i % demoTowns.length]!;
