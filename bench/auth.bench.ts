@@ -7,14 +7,20 @@
  *   BENCH_LOGINS=400   sign-ins per measured case
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { pino } from 'pino';
 import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import { createRuntime } from '../infra/runtime.js';
 import { buildApp } from '../read-api/app.js';
-import { createBenchDatabase, formatNumber, markdownTable, percentile, runClosedLoop } from './support.js';
+import {
+  createBenchDatabase,
+  formatNumber,
+  markdownTable,
+  percentile,
+  publishReport,
+  runClosedLoop,
+} from './support.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 400);
 const USERS = 64;
@@ -108,18 +114,7 @@ async function main(): Promise<void> {
     ),
     '',
   ].join('\n');
-  process.stdout.write(`${report}\n`);
-  if (process.env.BENCH_WRITE !== '0') {
-    const directory = new URL('./results/', import.meta.url);
-    await mkdir(directory, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replace(/:/g, '-');
-    await writeFile(new URL(`auth-${stamp}.md`, directory), report);
-    await writeFile(new URL('auth-latest.md', directory), report);
-    log('written bench/results/auth-latest.md');
-  }
+  await publishReport('auth', report);
 }
 
 main().then(

@@ -15,7 +15,6 @@
  *   BENCH_ROOMS=2000      rooms seeded
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { pino } from 'pino';
 import { runRoomCommand } from '../commands/rooms.js';
@@ -26,7 +25,14 @@ import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import { createRuntime } from '../infra/runtime.js';
 import { buildApp } from '../read-api/app.js';
-import { createBenchDatabase, formatNumber, markdownTable, percentile, runClosedLoop } from './support.js';
+import {
+  createBenchDatabase,
+  formatNumber,
+  markdownTable,
+  percentile,
+  publishReport,
+  runClosedLoop,
+} from './support.js';
 
 const REQUESTS = Number(process.env.BENCH_BOOKINGS ?? 4000);
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 2000);
@@ -231,18 +237,7 @@ async function main(): Promise<void> {
     markdownTable(['Case', 'Requests', '201 / 409', 'per second', 'p50 ms', 'p99 ms', 'CPU', 'Load', 'Goal'], rows),
     '',
   ].join('\n');
-  process.stdout.write(`${report}\n`);
-  if (process.env.BENCH_WRITE !== '0') {
-    const directory = new URL('./results/', import.meta.url);
-    await mkdir(directory, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replace(/:/g, '-');
-    await writeFile(new URL(`bookings-${stamp}.md`, directory), report);
-    await writeFile(new URL('bookings-latest.md', directory), report);
-    log('written bench/results/bookings-latest.md');
-  }
+  await publishReport('bookings', report);
   if (doubleHeld > 0) process.exitCode = 1;
 }
 

@@ -13,18 +13,25 @@
  *   BENCH_SECONDS=15     duration of each measured case
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Amenities } from '../domain/rooms/amenities.js';
 import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
+import { seededRandom } from '../infra/demo/demoData.js';
 import { createRuntime } from '../infra/runtime.js';
 import { pgRoomSearchWriter, poolSql } from '../infra/search/postgres/pgRoomSearch.js';
 import type { RoomSearchDocument } from '../infra/search/roomSearchIndex.js';
 import { buildApp } from '../read-api/app.js';
-import { createBenchDatabase, formatNumber, markdownTable, percentile, runForDuration } from './support.js';
+import {
+  createBenchDatabase,
+  formatNumber,
+  markdownTable,
+  percentile,
+  publishReport,
+  runForDuration,
+} from './support.js';
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -32,18 +39,6 @@ const CLIENTS = 32;
 const VENUES = 20;
 
 const log = (message: string) => process.stderr.write(`[bench:search] ${message}\n`);
-
-/** A seeded random source, so every run seeds the same rooms. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ADJECTIVES = ['Quiet', 'Bright', 'Cozy', 'Spacious', 'Sunny', 'Modern', 'Calm', 'Renovated', 'Small', 'Large'];
 const KINDS = ['room', 'single room', 'studio', 'flat', 'attic room', 'double room'];
@@ -59,7 +54,7 @@ const TOWNS = [
 async function main(): Promise<void> {
   const db = await createBenchDatabase('roomline_bench_search');
   await prepareDatabase(db.url);
-  const rand = random(42);
+  const rand = seededRandom(42);
   const venues = Array.from({ length: VENUES }, (_, i) => {
     const town = TOWNS[i % TOWNS.length]!;
     return { id: randomUUID(), lat: town.lat + (rand() - 0.5) * 0.08, lng: town.lng + (rand() - 0.5) * 0.08 };
@@ -160,7 +155,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     try {
       for (const [name, build] of Object.entries(cases)) {
-        const r = random(7);
+        const r = seededRandom(7);
         let found = 0;
         const get = async () => {
           const response = await fetch(`${base}/api/rooms/search?${build(r)}`);
@@ -211,18 +206,7 @@ async function main(): Promise<void> {
     markdownTable(['Case', 'Cache', 'Requests', 'per second', 'p50 ms', 'p99 ms', 'hits/page', 'Load', 'Goal'], rows),
     '',
   ].join('\n');
-  process.stdout.write(`${report}\n`);
-  if (process.env.BENCH_WRITE !== '0') {
-    const directory = new URL('./results/', import.meta.url);
-    await mkdir(directory, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replace(/:/g, '-');
-    await writeFile(new URL(`search-${stamp}.md`, directory), report);
-    await writeFile(new URL('search-latest.md', directory), report);
-    log('written bench/results/search-latest.md');
-  }
+  await publishReport('search', report);
 }
 
 main().then(

@@ -181,3 +181,22 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/**
+ * Prints a benchmark's report and, unless BENCH_WRITE=0, writes it to bench/results/<name>-<time>.md and
+ * bench/results/<name>-latest.md.
+ */
+export async function publishReport(name: string, report: string): Promise<void> {
+  process.stdout.write(`${report}\n`);
+  if (process.env.BENCH_WRITE === '0') return;
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const directory = new URL('./results/', import.meta.url);
+  await mkdir(directory, { recursive: true });
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+  await writeFile(new URL(`${name}-${stamp}.md`, directory), report);
+  await writeFile(new URL(`${name}-latest.md`, directory), report);
+  process.stderr.write(`[bench:${name}] written bench/results/${name}-latest.md\n`);
+}

@@ -22,8 +22,8 @@ import { createLogger, createRuntime } from '../runtime.js';
 
 const NAMESPACE = '3c0d3b1e-7d59-4f1b-a5b4-1f0a6a2d9c70';
 
-/** mulberry32: a small seeded generator, so the demo is the same everywhere. */
-function random(seed: number): () => number {
+/** mulberry32: a small seeded generator, so the demo (and the benchmarks' data) is the same everywhere. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -202,7 +202,7 @@ export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; b
   const config = loadConfig();
   await prepareDatabase(config.DATABASE_URL);
   const runtime = await createRuntime(config, createLogger({ LOG_LEVEL: 'warn' }));
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const landlords = Array.from({ length: Math.max(10, Math.floor(options.rooms / 12)) }, (_, i) =>
     uuidv5(`landlord-${i}`, NAMESPACE),
   );
