@@ -166,7 +166,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
           consumes: ['multipart/form-data'],
           params: Type.Object({ id: Uuid }),
           headers: IfMatchHeaders,
-          response: { 200: PhotosAdded, 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
+          response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
         },
       },
       async (request, reply) => {
@@ -208,7 +208,8 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
           const photo = shown.get(key);
           return photo ? [linksOf(photo)] : [];
         });
-        return reply.code(result.events.length > 0 ? 201 : 200).send({
+        // 201 as API.md fixes it, also when every image was already on the room (position null: nothing appended).
+        return reply.code(201).send({
           photos: answered,
           position: result.position?.toString() ?? null,
           revision: result.revision?.toString() ?? '0',

@@ -168,12 +168,12 @@ describe('POST /api/rooms/{id}/photos', () => {
     expect(served.rawPayload.equals(noise)).toBe(true);
   });
 
-  it('adds the same image once: a repeated upload answers 200 with the same photo', async () => {
+  it('adds the same image once: a repeated upload answers 201 with the same photo and appends nothing', async () => {
     const roomId = await createRoom(landlordId);
     const jpeg = await image('jpeg', 400, 300);
     const first = (await upload(roomId, [jpegFile(jpeg)], owner())).json();
     const second = await upload(roomId, [jpegFile(jpeg), jpegFile(jpeg)], owner());
-    expect(second.statusCode).toBe(200);
+    expect(second.statusCode).toBe(201);
     expect(second.json()).toMatchObject({ photos: first.photos, position: null });
     expect((await getRoom(roomId, landlordId, first.position)).photos).toEqual(first.photos);
   });
