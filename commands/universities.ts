@@ -1,3 +1,5 @@
+import type { CommandContext } from '../domain/shared/decider.js';
+import { fold } from '../domain/shared/decider.js';
 import type { AssignCandidate, UniversityCommand, UniversityContext } from '../domain/universities/commands.js';
 import {
   type CandidateState,
@@ -11,8 +13,6 @@ import {
   type UniversityEvent,
   universityStreamId,
 } from '../domain/universities/events.js';
-import type { CommandContext } from '../domain/shared/decider.js';
-import { fold } from '../domain/shared/decider.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
 import { loadUser } from './identity.js';

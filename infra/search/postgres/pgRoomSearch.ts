@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
-import type { RankingSettings } from '../../../domain/search/ranking.js';
 import { amenityScore } from '../../../domain/search/ranking.js';
 import { EARTH_RADIUS_METERS, METERS_PER_DEGREE } from '../../../domain/shared/geo.js';
 import {
