@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RANKING, rankingScore } from '../../domain/search/ranking.js';
+import { AMENITY_WEIGHTS, DEFAULT_RANKING, rankingScore } from '../../domain/search/ranking.js';
+import { distanceMeters } from '../../domain/shared/geo.js';
 import type { GeoPoint } from '../../domain/shared/values.js';
 import {
   InvalidSearchCursor,
@@ -171,6 +172,46 @@ export function roomIndexContract(name: string, harness: RoomIndexHarness): void
       const room = rooms.find((r) => r.roomId === top!.id)!;
       const expected = rankingScore({ distanceMeters: top!.distanceMeters, ...room }, DEFAULT_RANKING);
       expect(top!.rankingScore).toBeCloseTo(expected.overall, 6);
+    });
+
+    it('ranks a far room with every amenity and fine reviews above near rooms with nothing, whatever the shortcuts', async () => {
+      const centre = area(7);
+      const everything = [...Object.keys(AMENITY_WEIGHTS)];
+      const far = roomDocument({
+        location: offset(centre, 4_000),
+        amenities: everything,
+        reviewCount: 30,
+        ratingSum: 150,
+      });
+      const near = Array.from({ length: 8 }, (_, i) =>
+        roomDocument({ location: offset(centre, 300 + 60 * i), amenities: [], reviewCount: 0, ratingSum: 0 }),
+      );
+      // Near rooms that are good too, so a ring can be settled early: they must still be ranked right.
+      const good = Array.from({ length: 3 }, (_, i) =>
+        roomDocument({
+          location: offset(centre, 100 + 10 * i),
+          amenities: everything,
+          reviewCount: 40,
+          ratingSum: 200,
+        }),
+      );
+      await index.writer.upsertRooms([far, ...near, ...good]);
+      const expected = [far, ...near, ...good]
+        .map((room) => ({
+          id: room.roomId,
+          score: rankingScore({ distanceMeters: distanceMeters(centre, room.location), ...room }, DEFAULT_RANKING)
+            .overall,
+        }))
+        .sort((a, b) => b.score - a.score)
+        .map((r) => r.id);
+      for (const limit of [2, 4, 5]) {
+        const first = await index.reader.search(query({ center: centre, sort: 'ranking', limit }));
+        expect(
+          first.items.map((h) => h.id),
+          `limit ${limit}`,
+        ).toEqual(expected.slice(0, limit));
+      }
+      expect((await all(query({ center: centre, sort: 'ranking', limit: 3 }))).map((h) => h.id)).toEqual(expected);
     });
 
     it('tolerates a typo in the text, and matches nothing unrelated', async () => {

@@ -33,6 +33,8 @@ export class Migration0008RoomSearch extends Migration {
     this.addSql('CREATE INDEX search_rooms_geom ON search_rooms USING gist (geom) WHERE published');
     this.addSql('CREATE INDEX search_rooms_tsv ON search_rooms USING gin (tsv) WHERE published');
     this.addSql('CREATE INDEX search_rooms_amenities ON search_rooms USING gin (amenities) WHERE published');
+    // The highest amenity score, read by the ranking's early stop.
+    this.addSql('CREATE INDEX search_rooms_amenity_score ON search_rooms (amenity_score) WHERE published');
     this.addSql(`
       CREATE TABLE search_room_nights (
         room_id uuid NOT NULL,
