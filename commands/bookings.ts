@@ -165,8 +165,8 @@ async function releaseNights(
   bookingId: string,
   context: RequestBooking['context'],
   envelope: CommandEnvelope,
-): Promise<void> {
-  await handleCommand(
+): Promise<bigint | null> {
+  const { position } = await handleCommand(
     deps.store,
     calendarStreamId(roomId),
     calendarDecider,
@@ -176,6 +176,7 @@ async function releaseNights(
       maxRetries: deps.maxRetries ?? 20,
     },
   );
+  return position;
 }
 
 /** Statuses whose nights are free again. Releasing is idempotent, so a retry also repairs a release that failed. */
@@ -198,10 +199,14 @@ export async function changeBookingStatus(
     },
   );
   if (RELEASED_STATUSES.has(result.state.status) && result.state.roomId) {
-    await releaseNights(deps, result.state.roomId, command.data.bookingId, command.context, {
+    const released = await releaseNights(deps, result.state.roomId, command.data.bookingId, command.context, {
       ...envelope,
       idSeed: undefined,
     });
+    // The answer's position covers the release too: a read with X-Min-Position sees the nights free.
+    if (released !== null && (result.position === null || released > result.position)) {
+      return { ...result, position: released };
+    }
   }
   return result;
 }

@@ -141,7 +141,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     max: config.PG_POOL_SIZE,
     application_name: 'roomline',
     // No parallel workers: on a few cores, starting them costs more than short OLTP and search queries gain.
-    options: '-c max_parallel_workers_per_gather=0',
+    options: '-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan',
   });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
   let eventStoreRef: EventStore | undefined;

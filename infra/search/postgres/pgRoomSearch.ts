@@ -87,7 +87,7 @@ export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
       await sql(
         `INSERT INTO search_words (word)
          SELECT DISTINCT lexeme FROM unnest($1::text[]) AS t(doc), unnest(to_tsvector('simple', doc)) AS w
-          WHERE length(lexeme) BETWEEN 3 AND 40
+          WHERE length(lexeme) BETWEEN 3 AND 40 AND lexeme !~ '[[:digit:]]'
          ON CONFLICT DO NOTHING`,
         [documents.map((d) => `${d.title} ${d.description ?? ''} ${d.address}`)],
       );
@@ -146,7 +146,8 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * make it scan the text index).
  */
 async function textQuery(sql: Sql, q: string): Promise<string | null> {
-  // Letters and digits only: safe inside a tsquery text.
+  // Letters and digits only: safe inside a tsquery text. Words with digits (house numbers) are not in the
+  // vocabulary and are matched as typed.
   const words = [...new Set((q.toLowerCase().match(WORD) ?? []).filter((w) => w.length <= 40))].slice(0, 8);
   if (words.length === 0) return null;
   const { rows } = await sql(
@@ -238,7 +239,18 @@ export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
       // ring's edge plus the highest amenity score indexed and a perfect review score). Most searches then
       // score a few hundred rooms instead of thousands. Price order has no such bound: one pass.
       const radiusMeters = query.radiusMeters;
-      const rings = query.sort === 'price' ? [radiusMeters] : [...new Set([0.2, 0.5, 1].map((f) => f * radiusMeters))];
+      // With filters, the rooms that pass rarely reach the bound (it assumes the best amenities anywhere), so a
+      // ranking with filters goes straight to the whole radius.
+      const filtered =
+        text !== null ||
+        (query.amenities?.length ?? 0) > 0 ||
+        query.stay !== undefined ||
+        query.minPrice !== undefined ||
+        query.maxPrice !== undefined;
+      const rings =
+        query.sort === 'price' || (query.sort === 'ranking' && filtered)
+          ? [radiusMeters]
+          : [...new Set([0.2, 0.5, 1].map((f) => f * radiusMeters))];
       let bestBeyond: ((ring: number) => number) | undefined;
       if (query.sort === 'ranking' && rings.length > 1) {
         const { rows: top } = await sql(
