@@ -118,11 +118,18 @@ export function rankingSettings(config: Config): RankingSettings {
 }
 
 /** The room search index chosen by SEARCH_BACKEND: what reads it, and the projection that feeds it. */
-function createSearch(config: Config, pool: pg.Pool): { reader: RoomSearchReader; projection: PgProjection } {
+function createSearch(
+  config: Config,
+  pool: pg.Pool,
+): { reader: RoomSearchReader; projection: PgProjection; ready?: () => Promise<void> } {
   if (config.SEARCH_BACKEND === 'meilisearch') {
-    // Settings (filterable, sortable attributes, geo) are applied by code on first use.
     const meili = createMeiliRoomSearch({ url: config.MEILI_URL!, apiKey: config.MEILI_MASTER_KEY });
-    return { reader: meili.reader, projection: roomSearchProjection(() => meili.writer) };
+    return {
+      reader: meili.reader,
+      projection: roomSearchProjection(() => meili.writer),
+      // The index settings (filterable and sortable attributes, geo) are applied by code at start-up.
+      ready: () => meili.ensureSettings(),
+    };
   }
   return {
     reader: pgRoomSearchReader(poolSql(pool)),
@@ -141,6 +148,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     max: config.PG_POOL_SIZE,
     application_name: 'roomline',
     // No parallel workers: on a few cores, starting them costs more than short OLTP and search queries gain.
+    // Custom plans for prepared statements: a search's plan depends on its box and filters, not only its shape.
     options: '-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan',
   });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
@@ -182,6 +190,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   }
   const search = createSearch(config, pool);
+  await search.ready?.();
   allProjections = [
     ...projections,
     search.projection,
