@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CalendarEvent } from '../../domain/bookings/calendar.js';
+import type { RoomEvent } from '../../domain/rooms/events.js';
+import { DEFAULT_RANKING } from '../../domain/search/ranking.js';
+import { openOrm } from '../../infra/db/orm.js';
+import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import {
+  pgRoomSearchReader,
+  pgRoomSearchWriter,
+  poolSql,
+  transactionSql,
+} from '../../infra/search/postgres/pgRoomSearch.js';
+import { roomSearchProjection } from '../../projections/search/roomSearchProjection.js';
+import { roomDetails } from '../support/builders/rooms.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/** The search projection, given events, then what a search finds: against the real PostGIS. */
+let db: TestDatabase;
+let orm: MikroORM;
+const projection = roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em)));
+beforeAll(async () => {
+  db = await createTestDatabase(4);
+  orm = await openOrm(db.url, 4);
+});
+afterAll(async () => {
+  await orm?.close(true);
+  await db?.drop();
+});
+
+let position = 1000n;
+function recorded(streamId: string, revision: number, event: RoomEvent | CalendarEvent): RecordedEvent {
+  position += 1n;
+  return {
+    eventId: randomUUID(),
+    streamId,
+    revision: BigInt(revision),
+    position,
+    type: event.type,
+    schemaVersion: 1,
+    data: event.data,
+    metadata: {
+      correlationId: randomUUID(),
+      causationId: null,
+      actorId: null,
+      actorRole: null,
+      occurredAt: '2027-01-05T10:00:00.000Z',
+      requestId: null,
+    },
+    recordedAt: '2027-01-05T10:00:00.000Z',
+    hash: 'x',
+    previousHash: 'x',
+  };
+}
+
+const apply = (events: RecordedEvent[]) => orm.em.fork().transactional((tx) => projection.apply(tx, events));
+const reader = () => pgRoomSearchReader(poolSql(db.pool));
+const details = roomDetails({ title: 'Quiet room by the library', pricePerNight: 4_000 });
+const find = async (stay?: { checkIn: string; checkOut: string }) =>
+  (
+    await reader().search({
+      center: details.location,
+      radiusMeters: 1_000,
+      sort: 'distance',
+      limit: 10,
+      ranking: DEFAULT_RANKING,
+      stay,
+    })
+  ).items;
+
+describe('room search projection', () => {
+  const roomId = randomUUID();
+  const landlordId = randomUUID();
+  const room = `Room-${roomId}`;
+  const calendar = `RoomCalendar-${roomId}`;
+  const created = recorded(room, 0, {
+    type: 'RoomCreated',
+    data: { ...details, roomId, landlordId, createdAt: '2027-01-05T10:00:00.000Z' },
+  });
+  const published = recorded(room, 1, {
+    type: 'RoomPublished',
+    data: { roomId, publishedAt: '2027-01-05T10:00:00.000Z' },
+  });
+
+  it('indexes a room once it is published, and applies an event twice to the same effect', async () => {
+    await apply([created]);
+    expect(await find()).toEqual([]);
+    await apply([published]);
+    await apply([created, published]);
+    const [hit] = await find();
+    expect(hit).toMatchObject({ id: roomId, title: details.title, pricePerNight: 4_000, photoUrl: null });
+  });
+
+  it('follows changes, holds, releases, blocks and photos, in order within a batch', async () => {
+    const booking = randomUUID();
+    await apply([
+      recorded(room, 2, {
+        type: 'RoomUpdated',
+        data: { roomId, changes: { pricePerNight: 4_800 }, updatedAt: '2027-01-06T10:00:00.000Z' },
+      }),
+      recorded(calendar, 0, {
+        type: 'NightsHeld',
+        data: { bookingId: booking, nights: ['2027-03-01', '2027-03-02'], heldAt: '2027-01-06T10:00:00.000Z' },
+      }),
+      recorded(room, 3, {
+        type: 'RoomBlockedDatesSet',
+        data: { roomId, blocked: [{ from: '2027-04-10', to: '2027-04-12' }], setAt: '2027-01-06T10:00:00.000Z' },
+      }),
+      recorded(room, 4, {
+        type: 'RoomPhotosAdded',
+        data: {
+          roomId,
+          photos: [
+            {
+              id: randomUUID(),
+              key: 'a'.repeat(64),
+              thumbnailKey: 'b'.repeat(64),
+              contentType: 'image/jpeg',
+              width: 800,
+              height: 600,
+              bytes: 1000,
+            },
+          ],
+          addedAt: '2027-01-06T10:00:00.000Z',
+        },
+      }),
+    ]);
+    const [hit] = await find();
+    expect(hit).toMatchObject({ pricePerNight: 4_800, photoUrl: `/api/photos/${'b'.repeat(64)}` });
+    expect(await find({ checkIn: '2027-03-02', checkOut: '2027-03-04' })).toEqual([]);
+    expect(await find({ checkIn: '2027-04-11', checkOut: '2027-04-13' })).toEqual([]);
+    expect(await find({ checkIn: '2027-03-03', checkOut: '2027-04-10' })).toHaveLength(1);
+
+    await apply([
+      recorded(calendar, 1, {
+        type: 'NightsReleased',
+        data: { bookingId: booking, nights: ['2027-03-01', '2027-03-02'], releasedAt: '2027-01-07T10:00:00.000Z' },
+      }),
+    ]);
+    expect(await find({ checkIn: '2027-03-01', checkOut: '2027-03-03' })).toHaveLength(1);
+  });
+
+  it('drops a room from results when unpublished, and rebuilds from nothing', async () => {
+    await apply([
+      recorded(room, 5, { type: 'RoomUnpublished', data: { roomId, unpublishedAt: '2027-01-08T10:00:00.000Z' } }),
+    ]);
+    expect(await find()).toEqual([]);
+    await orm.em.fork().transactional((tx) => projection.reset(tx));
+    const { rows } = await db.pool.query(
+      'SELECT (SELECT count(*) FROM search_rooms) + (SELECT count(*) FROM search_room_state) AS n',
+    );
+    expect(Number(rows[0].n)).toBe(0);
+  });
+});
