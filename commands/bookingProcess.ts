@@ -67,10 +67,16 @@ async function claim(em: EntityManager, cause: RecordedEvent, effect: string): P
 
 export const bookingProcessName = 'booking-process';
 
+/** A notice about an event older than this is not sent: a first start over years of history mails nobody. */
+export const NOTICE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+const isFresh = (event: RecordedEvent) => Date.now() - Date.parse(event.metadata.occurredAt) <= NOTICE_MAX_AGE_MS;
+
 /**
  * The booking process manager: reacts to booking and payment events with commands and jobs.
  * - BookingRequested: a timer expires the hold at `holdExpiresAt`.
- * - BookingConfirmed: the payment record opens (the full amount, due at check-in, cash) and the tenant is told.
+ * - BookingConfirmed: the payment record opens (the full amount, due at check-in, cash) and the tenant is told
+ *   (unless the confirmation is more than a day old: a replay of history sends no stale mail).
  * - BookingCancelled: what is owed becomes the cancellation fee.
  * - GuestCheckedIn: a timer completes the stay on the check-out day.
  * - PaymentRecordOpened: a timer marks the payment overdue one day after it was due.
@@ -105,7 +111,7 @@ export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
             if (await claim(em, recorded, 'open-payment')) {
               await openPaymentRecord({ store }, bookingId, envelopeFor(recorded, 'open-payment'));
             }
-            if (await claim(em, recorded, 'notify-confirmed')) {
+            if ((await claim(em, recorded, 'notify-confirmed')) && isFresh(recorded)) {
               const { state } = await loadBooking(store, bookingId);
               if (state.tenantId) {
                 await notifier.notify({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookingProcessName } from '../../commands/bookingProcess.js';
 import { markOverduePayments } from '../../commands/bookingSweeps.js';
+import { changeBookingStatus, requestBooking } from '../../commands/bookings.js';
 import { paymentStreamId } from '../../domain/payments/events.js';
 import { timerJobId } from '../../infra/queues/bookingTimers.js';
 import { mailJobId } from '../../infra/queues/queues.js';
@@ -252,6 +253,56 @@ describe('payment tracking', () => {
 });
 
 describe('the booking process manager', () => {
+  it('opens the payment record for a confirmation from long ago, but mails nobody about it', async () => {
+    const tenant = await registeredTenant();
+    const landlordId = randomUUID();
+    const room = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/rooms',
+        headers: t.as('landlord', landlordId),
+        payload: roomBody(),
+      })
+    ).json();
+    await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: t.as('landlord', landlordId) });
+    // Requested and confirmed three days ago, as history replayed on a first start would be.
+    const then = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const envelope = {
+      now: then,
+      newId: randomUUID,
+      metadata: { correlationId: randomUUID(), causationId: null, actorId: null, actorRole: null, requestId: null },
+    };
+    const bookingId = randomUUID();
+    const deps = { store: t.runtime.eventStore, newReference: () => `RL-${randomUUID().slice(0, 6).toUpperCase()}` };
+    await requestBooking(
+      deps,
+      {
+        roomId: room.id,
+        bookingId,
+        checkIn: '2027-05-01',
+        checkOut: '2027-05-03',
+        guests: 1,
+        holdMinutes: 7 * 24 * 60,
+      },
+      { actorId: tenant.id, actorRole: 'tenant', now: then },
+      envelope,
+    );
+    const confirmed = await changeBookingStatus(
+      deps,
+      {
+        type: 'ConfirmBooking',
+        data: { bookingId },
+        context: { actorId: landlordId, actorRole: 'landlord', now: then },
+      },
+      envelope,
+    );
+    await withPaymentRecord(bookingId, t.as('landlord', landlordId));
+    // The process manager has handled the confirmation (its checkpoint passed it): no mail was queued.
+    const manager = t.runtime.projections.find((p) => p.name === bookingProcessName)!;
+    await waitForCheckpoint(t.runtime.pool, manager, confirmed.position!, 5000);
+    expect(await t.runtime.queues.mail.getJob(mailJobId(`booking-confirmed.${bookingId}`))).toBeUndefined();
+  });
+
   it('opens one payment record, queues one mail and sets the deadlines, even when replayed from the start', async () => {
     const tenant = await registeredTenant();
     const b = await confirmedBooking({ tenant });
