@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CalendarEvent } from '../../domain/bookings/calendar.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
+import { cellOf } from '../../domain/search/cells.js';
 import { type DateRange, dateOfDay, dayNumber } from '../../domain/shared/values.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { transactionSql } from '../../infra/search/postgres/pgRoomSearch.js';
@@ -52,6 +53,11 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
       const states = new Map(rows.map((row) => [row.room_id, row.state]));
       const documentsChanged = new Set<string>();
       const nightsChanged = new Set<string>();
+      /** Cells whose rooms changed (the old and the new one when a room moves): their cached searches go. */
+      const cellsChanged = new Set<string>();
+      const touch = (state: RoomSearchState) => {
+        if (state.document) cellsChanged.add(cellOf(state.document.location));
+      };
 
       for (const recorded of events) {
         const roomId = roomIdOf(recorded);
@@ -64,10 +70,12 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
             else if (state.held[night] === event.data.bookingId) delete state.held[night];
           }
           nightsChanged.add(roomId);
+          touch(state);
           continue;
         }
         const event = { type: recorded.type, data: recorded.data } as RoomEvent;
         const version = Number(recorded.revision) + 1;
+        touch(state);
         if (state.document && state.document.version >= version) continue;
         switch (event.type) {
           case 'RoomCreated': {
@@ -125,6 +133,7 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
           state.document.photoUrl = first ? photoPath(first.thumbnailKey) : null;
           state.document.version = version;
           documentsChanged.add(roomId);
+          touch(state);
         }
       }
 
@@ -138,6 +147,14 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
       await writer.upsertRooms([...documentsChanged].map((id) => states.get(id)!.document!));
       for (const roomId of nightsChanged)
         await writer.setUnavailableNights(roomId, unavailableNights(states.get(roomId)!));
+      const last = events[events.length - 1];
+      if (last && cellsChanged.size > 0) {
+        await sql(
+          `INSERT INTO search_cell_versions (cell, version) SELECT unnest($1::text[]), $2
+           ON CONFLICT (cell) DO UPDATE SET version = excluded.version`,
+          [[...cellsChanged], last.position.toString()],
+        );
+      }
     },
 
     async reset(em: EntityManager): Promise<void> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Amenities } from '../../domain/rooms/amenities.js';
+import { cellsCovering } from '../../domain/search/cells.js';
 import { rankingScore } from '../../domain/search/ranking.js';
 import { distanceMeters } from '../../domain/shared/geo.js';
 import { dayNumber, type GeoPoint as Point } from '../../domain/shared/values.js';
@@ -153,13 +154,22 @@ function parseStay(query: SearchQuery): RoomSearchQuery['stay'] {
 export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
   const projection = () => deps.projections.find((p) => p.name === SEARCH_PROJECTION);
 
-  /** The search index's checkpoint: part of every cache key, so a change to the rooms is never hidden. */
-  async function indexVersion(): Promise<string> {
-    const { rows } = await deps.pool.query<{ position: string }>(
-      'SELECT position FROM projection_checkpoints WHERE name = $1',
-      [SEARCH_PROJECTION],
-    );
-    return rows[0]?.position ?? '0';
+  /**
+   * The versions of the map cells the search covers (domain/search/cells.ts): part of its cache key, so a
+   * change to any room it could find makes a new key, and changes elsewhere leave it cached.
+   */
+  async function coverVersion(center: Point, radiusMeters: number): Promise<string> {
+    const cells = cellsCovering(center, radiusMeters);
+    const { rows } = await deps.pool.query<{ versions: string | null }>({
+      name: 'search_cell_versions',
+      text: `SELECT string_agg(cell || '=' || version, ',' ORDER BY cell) AS versions
+               FROM search_cell_versions WHERE cell = ANY($1::text[])`,
+      values: [cells],
+    });
+    return createHash('sha256')
+      .update(rows[0]?.versions ?? '')
+      .digest('base64url')
+      .slice(0, 16);
   }
 
   app.get(
@@ -231,7 +241,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       const ttl = deps.config.SEARCH_CACHE_SECONDS;
       const key =
         ttl > 0
-          ? `roomline:search:${await indexVersion()}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`
+          ? `roomline:search:${await coverVersion(center, search.radiusMeters)}:${createHash('sha256').update(JSON.stringify(search)).digest('base64url')}`
           : null;
       if (key) {
         const cached = await deps.redis.get(key).catch(() => null);

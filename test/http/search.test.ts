@@ -207,13 +207,18 @@ describe('GET /api/rooms/search', () => {
     expect(hit.rankingScore).toBeCloseTo(breakdown.overall, 6);
   });
 
-  it('caches a result and never serves it after the rooms changed', async () => {
+  it('caches a result, keeps it over changes elsewhere, and never serves it after a room it covers changed', async () => {
     const centre = offset(VENUE, 500_000);
     const first = await room({ location: offset(centre, 100), pricePerNight: 5_000 });
     const miss = await search({ ...at(centre) });
     const hit = await search({ ...at(centre) });
     expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['miss', 'hit']);
     expect(hit.json().items).toEqual(miss.json().items);
+    // A change far away leaves the result cached...
+    await room({ location: offset(VENUE, 600_000) });
+    const stillCached = await search({ ...at(centre) });
+    expect(stillCached.headers['x-cache']).toBe('hit');
+    // ...a change to a room it covers never lets it be served again.
     const updated = await t.app.inject({
       method: 'PUT',
       url: `/api/rooms/${first}`,

@@ -44,6 +44,8 @@ export class Migration0008RoomSearch extends Migration {
     // Every word of every indexed room: typo tolerance looks a mistyped word up here by trigram similarity.
     this.addSql('CREATE TABLE search_words (word text PRIMARY KEY)');
     this.addSql('CREATE INDEX search_words_trgm ON search_words USING gin (word gin_trgm_ops)');
+    // Per map cell (domain/search/cells.ts), the position of its latest change: part of every search cache key.
+    this.addSql('CREATE TABLE search_cell_versions (cell text PRIMARY KEY, version bigint NOT NULL)');
     // The search projection's state per room (the document and its nights), whichever index it feeds.
     this.addSql(`
       CREATE TABLE search_room_state (
@@ -53,6 +55,8 @@ export class Migration0008RoomSearch extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql('DROP TABLE IF EXISTS search_room_state, search_words, search_room_nights, search_rooms');
+    this.addSql(
+      'DROP TABLE IF EXISTS search_cell_versions, search_room_state, search_words, search_room_nights, search_rooms',
+    );
   }
 }
