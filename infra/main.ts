@@ -50,7 +50,13 @@ async function main(): Promise<void> {
     stops.push({ name: 'projector', stop: () => runner.stop() });
   }
   if (runs('worker')) {
-    const workers = await startWorkers({ config, logger, pool: runtime.pool, eventStore: runtime.eventStore });
+    const workers = await startWorkers({
+      config,
+      logger,
+      pool: runtime.pool,
+      eventStore: runtime.eventStore,
+      fileStore: runtime.fileStore,
+    });
     stops.push({ name: 'worker', stop: () => workers.close() });
   }
 

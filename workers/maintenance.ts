@@ -3,11 +3,14 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { completeFinishedStays, expireOverdueHolds, markOverduePayments } from '../commands/bookingSweeps.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
+import type { FileStore } from '../infra/fileStore/fileStore.js';
 import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
+  /** Deletes stored files (photos) nothing refers to any more, a day after they were stored. */
+  purgeUnreferencedFiles: 'purge-unreferenced-files',
   /**
    * Expire bookings whose hold ran out, complete stays past check-out, mark unpaid balances overdue: the sweep
    * behind the delayed jobs, so nothing depends on a job Redis lost.
@@ -26,13 +29,54 @@ export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number
 }
 
 /**
+ * Every file key the read models refer to. Each context that stores files through the file store must add
+ * its references here (today: room photos and their thumbnails), or its files are deleted a day after upload.
+ */
+async function referencedFileKeys(pool: pg.Pool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ key: string }>(
+    `SELECT DISTINCT substring(link FROM '[0-9a-f]{64}$') AS key
+       FROM rooms, jsonb_array_elements(photos) AS photo,
+            LATERAL (VALUES (photo->>'url'), (photo->>'thumbnailUrl')) AS links(link)
+      WHERE link IS NOT NULL`,
+  );
+  return new Set(rows.map((row) => row.key).filter(Boolean));
+}
+
+/**
+ * Deletes the files no read model refers to and that were stored more than `graceMs` ago (default a day):
+ * photos removed from their room, uploads whose command was refused. The grace period covers files whose
+ * event has not reached the read model yet.
+ */
+export async function purgeUnreferencedFiles(
+  deps: { pool: pg.Pool; fileStore: FileStore },
+  now = new Date(),
+  graceMs = 24 * HOUR_MS,
+): Promise<number> {
+  const referenced = await referencedFileKeys(deps.pool);
+  let deleted = 0;
+  for await (const file of deps.fileStore.list()) {
+    if (referenced.has(file.key) || now.getTime() - file.storedAt.getTime() < graceMs) continue;
+    await deps.fileStore.delete(file.key);
+    deleted++;
+  }
+  return deleted;
+}
+
+/**
  * Registers the hourly maintenance jobs. A job scheduler is one record per id, so every process may call this
  * at start-up: the schedule is replaced, never doubled. The first run is due at once.
  */
 export async function scheduleMaintenance(
   queue: Queue,
-  options: { bookings: boolean } = { bookings: false },
+  options: { bookings: boolean; files?: boolean } = { bookings: false },
 ): Promise<void> {
+  if (options.files) {
+    await queue.upsertJobScheduler(
+      MaintenanceJobs.purgeUnreferencedFiles,
+      { every: 24 * HOUR_MS },
+      { name: MaintenanceJobs.purgeUnreferencedFiles, data: {} },
+    );
+  }
   await queue.upsertJobScheduler(
     MaintenanceJobs.purgeIdempotencyKeys,
     { every: HOUR_MS },
@@ -53,9 +97,14 @@ export interface MaintenanceWorkerDeps {
   logger: Logger;
   /** Needed by the booking sweep, which runs commands. */
   eventStore?: EventStore;
+  /** Needed by the clean-up of unreferenced files. */
+  fileStore?: FileStore;
 }
 
-type MaintenanceResult = { deleted: number } | { expired: number; completed: number; overdue: number };
+type MaintenanceResult =
+  | { deleted: number }
+  | { expired: number; completed: number; overdue: number }
+  | { filesDeleted: number };
 
 export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, MaintenanceResult> {
   const log = deps.logger.child({ worker: QueueNames.maintenance });
@@ -68,6 +117,12 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
           const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
           log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
           return { deleted };
+        }
+        case MaintenanceJobs.purgeUnreferencedFiles: {
+          if (!deps.fileStore) throw new Error('the file clean-up needs the file store');
+          const filesDeleted = await purgeUnreferencedFiles({ pool: deps.pool, fileStore: deps.fileStore });
+          log.info({ jobId: job.id, filesDeleted }, 'unreferenced files deleted');
+          return { filesDeleted };
         }
         case MaintenanceJobs.sweepBookings: {
           if (!deps.eventStore) throw new Error('the booking sweep needs the event store');

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
+import type { FileStore } from '../infra/fileStore/fileStore.js';
 import { createMailer, type Mailer } from '../infra/mail/mailer.js';
 import { createQueue, DEFAULT_QUEUE_PREFIX, QueueNames, queueConnection } from '../infra/queues/queues.js';
 import { createBookingTimersWorker } from './bookingTimersWorker.js';
@@ -18,6 +19,8 @@ export interface WorkerDeps {
   prefix?: string;
   /** With it, booking deadlines run: their delayed jobs, and the sweep every minute behind them. */
   eventStore?: EventStore;
+  /** With it, files nothing refers to any more are deleted daily. */
+  fileStore?: FileStore;
 }
 
 export interface RunningWorkers {
@@ -46,6 +49,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     pool: deps.pool,
     logger: deps.logger,
     eventStore: deps.eventStore,
+    fileStore: deps.fileStore,
   });
   const timersWorker = deps.eventStore
     ? createBookingTimersWorker({ at, eventStore: deps.eventStore, logger: deps.logger })
@@ -67,7 +71,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       maintenanceWorker.waitUntilReady(),
       timersWorker?.waitUntilReady(),
     ]);
-    await scheduleMaintenance(maintenanceQueue, { bookings: deps.eventStore !== undefined });
+    await scheduleMaintenance(maintenanceQueue, {
+      bookings: deps.eventStore !== undefined,
+      files: deps.fileStore !== undefined,
+    });
   } catch (error) {
     await close().catch(() => {});
     throw error;

@@ -34,4 +34,8 @@ export interface FileStore {
   /** The blob, or null for a key that is unknown or not a key at all. */
   get(key: string): Promise<FileContent | null>;
   exists(key: string): Promise<boolean>;
+  /** Every stored blob with the time it was stored: what a clean-up walks. */
+  list(): AsyncIterable<{ key: string; storedAt: Date }>;
+  /** Removes a blob; an unknown key is ignored. */
+  delete(key: string): Promise<void>;
 }

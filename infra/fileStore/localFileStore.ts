@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FileContent, type FileStore, fileKeyOf, isFileKey, type StoredFile } from './fileStore.js';
 
@@ -56,14 +56,43 @@ export class LocalFileStore implements FileStore {
     }
   }
 
+  /** Both halves present: a blob whose metadata a clean-up removed is stored again in full by `put`. */
   async exists(key: string): Promise<boolean> {
     if (!isFileKey(key)) return false;
     try {
       await access(this.blobPath(key), constants.F_OK);
+      await access(this.metaPath(key), constants.F_OK);
       return true;
     } catch {
       return false;
     }
+  }
+
+  async *list(): AsyncIterable<{ key: string; storedAt: Date }> {
+    let folders: string[];
+    try {
+      folders = await readdir(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const folder of folders.filter((name) => /^[0-9a-f]{2}$/.test(name)).sort()) {
+      for (const name of (await readdir(join(this.root, folder))).sort()) {
+        if (!isFileKey(name)) continue; // metadata and temporary files
+        try {
+          const { mtime } = await stat(join(this.root, folder, name));
+          yield { key: name, storedAt: mtime };
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted meanwhile
+        }
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    if (!isFileKey(key)) return;
+    await rm(this.blobPath(key), { force: true });
+    await rm(this.metaPath(key), { force: true });
   }
 }
 

@@ -100,6 +100,30 @@ export function fileStoreContract(adapter: string, open: () => Promise<FileStore
       if (harness.copiesOf) expect(await harness.copiesOf(results[0]!.key)).toBe(1);
     });
 
+    it('lists what it holds with when it was stored, and deletes a blob for good (then takes it again)', async () => {
+      const bytes = randomBytes(300);
+      const before = Date.now();
+      const { key } = await store.put(bytes, 'image/jpeg');
+      const listed = [];
+      for await (const file of store.list()) listed.push(file);
+      const entry = listed.find((file) => file.key === key);
+      expect(entry).toBeDefined();
+      expect(entry!.storedAt.getTime()).toBeGreaterThanOrEqual(before - 2_000);
+      expect(listed.every((file) => /^[0-9a-f]{64}$/.test(file.key))).toBe(true);
+      await store.delete(key);
+      await store.delete(key);
+      await store.delete('not-a-key');
+      expect(await store.exists(key)).toBe(false);
+      expect(await store.get(key)).toBeNull();
+      const keys = [];
+      for await (const file of store.list()) keys.push(file.key);
+      expect(keys).not.toContain(key);
+      await store.put(bytes, 'image/jpeg');
+      const again = await store.get(key);
+      expect(again?.contentType).toBe('image/jpeg');
+      expect((await readAll(again!.body)).equals(bytes)).toBe(true);
+    });
+
     it('sees a blob put by another client', async () => {
       const bytes = randomBytes(128);
       const other = await harness.openAnother();

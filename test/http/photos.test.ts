@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeUnreferencedFiles } from '../../workers/maintenance.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { type MultipartFile, multipartBody } from '../support/multipart.js';
@@ -344,6 +345,39 @@ describe('DELETE /api/rooms/{id}/photos/{photoId}', () => {
     const again = await t.app.inject({ method: 'DELETE', url, headers: t.as('landlord', landlordId) });
     expect(again.statusCode).toBe(200);
     expect(again.json().position).toBeNull();
+  });
+});
+
+describe('clean-up of files nothing refers to', () => {
+  it('deletes a removed photo and its thumbnail a day after upload, and keeps the photos rooms show', async () => {
+    const landlordId = randomUUID();
+    const roomId = await createRoom(landlordId);
+    const added = (
+      await upload(
+        roomId,
+        [jpegFile(await image('jpeg', 220, 110)), jpegFile(await image('jpeg', 110, 220))],
+        t.as('landlord', landlordId),
+      )
+    ).json();
+    const [removed, kept] = added.photos as Array<{ id: string; url: string; thumbnailUrl: string }>;
+    const response = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/rooms/${roomId}/photos/${removed!.id}`,
+      headers: t.as('landlord', landlordId),
+    });
+    await getRoom(roomId, landlordId, response.json().position);
+    const keyOf = (url: string) => url.slice(-64);
+    const exists = (url: string) => t.runtime.fileStore.exists(keyOf(url));
+    const deps = { pool: t.runtime.pool, fileStore: t.runtime.fileStore };
+    // Within the grace period nothing goes: the event of a fresh upload may not have reached the read model.
+    await purgeUnreferencedFiles(deps);
+    expect(await exists(removed!.url)).toBe(true);
+    const deleted = await purgeUnreferencedFiles(deps, new Date(Date.now() + 25 * 3_600_000));
+    expect(deleted).toBeGreaterThanOrEqual(2);
+    expect([await exists(removed!.url), await exists(removed!.thumbnailUrl)]).toEqual([false, false]);
+    expect([await exists(kept!.url), await exists(kept!.thumbnailUrl)]).toEqual([true, true]);
+    const served = await t.app.inject({ method: 'GET', url: kept!.url });
+    expect(served.statusCode).toBe(200);
   });
 });
 
