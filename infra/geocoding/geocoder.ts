@@ -1,5 +1,7 @@
+import type { Redis } from 'ioredis';
 import { createGoogleMapsGeocoder } from './googleMaps.js';
 import { createNominatimGeocoder } from './nominatim.js';
+import { RedisIntervalLimiter } from './redisIntervalLimiter.js';
 
 /**
  * The geocoding port: turns a postal address into a point. A room or exam venue created with an
@@ -123,7 +125,11 @@ export function toLocation(lat: unknown, lng: unknown): { lat: number; lng: numb
  * location with every address). Throws `GeocoderConfigurationError` naming the missing setting.
  * Adapters made here share one Nominatim rate limiter per instance URL across the process.
  */
-export function createGeocoder(config: GeocoderConfig): Geocoder | null {
+export function createGeocoder(
+  config: GeocoderConfig,
+  /** With it, the Nominatim rate is shared by every process using this Redis (the public policy is per application). */
+  redis?: Redis,
+): Geocoder | null {
   const timeoutMs = config.GEOCODER_TIMEOUT_MS ?? GEOCODER_DEFAULTS.GEOCODER_TIMEOUT_MS;
   const cacheSize = config.GEOCODER_CACHE_SIZE ?? GEOCODER_DEFAULTS.GEOCODER_CACHE_SIZE;
   const cacheTtlMs = (config.GEOCODER_CACHE_TTL_SECONDS ?? GEOCODER_DEFAULTS.GEOCODER_CACHE_TTL_SECONDS) * 1000;
@@ -146,6 +152,13 @@ export function createGeocoder(config: GeocoderConfig): Geocoder | null {
         minIntervalMs: config.NOMINATIM_MIN_INTERVAL_MS ?? GEOCODER_DEFAULTS.NOMINATIM_MIN_INTERVAL_MS,
         cacheSize,
         cacheTtlMs,
+        limiter: redis
+          ? new RedisIntervalLimiter(
+              redis,
+              `roomline:geocoder:nominatim:${new URL(config.NOMINATIM_URL.trim()).origin}`,
+              config.NOMINATIM_MIN_INTERVAL_MS ?? GEOCODER_DEFAULTS.NOMINATIM_MIN_INTERVAL_MS,
+            )
+          : undefined,
       });
     case 'google':
       if (!config.GOOGLE_MAPS_API_KEY?.trim()) {

@@ -10,6 +10,7 @@ import {
   toLocation,
 } from './geocoder.js';
 import { processLimiter } from './minIntervalLimiter.js';
+import type { IntervalLimiter } from './redisIntervalLimiter.js';
 
 export interface NominatimOptions {
   /** Base URL of the instance, e.g. https://nominatim.openstreetmap.org (a path prefix is kept). */
@@ -26,6 +27,8 @@ export interface NominatimOptions {
   cacheSize?: number;
   /** Default one day. */
   cacheTtlMs?: number;
+  /** Shares the request rate across processes (Redis); default: a limiter of this process. */
+  limiter?: IntervalLimiter;
 }
 
 /** One result of `/search?format=jsonv2`, the fields we read (https://nominatim.org/release-docs/latest/api/Output/). */
@@ -58,7 +61,7 @@ export function createNominatimGeocoder(options: NominatimOptions): Geocoder {
   }
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxQueueWaitMs = options.maxQueueWaitMs ?? 5000;
-  const limiter = processLimiter(base.origin, options.minIntervalMs ?? 1000);
+  const limiter: IntervalLimiter = options.limiter ?? processLimiter(base.origin, options.minIntervalMs ?? 1000);
   const cache = new CachedLookups(options.cacheSize ?? 5000, options.cacheTtlMs ?? 86_400_000);
 
   async function search(address: string, geocodeOptions: GeocodeOptions): Promise<GeocodeResult | null> {
