@@ -5,7 +5,7 @@ import { loadBooking } from '../../commands/bookings.js';
 import { bookingsProjection } from '../../projections/bookings/bookingsProjection.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { roomBody } from '../support/builders/rooms.js';
+import { publishedRoom } from '../support/flows.js';
 
 let t: TestApp;
 const landlordId = randomUUID();
@@ -17,15 +17,7 @@ afterAll(async () => {
 });
 
 async function pendingBooking(checkIn: string, checkOut: string) {
-  const room = (
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/rooms',
-      headers: t.as('landlord', landlordId),
-      payload: roomBody(),
-    })
-  ).json();
-  await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: t.as('landlord', landlordId) });
+  const room = { id: await publishedRoom(t, landlordId) };
   const booking = await t.app.inject({
     method: 'POST',
     url: '/api/bookings',

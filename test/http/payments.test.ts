@@ -10,6 +10,7 @@ import { ProjectionRunner } from '../../projections/runner.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
+import { publishedRoom } from '../support/flows.js';
 import { waitFor } from '../workers/support.js';
 
 let t: TestApp;
@@ -161,15 +162,7 @@ describe('payment tracking', () => {
 
     // A booking still pending owes nothing yet.
     const landlordId = randomUUID();
-    const room = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/rooms',
-        headers: t.as('landlord', landlordId),
-        payload: roomBody(),
-      })
-    ).json();
-    await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: t.as('landlord', landlordId) });
+    const room = { id: await publishedRoom(t, landlordId) };
     const pending = await t.app.inject({
       method: 'POST',
       url: '/api/bookings',
@@ -256,15 +249,7 @@ describe('the booking process manager', () => {
   it('opens the payment record for a confirmation from long ago, but mails nobody about it', async () => {
     const tenant = await registeredTenant();
     const landlordId = randomUUID();
-    const room = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/rooms',
-        headers: t.as('landlord', landlordId),
-        payload: roomBody(),
-      })
-    ).json();
-    await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: t.as('landlord', landlordId) });
+    const room = { id: await publishedRoom(t, landlordId) };
     // Requested and confirmed three days ago, as history replayed on a first start would be.
     const then = new Date(Date.now() - 3 * 86_400_000).toISOString();
     const envelope = {

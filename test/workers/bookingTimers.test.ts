@@ -8,7 +8,7 @@ import { timerJobId } from '../../infra/queues/bookingTimers.js';
 import { queueConnection } from '../../infra/queues/queues.js';
 import { createBookingTimersWorker } from '../../workers/bookingTimersWorker.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { roomBody } from '../support/builders/rooms.js';
+import { publishedRoom } from '../support/flows.js';
 import { waitFor } from './support.js';
 
 let t: TestApp;
@@ -28,15 +28,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function publishedRoom(): Promise<string> {
-  const landlord = t.as('landlord');
-  const room = (
-    await t.app.inject({ method: 'POST', url: '/api/rooms', headers: landlord, payload: roomBody() })
-  ).json();
-  await t.app.inject({ method: 'POST', url: `/api/rooms/${room.id}/publish`, headers: landlord });
-  return room.id;
-}
-
 const envelope = (now: string): CommandEnvelope => ({
   now,
   newId: randomUUID,
@@ -51,7 +42,7 @@ async function heldNights(roomId: string): Promise<string[]> {
 
 describe('booking deadlines as BullMQ delayed jobs', () => {
   it('expires a hold when its delayed job comes due, and frees the nights', async () => {
-    const roomId = await publishedRoom();
+    const roomId = await publishedRoom(t);
     const bookingId = randomUUID();
     // Requested a day and a half ago with a 24-hour hold: its deadline has passed when the job is scheduled.
     const requestedAt = new Date(Date.now() - 36 * 3600_000).toISOString();
@@ -73,7 +64,7 @@ describe('booking deadlines as BullMQ delayed jobs', () => {
   });
 
   it('retries a job that fires before its deadline, and leaves the booking as it is', async () => {
-    const roomId = await publishedRoom();
+    const roomId = await publishedRoom(t);
     const booking = await t.app.inject({
       method: 'POST',
       url: '/api/bookings',
