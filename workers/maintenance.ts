@@ -9,6 +9,8 @@ import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
+  /** Deletes the process managers' records of effects older than 30 days. */
+  purgeProcessEffects: 'purge-process-effects',
   /** Deletes stored files (photos) nothing refers to any more, a day after they were stored. */
   purgeUnreferencedFiles: 'purge-unreferenced-files',
   /**
@@ -25,6 +27,16 @@ const HOUR_MS = 60 * 60 * 1000;
 /** Deletes HTTP idempotency keys older than 24 hours (past the window in which a client may retry). */
 export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number> {
   const result = await pool.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'");
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Forgets process-manager effects done more than 30 days ago. A replay that old still repeats nothing that
+ * matters: its commands are idempotent in the deciders, its timers are no-ops once their deadline passed, and
+ * notices older than a day are not sent (commands/bookingProcess.ts).
+ */
+export async function purgeOldProcessEffects(pool: pg.Pool): Promise<number> {
+  const result = await pool.query("DELETE FROM process_effects WHERE done_at < now() - interval '30 days'");
   return result.rowCount ?? 0;
 }
 
@@ -84,6 +96,11 @@ export async function scheduleMaintenance(
   );
   if (options.bookings) {
     await queue.upsertJobScheduler(
+      MaintenanceJobs.purgeProcessEffects,
+      { every: 24 * HOUR_MS },
+      { name: MaintenanceJobs.purgeProcessEffects, data: {} },
+    );
+    await queue.upsertJobScheduler(
       MaintenanceJobs.sweepBookings,
       { every: 60_000 },
       { name: MaintenanceJobs.sweepBookings, data: {} },
@@ -116,6 +133,11 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
         case MaintenanceJobs.purgeIdempotencyKeys: {
           const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
           log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
+          return { deleted };
+        }
+        case MaintenanceJobs.purgeProcessEffects: {
+          const deleted = await purgeOldProcessEffects(deps.pool);
+          log.info({ jobId: job.id, deleted }, 'old process effects forgotten');
           return { deleted };
         }
         case MaintenanceJobs.purgeUnreferencedFiles: {

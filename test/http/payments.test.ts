@@ -8,6 +8,7 @@ import { timerJobId } from '../../infra/queues/bookingTimers.js';
 import { mailJobId } from '../../infra/queues/queues.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { waitForCheckpoint } from '../../projections/status.js';
+import { purgeOldProcessEffects } from '../../workers/maintenance.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { publishedRoom } from '../support/flows.js';
@@ -286,6 +287,19 @@ describe('the booking process manager', () => {
     const manager = t.runtime.projections.find((p) => p.name === bookingProcessName)!;
     await waitForCheckpoint(t.runtime.pool, manager, confirmed.position!, 5000);
     expect(await t.runtime.queues.mail.getJob(mailJobId(`booking-confirmed.${bookingId}`))).toBeUndefined();
+  });
+
+  it('forgets effects done more than 30 days ago, and keeps the recent ones', async () => {
+    const old = `test-effect|${randomUUID()}`;
+    const recent = `test-effect|${randomUUID()}`;
+    await t.runtime.pool.query(
+      `INSERT INTO process_effects (process, key, done_at) VALUES ('test', $1, now() - interval '31 days'),
+         ('test', $2, now() - interval '29 days')`,
+      [old, recent],
+    );
+    expect(await purgeOldProcessEffects(t.runtime.pool)).toBeGreaterThanOrEqual(1);
+    const { rows } = await t.runtime.pool.query("SELECT key FROM process_effects WHERE process = 'test'");
+    expect(rows.map((r) => r.key)).toEqual([recent]);
   });
 
   it('opens one payment record, queues one mail and sets the deadlines, even when replayed from the start', async () => {
