@@ -8,6 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { changeBookingStatus, requestBooking } from '../../commands/bookings.js';
+import { holderOf, type IdentityDeps, registerUser } from '../../commands/identity.js';
 import { runRoomCommand } from '../../commands/rooms.js';
 import { runUniversityCommand } from '../../commands/universities.js';
 import { bookingReference } from '../../domain/bookings/reference.js';
@@ -16,6 +17,7 @@ import { CancellationPolicies } from '../../domain/rooms/events.js';
 import type { CommandContext } from '../../domain/shared/decider.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { dateOfDay, dayNumber } from '../../domain/shared/values.js';
+import { hashPassword } from '../auth/passwords.js';
 import { loadConfig } from '../config/config.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { createLogger, createRuntime } from '../runtime.js';
@@ -195,6 +197,43 @@ async function seedUniversities(
   }
 }
 
+/** The demo tenants sign in as `tenant-<n>@demo.roomline.test` (n from 0) with this password. */
+export const DEMO_TENANT_PASSWORD = 'exam week near the venue';
+
+/** Accounts for the demo tenants (so their confirmation mails have an address): registered once. */
+async function seedTenantAccounts(
+  runtime: Awaited<ReturnType<typeof createRuntime>>,
+  tenants: readonly string[],
+  now: string,
+): Promise<void> {
+  const identity: IdentityDeps = { store: runtime.eventStore, reservationKey: runtime.identity.reservationKey };
+  for (const [i, userId] of tenants.entries()) {
+    const email = `tenant-${i}@demo.roomline.test`;
+    if (await holderOf(identity, 'UserEmail', email)) continue;
+    await registerUser(
+      identity,
+      {
+        type: 'RegisterUser',
+        data: {
+          userId,
+          role: 'tenant',
+          email,
+          phone: `+3930000${String(i).padStart(5, '0')}`,
+          fullName: `Demo Tenant ${i}`,
+        },
+        context: { actorId: userId, actorRole: 'tenant', now },
+      },
+      {
+        now,
+        idSeed: `demo|${userId}|register`,
+        newId: () => uuidv5(`${userId}-register-${Math.random()}`, NAMESPACE),
+        metadata: { correlationId: 'demo', causationId: null, actorId: userId, actorRole: 'tenant', requestId: null },
+      },
+      async () => runtime.identity.credentials.set(userId, await hashPassword(DEMO_TENANT_PASSWORD)),
+    );
+  }
+}
+
 /** The id of a demo venue: the same on every run and machine. */
 export const demoVenueId = (city: string, venue: string) => uuidv5(`venue-${city}-${venue}`, NAMESPACE);
 
@@ -284,6 +323,7 @@ export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; b
   // Some bookings on published rooms: requested, a part confirmed by their landlords.
   const published = plans.filter((plan) => plan.publish);
   const tenants = Array.from({ length: 60 }, (_, i) => uuidv5(`tenant-${i}`, NAMESPACE));
+  await seedTenantAccounts(runtime, tenants, now);
   const bookingPlans = Array.from({ length: Math.min(options.bookings, published.length) }, (_, i) => {
     const plan = published[Math.floor(next() * published.length)]!;
     const start = today + 14 + Math.floor(next() * 90);
