@@ -29,8 +29,10 @@ describe('the Nominatim rate shared through Redis', () => {
       }),
     );
     times.sort((x, y) => x - y);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(235);
+    // Exact: the fourth slot is three intervals after the first (Redis's clock is this machine's).
     expect(times[3]! - started).toBeGreaterThanOrEqual(3 * 250 - 20);
+    // Each wake-up can be late by event-loop load, which can shorten the next gap: checked with allowance.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(150);
   });
 
   it('refuses at once a caller whose turn is further away than it accepts, without taking a slot', async () => {
