@@ -8,11 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { pino } from 'pino';
-import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
-import { createRuntime } from '../infra/runtime.js';
-import { buildApp } from '../read-api/app.js';
 import {
   createBenchDatabase,
   formatNumber,
@@ -20,6 +16,7 @@ import {
   percentile,
   publishReport,
   runClosedLoop,
+  startBenchApp,
 } from './support.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 400);
@@ -31,19 +28,7 @@ const log = (message: string) => process.stderr.write(`[bench:auth] ${message}\n
 async function main(): Promise<void> {
   const db = await createBenchDatabase('roomline_bench_auth');
   await prepareDatabase(db.url);
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: db.url,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    LOG_LEVEL: 'silent',
-  });
-  const runtime = await createRuntime(config, pino({ level: 'silent' }));
-  const app = await buildApp(runtime);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const { base, close } = await startBenchApp(db.url);
   const rows: string[][] = [];
   try {
     log(`registering ${USERS} users`);
@@ -92,8 +77,7 @@ async function main(): Promise<void> {
       ]);
     }
   } finally {
-    await app.close();
-    await runtime.close();
+    await close();
     await db.drop();
   }
 

@@ -14,17 +14,13 @@
  *   BENCH_BOOKINGS=4000   requests in the many-rooms case (the one-room case sends a quarter of that)
  *   BENCH_ROOMS=2000      rooms seeded
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { pino } from 'pino';
 import { runRoomCommand } from '../commands/rooms.js';
 import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
 import { type DomainEvent, fold } from '../domain/shared/decider.js';
 import { accessTokenSigner } from '../infra/auth/tokens.js';
-import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
-import { createRuntime } from '../infra/runtime.js';
-import { buildApp } from '../read-api/app.js';
 import {
   createBenchDatabase,
   formatNumber,
@@ -32,6 +28,7 @@ import {
   percentile,
   publishReport,
   runClosedLoop,
+  startBenchApp,
 } from './support.js';
 
 const REQUESTS = Number(process.env.BENCH_BOOKINGS ?? 4000);
@@ -48,20 +45,8 @@ const day = (offset: number) =>
 async function main(): Promise<void> {
   const db = await createBenchDatabase('roomline_bench_bookings');
   await prepareDatabase(db.url);
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: db.url,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    QUEUE_PREFIX: `rl-bench-${randomBytes(4).toString('hex')}`,
-    LOG_LEVEL: 'silent',
-  });
-  const runtime = await createRuntime(config, pino({ level: 'silent' }));
-  const app = await buildApp(runtime);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const { runtime, base, close } = await startBenchApp(db.url);
+  const { config } = runtime;
   const sign = accessTokenSigner({
     secret: config.JWT_SECRET,
     issuer: config.JWT_ISSUER,
@@ -217,8 +202,7 @@ async function main(): Promise<void> {
       doubleHeld === 0 ? `PASS (${held} nights held, none twice)` : `FAIL: ${doubleHeld} nights held twice`,
     ]);
   } finally {
-    await app.close();
-    await runtime.close();
+    await close();
     await db.drop();
   }
 

@@ -23,16 +23,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher, defaultMaxConcurrentHashes, PasswordHashing } from '../infra/auth/passwords.js';
-import { formatNumber, markdownTable, median, nproc, percentile } from './support.js';
+import { formatNumber, markdownTable, median, nproc, percentile, publishReport } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-const WRITE = process.env.BENCH_WRITE !== '0';
 const ALGORITHMS = (process.env.BENCH_ALGORITHMS ?? 'argon2id,bcrypt').split(',');
 const CHILD_MARKER = 'BENCH_PASSWORDS_RESULT ';
 const BCRYPT_COST = 12;
@@ -351,18 +349,7 @@ async function main(): Promise<void> {
   }
   if (failed.length > 0) process.exitCode = 1;
   const text = report(measurements, failed, loadBefore, (performance.now() - started) / 1000);
-  process.stdout.write(`${text}\n`);
-  if (WRITE) {
-    const directory = new URL('./results/', import.meta.url);
-    await mkdir(directory, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replace(/:/g, '-');
-    await writeFile(new URL(`passwords-${stamp}.md`, directory), text);
-    await writeFile(new URL('passwords-latest.md', directory), text);
-    console.error(`written bench/results/passwords-${stamp}.md and bench/results/passwords-latest.md`);
-  }
+  await publishReport('passwords', text);
 }
 
 const childCase = process.env.BENCH_PASSWORDS_CASE;

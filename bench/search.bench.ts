@@ -12,18 +12,14 @@
  *   BENCH_ROOMS=100000   rooms seeded
  *   BENCH_SECONDS=15     duration of each measured case
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
-import { pino } from 'pino';
 import { Amenities } from '../domain/rooms/amenities.js';
-import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import { seededRandom } from '../infra/demo/demoData.js';
-import { createRuntime } from '../infra/runtime.js';
 import { pgRoomSearchWriter, poolSql } from '../infra/search/postgres/pgRoomSearch.js';
 import type { RoomSearchDocument } from '../infra/search/roomSearchIndex.js';
-import { buildApp } from '../read-api/app.js';
 import {
   createBenchDatabase,
   formatNumber,
@@ -31,6 +27,7 @@ import {
   percentile,
   publishReport,
   runForDuration,
+  startBenchApp,
 } from './support.js';
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 100_000);
@@ -138,21 +135,7 @@ async function main(): Promise<void> {
     },
   };
   for (const cacheSeconds of ['0', '300']) {
-    const config = loadConfig({
-      ...process.env,
-      DATABASE_URL: db.url,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      SEARCH_CACHE_SECONDS: cacheSeconds,
-      QUEUE_PREFIX: `rl-bench-${randomBytes(4).toString('hex')}`,
-      LOG_LEVEL: 'silent',
-    });
-    const runtime = await createRuntime(config, pino({ level: 'silent' }));
-    const app = await buildApp(runtime);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const { base, close } = await startBenchApp(db.url, { SEARCH_CACHE_SECONDS: cacheSeconds });
     try {
       for (const [name, build] of Object.entries(cases)) {
         const r = seededRandom(7);
@@ -184,8 +167,7 @@ async function main(): Promise<void> {
         ]);
       }
     } finally {
-      await app.close();
-      await runtime.close();
+      await close();
     }
   }
   await pool.end();

@@ -17,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
 import type { EventStore, NewEvent } from '../infra/eventStore/eventStore.js';
@@ -33,6 +32,7 @@ import {
   nowMs,
   nproc,
   percentile,
+  publishReport,
   runClosedLoop,
   runForDuration,
   serverUrl,
@@ -44,7 +44,6 @@ const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 20);
 const MAX_BATCHES = process.env.BENCH_MAX_BATCHES ? Number(process.env.BENCH_MAX_BATCHES) : undefined;
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const DATABASE = process.env.BENCH_DATABASE ?? 'roomline_bench';
-const WRITE = process.env.BENCH_WRITE !== '0';
 const POLL_MS = 1000;
 /** Case groups to run (plain, append, read-stream, catch-up, live); default all. */
 const CASES = new Set((process.env.BENCH_CASES ?? 'plain,append,read-stream,catch-up,live').split(','));
@@ -693,19 +692,7 @@ async function main(): Promise<void> {
     checkpoints,
   };
   const report = summarise(passes, environment, (performance.now() - started) / 1000);
-  process.stdout.write(`${report}\n`);
-  if (WRITE) {
-    const directory = new URL('./results/', import.meta.url);
-    await mkdir(directory, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replace(/:/g, '-');
-    const base = 'store';
-    await writeFile(new URL(`${base}-${stamp}.md`, directory), report);
-    await writeFile(new URL(`${base}-latest.md`, directory), report);
-    log(`written bench/results/${base}-${stamp}.md and bench/results/${base}-latest.md`);
-  }
+  await publishReport('store', report);
 }
 
 main().catch((error: unknown) => {

@@ -3,11 +3,16 @@
  * realistic events, concurrency drivers and percentiles.
  */
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig } from '../infra/config/config.js';
 import type { NewEvent } from '../infra/eventStore/eventStore.js';
 import { ensureEventStoreSchema } from '../infra/eventStore/postgres/postgresEventStore.js';
+import { createRuntime, type Runtime } from '../infra/runtime.js';
+import { buildApp } from '../read-api/app.js';
 
 export const DEFAULT_SERVER = 'postgres://postgres:postgres@127.0.0.1:5432';
 
@@ -199,4 +204,38 @@ export async function publishReport(name: string, report: string): Promise<void>
   await writeFile(new URL(`${name}-${stamp}.md`, directory), report);
   await writeFile(new URL(`${name}-latest.md`, directory), report);
   process.stderr.write(`[bench:${name}] written bench/results/${name}-latest.md\n`);
+}
+
+/**
+ * The real app (buildApp on the real adapters) on a loopback port against `databaseUrl`, with a fresh JWT
+ * secret and data key, rate limits out of the way, and its own queue prefix; `env` overrides config keys.
+ */
+export async function startBenchApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ runtime: Runtime; app: FastifyInstance; base: string; close(): Promise<void> }> {
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    QUEUE_PREFIX: `rl-bench-${randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const runtime = await createRuntime(config, pino({ level: 'silent' }));
+  const app = await buildApp(runtime);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    runtime,
+    app,
+    base,
+    async close() {
+      await app.close();
+      await runtime.close();
+    },
+  };
 }
