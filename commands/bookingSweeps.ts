@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimer } from './bookingProcess.js';
-import { type BookingDeps, changeBookingStatus } from './bookings.js';
+import { changeBookingStatus } from './bookings.js';
 import type { CommandEnvelope } from './handleCommand.js';
 import { handlePaymentCommand } from './payments.js';
 
@@ -41,9 +41,8 @@ export async function runBookingTimer(
   switch (timer.kind) {
     case 'expire-hold':
     case 'complete-stay': {
-      const bookings: BookingDeps = { store: deps.store, newReference: () => 'RL-UNUSED' };
       const type = timer.kind === 'expire-hold' ? 'ExpireBooking' : 'CompleteBooking';
-      const result = await changeBookingStatus(bookings, { type, data: { bookingId }, context }, systemEnvelope(at));
+      const result = await changeBookingStatus(deps, { type, data: { bookingId }, context }, systemEnvelope(at));
       return result.events.length > 0;
     }
     case 'mark-payment-overdue': {

@@ -1,4 +1,4 @@
-import { calendarDecider, calendarStreamId, nightsOf } from '../domain/bookings/calendar.js';
+import { calendarDecider, calendarStreamId, isBlocked, nightsOf } from '../domain/bookings/calendar.js';
 import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
 import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
 import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
@@ -10,6 +10,9 @@ import { DomainError } from '../domain/shared/errors.js';
 import type { DateRange } from '../domain/shared/values.js';
 import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+
+/** What a status change needs (no references: only requests make them). */
+export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries'>;
 
 export interface BookingDeps {
   store: EventStore;
@@ -138,9 +141,7 @@ async function refuseNightsBlockedMeanwhile(
   checkOut: string,
 ): Promise<void> {
   const { blocked } = await loadRoom(store, roomId);
-  const nights = nightsOf(checkIn, checkOut).filter((night) =>
-    blocked.some((range) => night >= range.from && night < range.to),
-  );
+  const nights = nightsOf(checkIn, checkOut).filter((night) => isBlocked(night, blocked));
   if (nights.length > 0) {
     throw new DomainError('ROOM_UNAVAILABLE', 'conflict', `the room is not free on ${nights.join(', ')}`, { nights });
   }
@@ -160,7 +161,7 @@ export async function loadBooking(
 }
 
 async function releaseNights(
-  deps: BookingDeps,
+  deps: BookingStatusDeps,
   roomId: string,
   bookingId: string,
   context: RequestBooking['context'],
@@ -184,7 +185,7 @@ const RELEASED_STATUSES = new Set(['rejected', 'cancelled', 'expired']);
 
 /** A status change; rejection, cancellation and expiry give the nights back. */
 export async function changeBookingStatus(
-  deps: BookingDeps,
+  deps: BookingStatusDeps,
   command: Exclude<BookingCommand, RequestBooking>,
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {

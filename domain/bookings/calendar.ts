@@ -36,7 +36,8 @@ export function nightsOf(checkIn: string, checkOut: string): string[] {
   return Array.from({ length: to - from }, (_, i) => dateOfDay(from + i));
 }
 
-function isBlocked(night: string, blocked: readonly DateRange[]): boolean {
+/** Whether a night falls in one of the blocked ranges (`to` exclusive). */
+export function isBlocked(night: string, blocked: readonly DateRange[]): boolean {
   const day = dayNumber(night);
   return blocked.some((range) => day >= dayNumber(range.from) && day < dayNumber(range.to));
 }

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CalendarEvent } from '../../domain/bookings/calendar.js';
+import { type CalendarEvent, nightsOf } from '../../domain/bookings/calendar.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import { cellOf } from '../../domain/search/cells.js';
-import { type DateRange, dateOfDay, dayNumber } from '../../domain/shared/values.js';
+import type { DateRange } from '../../domain/shared/values.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { transactionSql } from '../../infra/search/postgres/pgRoomSearch.js';
 import type { RoomSearchDocument, RoomSearchWriter } from '../../infra/search/roomSearchIndex.js';
@@ -22,9 +22,7 @@ const emptyState = (): RoomSearchState => ({ photos: [], held: {}, blocked: [] }
 
 function unavailableNights(state: RoomSearchState): string[] {
   const nights = new Set(Object.keys(state.held));
-  for (const range of state.blocked) {
-    for (let day = dayNumber(range.from); day < dayNumber(range.to); day++) nights.add(dateOfDay(day));
-  }
+  for (const range of state.blocked) for (const night of nightsOf(range.from, range.to)) nights.add(night);
   return [...nights].sort();
 }
 
