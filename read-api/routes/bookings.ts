@@ -13,8 +13,8 @@ import { PaymentView } from '../../projections/payments/paymentView.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { dateOnly, honourMinPosition } from '../readModels.js';
 import { errors, IdempotencyHeaders, IdParams, IsoDate, MinPositionHeaders, Position, Uuid } from '../schemas.js';
-import { honourMinPosition } from './rooms.js';
 
 const tags = ['bookings'];
 
@@ -114,8 +114,8 @@ function toBooking(view: BookingView, payment: PaymentView | undefined) {
   return {
     ...view,
     bookingReference: view.reference,
-    checkIn: String(view.checkIn).slice(0, 10),
-    checkOut: String(view.checkOut).slice(0, 10),
+    checkIn: dateOnly(view.checkIn),
+    checkOut: dateOnly(view.checkOut),
     holdExpiresAt: view.holdExpiresAt.toISOString(),
     createdAt: view.createdAt.toISOString(),
     payments: payment?.receipts ?? [],

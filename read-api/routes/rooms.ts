@@ -3,11 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { runRoomCommand } from '../../commands/rooms.js';
 import type { RoomState } from '../../domain/rooms/decider.js';
 import { RoomView } from '../../projections/rooms/roomView.js';
-import { waitForCheckpoint } from '../../projections/status.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { locate } from '../geocode.js';
+import { honourMinPosition } from '../readModels.js';
 import {
   AvailabilityBody,
   CreateRoomBody,
@@ -35,21 +35,6 @@ function accepted(roomId: string, state: RoomState, position: bigint | null, rev
     position: position?.toString() ?? null,
     revision: revision?.toString() ?? '0',
   };
-}
-
-/** Waits for X-Min-Position on the given projection (read-your-writes). */
-export async function honourMinPosition(
-  deps: AppDeps,
-  request: FastifyRequest,
-  names: string | readonly string[],
-): Promise<void> {
-  const header = request.headers['x-min-position'];
-  if (typeof header !== 'string') return;
-  for (const name of typeof names === 'string' ? [names] : names) {
-    const projection = deps.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`no projection named ${name}`);
-    await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
-  }
 }
 
 export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {

@@ -7,10 +7,11 @@ import { rankingScore } from '../../domain/search/ranking.js';
 import { distanceMeters } from '../../domain/shared/geo.js';
 import { dayNumber, type GeoPoint as Point } from '../../domain/shared/values.js';
 import { InvalidSearchCursor, type RoomSearchQuery, type RoomSort } from '../../infra/search/roomSearchIndex.js';
+import { ExamVenueView } from '../../projections/universities/universityViews.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { dateOnly, honourMinPosition } from '../readModels.js';
 import { errors, GeoPoint, IdParams, IsoDate, MinPositionHeaders, Uuid } from '../schemas.js';
-import { honourMinPosition } from './rooms.js';
 
 const tags = ['search'];
 const SEARCH_PROJECTION = 'room-search';
@@ -69,19 +70,14 @@ interface Venue {
   location: Point;
 }
 
-const dateOnly = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value)).slice(0, 10);
 const DAY_MS = 86_400_000;
 const shiftDay = (date: string, days: number) =>
   new Date(dayNumber(date) * DAY_MS + days * DAY_MS).toISOString().slice(0, 10);
 
 async function venueById(deps: AppDeps, id: string): Promise<Venue> {
-  const { rows } = await deps.pool.query<{ id: string; name: string; lat: number; lng: number }>(
-    'SELECT id, name, ST_Y(location) AS lat, ST_X(location) AS lng FROM exam_venues WHERE id = $1',
-    [id],
-  );
-  const row = rows[0];
-  if (!row) throw new ApiError(404, 'EXAM_VENUE_NOT_FOUND', 'no exam venue has this id', { examLocationId: id });
-  return { id: row.id, name: row.name, location: { lat: row.lat, lng: row.lng } };
+  const venue = await deps.orm.em.fork().findOne(ExamVenueView, { id });
+  if (!venue) throw new ApiError(404, 'EXAM_VENUE_NOT_FOUND', 'no exam venue has this id', { examLocationId: id });
+  return { id: venue.id, name: venue.name, location: venue.location };
 }
 
 /** A tenant's next exam: the assignment whose session has not ended, soonest first. */
@@ -152,8 +148,6 @@ function parseStay(query: SearchQuery): RoomSearchQuery['stay'] {
 }
 
 export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const projection = () => deps.projections.find((p) => p.name === SEARCH_PROJECTION);
-
   /**
    * The versions of the map cells the search covers (domain/search/cells.ts): part of its cache key, so a
    * change to any room it could find makes a new key, and changes elsewhere leave it cached.
@@ -194,7 +188,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       // The index, and the venues and assignments a search may start from.
-      if (projection()) await honourMinPosition(deps, request, [SEARCH_PROJECTION, 'universities']);
+      await honourMinPosition(deps, request, [SEARCH_PROJECTION, 'universities']);
       const query = request.query as SearchQuery;
       if ((query.lat === undefined) !== (query.lng === undefined)) {
         throw new ApiError(400, 'INCOMPLETE_LOCATION', 'give both lat and lng');

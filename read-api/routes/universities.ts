@@ -13,6 +13,7 @@ import { commandFrom, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { locate } from '../geocode.js';
+import { dateOnly, honourMinPosition } from '../readModels.js';
 import {
   errors,
   GeoPoint,
@@ -23,7 +24,6 @@ import {
   Position,
   Uuid,
 } from '../schemas.js';
-import { honourMinPosition } from './rooms.js';
 
 const tags = ['universities'];
 const writeErrors = errors(400, 401, 403, 404, 409, 422, 429);
@@ -73,7 +73,6 @@ const venueOut = (v: ExamVenueView) => ({
   location: v.location,
   capacity: v.capacity,
 });
-const dateOnly = (value: string | Date) => (value instanceof Date ? value.toISOString() : String(value)).slice(0, 10);
 
 /** Keyset pagination by (name, id): the cursor is the last row's pair. */
 function nameCursor(cursor: string | undefined): { name: string; id: string } | null {

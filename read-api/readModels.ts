@@ -1,0 +1,24 @@
+import type { FastifyRequest } from 'fastify';
+import { waitForCheckpoint } from '../projections/status.js';
+import type { AppDeps } from './deps.js';
+
+/** Helpers of the routes that read read models. */
+
+/** Waits for X-Min-Position on each of the given projections (read-your-writes). */
+export async function honourMinPosition(
+  deps: AppDeps,
+  request: FastifyRequest,
+  names: string | readonly string[],
+): Promise<void> {
+  const header = request.headers['x-min-position'];
+  if (typeof header !== 'string') return;
+  for (const name of typeof names === 'string' ? [names] : names) {
+    const projection = deps.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`no projection named ${name}`);
+    await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
+  }
+}
+
+/** A calendar date column as `YYYY-MM-DD`, whether the driver gave a Date or a string. */
+export const dateOnly = (value: unknown): string =>
+  (value instanceof Date ? value.toISOString() : String(value)).slice(0, 10);
