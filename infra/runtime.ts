@@ -141,8 +141,17 @@ export async function createRuntime(config: Config, logger = createLogger(config
   if (config.RANKING_WEIGHT_DISTANCE + config.RANKING_WEIGHT_AMENITY + config.RANKING_WEIGHT_REVIEW <= 0) {
     throw new Error('RANKING_WEIGHT_*: at least one ranking weight must be above 0');
   }
-  // Checked first: a geocoder configured without its URL or key stops the start-up here.
-  createGeocoder(config);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
+  // Built first, Nominatim's rate shared by every process through Redis: a geocoder configured without its
+  // URL or key stops the start-up here, before anything else is opened.
+  let geocoder: Geocoder | null;
+  try {
+    geocoder = createGeocoder(config, redis);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
@@ -179,10 +188,6 @@ export async function createRuntime(config: Config, logger = createLogger(config
   const eventStore = withUpcasting(withPersonalData(rawEventStore, vault, personalDataPolicy), upcasters);
   eventStoreRef = eventStore;
   const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'Redis connection error'));
-  // Nominatim's rate is shared by every process through Redis.
-  const geocoder = createGeocoder(config, redis);
   const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);
   const queues = {
     mail: createQueue<MailJob>(QueueNames.mail, at),
