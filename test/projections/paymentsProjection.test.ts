@@ -1,51 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PaymentEvent } from '../../domain/payments/events.js';
-import { openOrm } from '../../infra/db/orm.js';
-import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { paymentsProjection } from '../../projections/payments/paymentsProjection.js';
 import { PaymentView } from '../../projections/payments/paymentView.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { projectionSpec, recordedEvent } from '../support/projectionSpec.js';
 
 /** The payments projection: given a booking's payment events, then its row (against the real PostgreSQL). */
-let db: TestDatabase;
-let orm: MikroORM;
-beforeAll(async () => {
-  db = await createTestDatabase(2);
-  orm = await openOrm(db.url, 2);
-});
-afterAll(async () => {
-  await orm?.close(true);
-  await db?.drop();
-});
-
-let position = 5000n;
-const recorded = (bookingId: string, revision: number, event: PaymentEvent): RecordedEvent => {
-  position += 1n;
-  return {
-    eventId: randomUUID(),
-    streamId: `Payment-${bookingId}`,
-    revision: BigInt(revision),
-    position,
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: {
-      correlationId: randomUUID(),
-      causationId: null,
-      actorId: null,
-      actorRole: null,
-      occurredAt: '2027-03-01T18:00:00.000Z',
-      requestId: null,
-    },
-    recordedAt: '2027-03-01T18:00:00.000Z',
-    hash: 'x',
-    previousHash: 'x',
-  };
-};
-const apply = (events: RecordedEvent[]) => orm.em.fork().transactional((tx) => paymentsProjection.apply(tx, events));
-const row = (bookingId: string) => orm.em.fork().findOne(PaymentView, { bookingId });
+const spec = projectionSpec(paymentsProjection);
+const recorded = (bookingId: string, revision: number, event: PaymentEvent) =>
+  recordedEvent(`Payment-${bookingId}`, revision, event);
+const apply = spec.apply;
+const row = (bookingId: string) => spec.orm.em.fork().findOne(PaymentView, { bookingId });
 
 describe('payments projection', () => {
   const bookingId = randomUUID();
@@ -116,7 +81,7 @@ describe('payments projection', () => {
       }),
     ]);
     expect(await row(cancelledId)).toMatchObject({ status: 'void', amountDue: 0, balanceDue: 0 });
-    await orm.em.fork().transactional((tx) => paymentsProjection.reset(tx));
+    await spec.reset();
     expect(await row(cancelledId)).toBeNull();
   });
 });

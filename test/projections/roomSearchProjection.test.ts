@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CalendarEvent } from '../../domain/bookings/calendar.js';
 import type { RoomEvent } from '../../domain/rooms/events.js';
 import { DEFAULT_RANKING } from '../../domain/search/ranking.js';
-import { openOrm } from '../../infra/db/orm.js';
-import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import {
   pgRoomSearchReader,
   pgRoomSearchWriter,
@@ -14,48 +11,14 @@ import {
 } from '../../infra/search/postgres/pgRoomSearch.js';
 import { roomSearchProjection } from '../../projections/search/roomSearchProjection.js';
 import { roomDetails } from '../support/builders/rooms.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { projectionSpec, recordedEvent } from '../support/projectionSpec.js';
 
 /** The search projection, given events, then what a search finds: against the real PostGIS. */
-let db: TestDatabase;
-let orm: MikroORM;
-const projection = roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em)));
-beforeAll(async () => {
-  db = await createTestDatabase(4);
-  orm = await openOrm(db.url, 4);
-});
-afterAll(async () => {
-  await orm?.close(true);
-  await db?.drop();
-});
-
-let position = 1000n;
-function recorded(streamId: string, revision: number, event: RoomEvent | CalendarEvent): RecordedEvent {
-  position += 1n;
-  return {
-    eventId: randomUUID(),
-    streamId,
-    revision: BigInt(revision),
-    position,
-    type: event.type,
-    schemaVersion: 1,
-    data: event.data,
-    metadata: {
-      correlationId: randomUUID(),
-      causationId: null,
-      actorId: null,
-      actorRole: null,
-      occurredAt: '2027-01-05T10:00:00.000Z',
-      requestId: null,
-    },
-    recordedAt: '2027-01-05T10:00:00.000Z',
-    hash: 'x',
-    previousHash: 'x',
-  };
-}
-
-const apply = (events: RecordedEvent[]) => orm.em.fork().transactional((tx) => projection.apply(tx, events));
-const reader = () => pgRoomSearchReader(poolSql(db.pool));
+const spec = projectionSpec(roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))));
+const recorded = (streamId: string, revision: number, event: RoomEvent | CalendarEvent) =>
+  recordedEvent(streamId, revision, event);
+const apply = spec.apply;
+const reader = () => pgRoomSearchReader(poolSql(spec.db.pool));
 const details = roomDetails({ title: 'Quiet room by the library', pricePerNight: 4_000 });
 const find = async (stay?: { checkIn: string; checkOut: string }) =>
   (
@@ -146,8 +109,8 @@ describe('room search projection', () => {
       recorded(room, 5, { type: 'RoomUnpublished', data: { roomId, unpublishedAt: '2027-01-08T10:00:00.000Z' } }),
     ]);
     expect(await find()).toEqual([]);
-    await orm.em.fork().transactional((tx) => projection.reset(tx));
-    const { rows } = await db.pool.query(
+    await spec.reset();
+    const { rows } = await spec.db.pool.query(
       'SELECT (SELECT count(*) FROM search_rooms) + (SELECT count(*) FROM search_room_state) AS n',
     );
     expect(Number(rows[0].n)).toBe(0);
