@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { waitForCheckpoint } from '../projections/status.js';
 import type { AppDeps } from './deps.js';
+import { ApiError } from './errors.js';
 
 /** Helpers of the routes that read read models. */
 
@@ -12,10 +13,21 @@ export async function honourMinPosition(
 ): Promise<void> {
   const header = request.headers['x-min-position'];
   if (typeof header !== 'string') return;
+  if (!/^\d{1,19}$/.test(header)) {
+    throw new ApiError(400, 'INVALID_MIN_POSITION', 'X-Min-Position is an event store position (a decimal string)');
+  }
+  const position = BigInt(header);
+  // A position no write has reached yet can only be a mistake (or another store's): waiting would end in a 503.
+  const head = await deps.eventStore.headPosition();
+  if (position > head) {
+    throw new ApiError(400, 'MIN_POSITION_AHEAD', `X-Min-Position ${header} is beyond the newest event (${head})`, {
+      headPosition: head.toString(),
+    });
+  }
   for (const name of typeof names === 'string' ? [names] : names) {
     const projection = deps.projections.find((p) => p.name === name);
     if (!projection) throw new Error(`no projection named ${name}`);
-    await waitForCheckpoint(deps.pool, projection, BigInt(header), deps.config.MIN_POSITION_WAIT_MS);
+    await waitForCheckpoint(deps.pool, projection, position, deps.config.MIN_POSITION_WAIT_MS);
   }
 }
 

@@ -3,7 +3,9 @@ import { Amenities } from '../domain/rooms/amenities.js';
 import { CancellationPolicies } from '../domain/rooms/events.js';
 import { ErrorBody } from './errors.js';
 
-export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** Canonical (hyphenated, 36 characters) only: no `urn:uuid:` prefix, braces or bare hex, which PostgreSQL refuses or reads differently. */
+export const Uuid = Type.String({ format: 'uuid', pattern: UUID_PATTERN, description: 'UUID' });
 export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'calendar date YYYY-MM-DD' });
 export const IsoInstant = Type.String({ format: 'date-time' });
 /** Event store positions are 64-bit: sent as decimal strings so no client loses precision. */

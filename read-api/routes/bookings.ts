@@ -11,6 +11,7 @@ import { balanceDue } from '../../domain/payments/decider.js';
 import { BookingView } from '../../projections/bookings/bookingView.js';
 import { PaymentView } from '../../projections/payments/paymentView.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
+import { cursorCodec, decodeKeyset, encodeKeyset, invalidCursor } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { dateOnly, honourMinPosition } from '../readModels.js';
@@ -312,10 +313,10 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       const user = request.user!;
       const where: Record<string, unknown> = user.role === 'tenant' ? { tenantId: user.sub } : { landlordId: user.sub };
       if (status) where.status = status;
-      if (cursor) {
-        const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-        if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)))
-          throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API gave');
+      const after = decodeKeyset(cursorCodec(deps.config), 'user-bookings', cursor);
+      if (after) {
+        const [createdAt, id] = after;
+        if (Number.isNaN(Date.parse(createdAt))) throw invalidCursor();
         where.$or = [{ createdAt: { $lt: new Date(createdAt) } }, { createdAt: new Date(createdAt), id: { $lt: id } }];
       }
       const em = deps.orm.em.fork();
@@ -330,7 +331,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
         items: page.map((booking) => toBooking(booking, payments.get(booking.id))),
         nextCursor:
           rows.length > limit && last
-            ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url')
+            ? encodeKeyset(cursorCodec(deps.config), 'user-bookings', last.createdAt.toISOString(), last.id)
             : null,
       };
     },

@@ -8,6 +8,7 @@ import { distanceMeters } from '../../domain/shared/geo.js';
 import { dayNumber, type GeoPoint as Point } from '../../domain/shared/values.js';
 import { InvalidSearchCursor, type RoomSearchQuery, type RoomSort } from '../../infra/search/roomSearchIndex.js';
 import { ExamVenueView } from '../../projections/universities/universityViews.js';
+import { type CursorCodec, cursorCodec, invalidCursor } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { dateOnly, honourMinPosition } from '../readModels.js';
@@ -147,6 +148,19 @@ function parseStay(query: SearchQuery): RoomSearchQuery['stay'] {
   return { checkIn, checkOut };
 }
 
+const searchScope = (sort: RoomSort) => `room-search:${sort}`;
+
+/**
+ * The index's own cursor, inside the signed one this route gave for the same sort: whatever a client sends,
+ * only a cursor the index wrote reaches the index.
+ */
+function indexCursor(codec: CursorCodec, sort: RoomSort, cursor: string | undefined): string | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const inner = codec.decode(searchScope(sort), cursor);
+  if (typeof inner !== 'string') throw invalidCursor();
+  return inner;
+}
+
 export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
   /**
    * The versions of the map cells the search covers (domain/search/cells.ts): part of its cache key, so a
@@ -229,7 +243,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
         stay,
         sort: query.sort as RoomSort,
         limit: query.limit,
-        cursor: query.cursor,
+        cursor: indexCursor(cursorCodec(deps.config), query.sort as RoomSort, query.cursor),
         ranking: deps.search.ranking,
       };
       const ttl = deps.config.SEARCH_CACHE_SECONDS;
@@ -256,7 +270,8 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       }
       const body = {
         items: page.items.map((hit) => ({ ...hit, distanceMeters: Math.round(hit.distanceMeters * 10) / 10 })),
-        nextCursor: page.nextCursor,
+        nextCursor:
+          page.nextCursor === null ? null : cursorCodec(deps.config).encode(searchScope(search.sort), page.nextCursor),
       };
       if (key) await deps.redis.set(key, JSON.stringify(body), 'EX', ttl).catch(() => undefined);
       void reply.header('x-cache', 'miss');

@@ -10,6 +10,7 @@ import {
   UniversityView,
 } from '../../projections/universities/universityViews.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
+import { cursorCodec, decodeKeyset, encodeKeyset } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { locate } from '../geocode.js';
@@ -74,16 +75,14 @@ const venueOut = (v: ExamVenueView) => ({
   capacity: v.capacity,
 });
 
-/** Keyset pagination by (name, id): the cursor is the last row's pair. */
-function nameCursor(cursor: string | undefined): { name: string; id: string } | null {
-  if (!cursor) return null;
-  const [name, id] = Buffer.from(cursor, 'base64url').toString().split('\u0000');
-  if (name === undefined || !id) throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API gave');
-  return { name, id };
+/** Keyset pagination by (name, id): the cursor is the last row's pair, signed for the list that gave it. */
+function nameCursor(deps: AppDeps, list: string, cursor: string | undefined): { name: string; id: string } | null {
+  const after = decodeKeyset(cursorCodec(deps.config), list, cursor);
+  return after && { name: after[0], id: after[1] };
 }
-const nextNameCursor = (rows: Array<{ name: string; id: string }>, limit: number) => {
+const nextNameCursor = (deps: AppDeps, list: string, rows: Array<{ name: string; id: string }>, limit: number) => {
   const last = rows[limit - 1];
-  return rows.length > limit && last ? Buffer.from(`${last.name}\u0000${last.id}`).toString('base64url') : null;
+  return rows.length > limit && last ? encodeKeyset(cursorCodec(deps.config), list, last.name, last.id) : null;
 };
 
 export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -152,7 +151,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(Type.String({ maxLength: 400 })),
+            cursor: Type.Optional(Type.String({ maxLength: 2000 })),
           },
           { additionalProperties: false },
         ),
@@ -162,7 +161,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       await honourMinPosition(deps, request, 'universities');
       const { limit, cursor } = request.query as { limit: number; cursor?: string };
-      const after = nameCursor(cursor);
+      const after = nameCursor(deps, 'universities', cursor);
       const rows = await deps.orm.em
         .fork()
         .find(
@@ -174,7 +173,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         items: rows
           .slice(0, limit)
           .map(({ id, name, city, country, location }) => ({ id, name, city, country, location })),
-        nextCursor: nextNameCursor(rows, limit),
+        nextCursor: nextNameCursor(deps, 'universities', rows, limit),
       };
     },
   );
@@ -248,7 +247,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
           {
             universityId: Type.Optional(Uuid),
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(Type.String({ maxLength: 400 })),
+            cursor: Type.Optional(Type.String({ maxLength: 2000 })),
           },
           { additionalProperties: false },
         ),
@@ -262,13 +261,16 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         limit: number;
         cursor?: string;
       };
-      const after = nameCursor(cursor);
+      const after = nameCursor(deps, 'exam-venues', cursor);
       const where: Record<string, unknown> = universityId ? { universityId } : {};
       if (after) where.$or = [{ name: { $gt: after.name } }, { name: after.name, id: { $gt: after.id } }];
       const rows = await deps.orm.em
         .fork()
         .find(ExamVenueView, where, { orderBy: { name: 'asc', id: 'asc' }, limit: limit + 1 });
-      return { items: rows.slice(0, limit).map(venueOut), nextCursor: nextNameCursor(rows, limit) };
+      return {
+        items: rows.slice(0, limit).map(venueOut),
+        nextCursor: nextNameCursor(deps, 'exam-venues', rows, limit),
+      };
     },
   );
 

@@ -53,14 +53,26 @@ describe('the all-in-one process over a real port', () => {
   });
 
   it('on SIGTERM finishes the request in flight, then exits cleanly', async () => {
-    // A read that waits (up to 2 s) for a position no one will write: in flight when the signal comes.
-    const inFlight = fetch(`${base}/api/rooms/${crypto.randomUUID()}`, {
-      headers: { 'x-min-position': '9223372036854775000' },
+    // A read that waits (up to 2 s) for a position the rooms projection cannot reach (its checkpoint row is
+    // locked here): in flight when the signal comes. A position beyond the newest event would be a 400 at once.
+    const landlord = { sub: crypto.randomUUID(), role: 'landlord' as const, email: 'landlord@example.test' };
+    const lock = await db.pool.connect();
+    await lock.query('BEGIN');
+    await lock.query("SELECT 1 FROM projection_checkpoints WHERE name = 'rooms' FOR UPDATE");
+    const created = await fetch(`${base}/api/rooms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sign(landlord)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(roomBody({ title: 'Room the projection has not seen' })),
     });
+    const { id, position } = (await created.json()) as { id: string; position: string };
+    const inFlight = fetch(`${base}/api/rooms/${id}`, { headers: { 'x-min-position': position } });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
-    const response = await inFlight;
+    const response = await inFlight.finally(async () => {
+      await lock.query('ROLLBACK');
+      lock.release();
+    });
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: string }).error).toBe('NOT_CAUGHT_UP');
     expect(

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cursorCodec, encodeKeyset } from '../../read-api/cursor.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { publishedRoom } from '../support/flows.js';
+
+/** Issue 9, item 5: malformed ids, cursors and positions are the caller's error (4xx), never a 500. */
+let t: TestApp;
+let roomId: string;
+const landlordId = randomUUID();
+const b64 = (text: string) => Buffer.from(text).toString('base64url');
+
+beforeAll(async () => {
+  t = await createTestApp({ projections: false });
+  roomId = await publishedRoom(t, landlordId);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('ids are canonical UUIDs', () => {
+  const id = randomUUID();
+  it.each([
+    ['urn:uuid: prefix', `urn:uuid:${id}`],
+    ['braces', `{${id}}`],
+    ['no hyphens', id.replaceAll('-', '')],
+    ['hyphens only', '-'.repeat(36)],
+  ])('GET /api/rooms/{id} with %s is 400', async (_, bad) => {
+    const response = await t.app.inject({ method: 'GET', url: `/api/rooms/${encodeURIComponent(bad)}` });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('VALIDATION_FAILED');
+  });
+
+  it('an upper-case canonical UUID is still an id (404, not 400)', async () => {
+    const response = await t.app.inject({ method: 'GET', url: `/api/rooms/${id.toUpperCase()}` });
+    expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('cursors are the ones the API gave', () => {
+  const nonsense = [
+    ['YQB4 (decodes to a NUL-separated pair)', 'YQB4'],
+    ['a forged pair', b64(`zzz\u0000not-a-uuid`)],
+    ['a forged booking key', b64(`${new Date().toISOString()}|not-a-uuid`)],
+    ['a forged search key', b64(JSON.stringify(['ranking', '1', '-'.repeat(36)]))],
+    ['a forged meilisearch key', b64(JSON.stringify({ s: 'ranking', k: 1, id: '-'.repeat(36) }))],
+    ['garbage', '!!!'],
+  ];
+  const routes: Array<[string, () => Record<string, string>]> = [
+    ['/api/universities', () => ({})],
+    ['/api/exam-venues', () => ({})],
+    ['/api/user/bookings', () => t.as('tenant')],
+    ['/api/user/bookings?status=pending', () => t.as('landlord', landlordId)],
+    ['/api/rooms/search?lat=44.4949&lng=11.3426', () => ({})],
+    ['/api/rooms/search?lat=44.4949&lng=11.3426&sort=price', () => ({})],
+  ];
+  for (const [url, headers] of routes) {
+    it.each(nonsense)(`${url} with %s is 400 INVALID_CURSOR`, async (_, cursor) => {
+      const sep = url.includes('?') ? '&' : '?';
+      const response = await t.app.inject({
+        method: 'GET',
+        url: `${url}${sep}cursor=${encodeURIComponent(cursor)}`,
+        headers: headers(),
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json().error).toBe('INVALID_CURSOR');
+    });
+  }
+
+  it('a cursor of one list is refused by another, and an edited one by its own', async () => {
+    const codec = cursorCodec(t.runtime.config);
+    const search = codec.encode('room-search:ranking', 'anything');
+    const other = await t.app.inject({ method: 'GET', url: `/api/universities?cursor=${search}` });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error).toBe('INVALID_CURSOR');
+    const price = await t.app.inject({
+      method: 'GET',
+      url: `/api/rooms/search?lat=44.4949&lng=11.3426&sort=price&cursor=${search}`,
+    });
+    expect(price.json().error).toBe('INVALID_CURSOR');
+    const own = encodeKeyset(codec, 'universities', 'A', randomUUID());
+    const edited = `${own.slice(0, 4)}${own[4] === 'A' ? 'B' : 'A'}${own.slice(5)}`;
+    expect((await t.app.inject({ method: 'GET', url: `/api/universities?cursor=${own}` })).statusCode).toBe(200);
+    const refused = await t.app.inject({ method: 'GET', url: `/api/universities?cursor=${edited}` });
+    expect(refused.json().error).toBe('INVALID_CURSOR');
+  });
+});
+
+describe('X-Min-Position', () => {
+  it('beyond the event store head is 400 at once, not a 5 s wait and a 503', async () => {
+    const head = await t.runtime.eventStore.headPosition();
+    const started = Date.now();
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/rooms/${roomId}`,
+      headers: { 'x-min-position': String(head + 1000n) },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toBe('MIN_POSITION_AHEAD');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
