@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
+import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
@@ -185,7 +186,10 @@ export async function createRuntime(config: Config, logger = createLogger(config
         });
   // Personal data is sealed per person before it is stored (crypto-shredding), then upcast on reads.
   const vault = new PostgresPersonalDataVault({ pool, keyEncryptionKey: config.DATA_ENCRYPTION_KEY });
-  const eventStore = withUpcasting(withPersonalData(rawEventStore, vault, personalDataPolicy), upcasters);
+  const eventStore = withUpcasting(
+    withPersonalData(rawEventStore, vault, { ...personalDataPolicy, ...bookingPersonalDataPolicy }),
+    upcasters,
+  );
   eventStoreRef = eventStore;
   const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
   const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);

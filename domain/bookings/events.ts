@@ -66,15 +66,33 @@ export const BookingEventTypes = [
   'BookingCompleted',
 ] as const satisfies readonly BookingEvent['type'][];
 
+/** Version 2 of BookingRejected and BookingCancelled seals `reason` (version 1 holds it in plaintext). */
 export const bookingSchemaVersions = {
   BookingRequested: 1,
   BookingConfirmed: 1,
-  BookingRejected: 1,
-  BookingCancelled: 1,
+  BookingRejected: 2,
+  BookingCancelled: 2,
   BookingExpired: 1,
   GuestCheckedIn: 1,
   BookingNoShow: 1,
   BookingCompleted: 1,
 } as const satisfies Record<BookingEvent['type'], number>;
+
+/**
+ * A reason is free text, personal data of whoever wrote it: sealed with the key of the acting person
+ * (`by`), so erasing them erases what they wrote on every booking (see infra/crypto).
+ */
+export const bookingPersonalDataPolicy = {
+  BookingRejected: {
+    subject: (data: { by: string }) => data.by,
+    fields: ['reason'],
+    sealedFrom: { reason: 2 },
+  },
+  BookingCancelled: {
+    subject: (data: { by: string }) => data.by,
+    fields: ['reason'],
+    sealedFrom: { reason: 2 },
+  },
+} as const;
 
 export const bookingStreamId = (bookingId: string) => `Booking-${bookingId}`;

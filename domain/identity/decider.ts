@@ -182,7 +182,16 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'RoleGranted':
       return { ...state, role: event.data.role, universityId: event.data.universityId };
     case 'PersonalDataErased':
-      return { ...state, status: 'erased', email: null, phone: null, fullName: null };
+      return {
+        ...state,
+        status: 'erased',
+        email: null,
+        phone: null,
+        fullName: null,
+        universityName: null,
+        businessName: null,
+        profilePictureUrl: null,
+      };
     default: {
       const unhandled: never = event;
       throw new Error(`unknown event ${(unhandled as { type: string }).type}`);

@@ -37,19 +37,40 @@ export type PersonalDataErased = DomainEvent<
 export type UserEvent = UserRegistered | ProfileUpdated | RoleGranted | PersonalDataErased;
 export const UserEventTypes = ['UserRegistered', 'ProfileUpdated', 'RoleGranted', 'PersonalDataErased'] as const;
 
+/**
+ * Version 2 of UserRegistered and ProfileUpdated seals universityName, businessName and
+ * profilePictureUrl too; version 1 events hold them in plaintext and read as written (see the policy).
+ */
 export const userSchemaVersions = {
-  UserRegistered: 1,
-  ProfileUpdated: 1,
+  UserRegistered: 2,
+  ProfileUpdated: 2,
   RoleGranted: 1,
   PersonalDataErased: 1,
 } as const satisfies Record<UserEvent['type'], number>;
 
 export const userStreamId = (userId: string) => `User-${userId}`;
 
-/** Which fields of which events are personal (sealed with the person's key, see infra/crypto). */
+/**
+ * Which fields of which events are personal (sealed with the person's key, see infra/crypto).
+ * `sealedFrom`: fields sealed only from that schema version on (older events hold them in plaintext).
+ */
 export const personalDataPolicy = {
-  UserRegistered: { subject: (data: { userId: string }) => data.userId, fields: ['email', 'phone', 'fullName'] },
-  ProfileUpdated: { subject: (data: { userId: string }) => data.userId, fields: ['changes.phone', 'changes.fullName'] },
+  UserRegistered: {
+    subject: (data: { userId: string }) => data.userId,
+    fields: ['email', 'phone', 'fullName', 'universityName', 'businessName', 'profilePictureUrl'],
+    sealedFrom: { universityName: 2, businessName: 2, profilePictureUrl: 2 },
+  },
+  ProfileUpdated: {
+    subject: (data: { userId: string }) => data.userId,
+    fields: [
+      'changes.phone',
+      'changes.fullName',
+      'changes.universityName',
+      'changes.businessName',
+      'changes.profilePictureUrl',
+    ],
+    sealedFrom: { 'changes.universityName': 2, 'changes.businessName': 2, 'changes.profilePictureUrl': 2 },
+  },
 } as const;
 
 /** A unique value (an email, a phone number) held by one user at a time. */

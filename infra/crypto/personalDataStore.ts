@@ -15,6 +15,12 @@ export interface PersonalDataRule {
   subject(data: unknown): string;
   /** Fields holding a string or null, as dot paths into the data (`email`, `profile.phone`). Arrays are not walked. */
   fields: readonly string[];
+  /**
+   * Fields that became personal after their event type was first written, with the schema version
+   * from which they are sealed. Older events hold them in plaintext: they read as written, and as null
+   * once the subject is erased. A plain value in an event of that version or later is still refused.
+   */
+  sealedFrom?: Readonly<Record<string, number>>;
 }
 
 /** Rules by event type; event types not listed carry no personal data. */
@@ -38,8 +44,13 @@ type Data = Record<string, unknown>;
 export function withPersonalData(store: EventStore, vault: PersonalDataVault, policy: PersonalDataPolicy): EventStore {
   const rules = new Map<string, { rule: PersonalDataRule; paths: string[][] }>();
   for (const [type, rule] of Object.entries(policy)) {
+    for (const field of Object.keys(rule.sealedFrom ?? {})) {
+      if (!rule.fields.includes(field)) throw new RangeError(`personal data policy of ${type}: ${field} is not listed`);
+    }
     rules.set(type, { rule, paths: rule.fields.map((field) => parsePath(type, field)) });
   }
+  const sealedIn = (rule: PersonalDataRule, path: readonly string[], schemaVersion: number) =>
+    schemaVersion >= (rule.sealedFrom?.[path.join('.')] ?? 0);
 
   async function seal(event: NewEvent): Promise<NewEvent> {
     const entry = rules.get(event.type);
@@ -47,6 +58,7 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
     const subject = entry.rule.subject(event.data);
     let data = asObject(event.type, event.data);
     for (const path of entry.paths) {
+      if (!sealedIn(entry.rule, path, event.schemaVersion)) continue;
       const value = getAt(data, path);
       if (value === null || value === undefined) continue;
       if (typeof value !== 'string') {
@@ -67,6 +79,7 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
     let erased = false;
     let sealedFields = 0;
     for (const path of entry.paths) {
+      if (!sealedIn(entry.rule, path, event.schemaVersion)) continue;
       const value = getAt(data, path);
       if (value === null || value === undefined) continue;
       const field = path.join('.');

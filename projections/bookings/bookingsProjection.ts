@@ -14,14 +14,23 @@ const STATUS_OF: Record<Exclude<BookingEvent['type'], 'BookingRequested'>, strin
   BookingCompleted: 'completed',
 };
 
-/** Builds `bookings` (with each booking's status history) from the Booking streams. */
+/**
+ * Builds `bookings` (with each booking's status history) from the Booking streams. A reason is its
+ * writer's personal data: when they are erased (`PersonalDataErased` on their User stream) every
+ * reason they gave is removed; the change itself (status, when, by whom) stays.
+ */
 export const bookingsProjection: PgProjection = {
   name: 'bookings',
-  version: 1,
-  filter: { eventTypes: BookingEventTypes, streamPrefixes: ['Booking-'] },
+  version: 2,
+  filter: { eventTypes: [...BookingEventTypes, 'PersonalDataErased'], streamPrefixes: ['Booking-', 'User-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
     for (const recorded of events) {
+      if (recorded.type === 'PersonalDataErased') {
+        await forgetReasonsOf(em, recorded.streamId.slice('User-'.length));
+        continue;
+      }
+      if (!recorded.streamId.startsWith('Booking-')) continue;
       const event = { type: recorded.type, data: recorded.data } as BookingEvent;
       const at = recorded.metadata.occurredAt;
       const bookingId = recorded.streamId.slice('Booking-'.length);
@@ -60,3 +69,14 @@ export const bookingsProjection: PgProjection = {
     await em.execute('DELETE FROM bookings');
   },
 };
+
+/** The person wrote reasons only on bookings they are the tenant or the landlord of. */
+async function forgetReasonsOf(em: EntityManager, userId: string): Promise<void> {
+  const bookings = await em.find(BookingView, { $or: [{ tenantId: userId }, { landlordId: userId }] });
+  for (const booking of bookings) {
+    if (!booking.statusHistory.some((change) => change.by === userId && change.reason)) continue;
+    booking.statusHistory = booking.statusHistory.map((change) =>
+      change.by === userId && change.reason ? { ...change, reason: null } : change,
+    );
+  }
+}

@@ -7,7 +7,7 @@ import { UserView } from './userView.js';
 /** Builds `users` from the User streams (read through the personal-data decorator: erased fields come as null). */
 export const usersProjection: PgProjection = {
   name: 'users',
-  version: 1,
+  version: 2,
   filter: { eventTypes: UserEventTypes, streamPrefixes: ['User-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
@@ -41,7 +41,15 @@ export const usersProjection: PgProjection = {
           user.universityId = event.data.universityId;
           break;
         case 'PersonalDataErased':
-          Object.assign(user, { email: null, phone: null, fullName: null, profilePictureUrl: null, erasedAt: at });
+          Object.assign(user, {
+            email: null,
+            phone: null,
+            fullName: null,
+            universityName: null,
+            businessName: null,
+            profilePictureUrl: null,
+            erasedAt: at,
+          });
           break;
         default: {
           const unhandled: never = event;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withPersonalData } from '../../../infra/crypto/personalDataStore.js';
+import { type PersonalDataPolicy, withPersonalData } from '../../../infra/crypto/personalDataStore.js';
 import {
   PersonalDataErased,
   PersonalDataUnreadable,
@@ -296,5 +296,48 @@ describe('withPersonalData over the PostgreSQL event store', () => {
     } finally {
       await replay.close();
     }
+  });
+});
+
+describe('fields that became personal in a later schema version', () => {
+  const policy: PersonalDataPolicy = {
+    ...testPolicy,
+    AccountOpened: {
+      ...testPolicy.AccountOpened!,
+      fields: [...testPolicy.AccountOpened!.fields, 'profile.universityName'],
+      sealedFrom: { 'profile.universityName': 2 },
+    },
+  };
+  const versioned = () => withPersonalData(raw, vault, policy);
+
+  it('seals them in new events, reads older plaintext as it was, and reads both as null once the person is erased', async () => {
+    const p = person();
+    const stream = userStream(p);
+    const legacy = accountOpened(p); // schemaVersion 1: universityName was written in clear
+    await store.append(stream, [legacy], { expectedRevision: 'no_stream' });
+    const current = { ...accountOpened(p), schemaVersion: 2 };
+    await versioned().append(stream, [current], { expectedRevision: 0n });
+
+    const stored = await toArray(raw.readStream(stream));
+    expect(JSON.stringify(stored[0]!.data)).toContain('Università di Bologna');
+    expect(JSON.stringify(stored[1]!.data)).not.toContain('Università di Bologna');
+    expect(dataOf(await toArray(versioned().readStream(stream)))).toEqual([legacy.data, current.data]);
+
+    await vault.destroy(p.userId);
+    for (const event of await toArray(versioned().readStream(stream))) {
+      expect(event.data).toMatchObject({
+        email: null,
+        fullName: null,
+        profile: { phone: null, universityName: null },
+        personalDataErased: true,
+      });
+    }
+  });
+
+  it('still refuses plaintext where the version says the value is sealed', async () => {
+    const p = person();
+    const stream = userStream(p);
+    await raw.append(stream, [{ ...accountOpened(p), schemaVersion: 2 }], { expectedRevision: 'no_stream' });
+    await expect(toArray(versioned().readStream(stream))).rejects.toBeInstanceOf(PersonalDataUnreadable);
   });
 });
