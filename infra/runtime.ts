@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import sharp from 'sharp';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
@@ -18,6 +19,7 @@ import { projectionStatuses } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices, SearchServices } from '../read-api/deps.js';
+import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import { CredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
@@ -70,6 +72,7 @@ export interface Runtime {
   identity: IdentityServices;
   calendarLinkKey: Buffer;
   fileStore: FileStore;
+  imageLimiter: ImageLimiter;
   /** Null when GEOCODER=none: addresses then need a location. */
   geocoder: Geocoder | null;
   search: SearchServices;
@@ -136,6 +139,19 @@ function createSearch(
     reader: pgRoomSearchReader(poolSql(pool)),
     projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))),
   };
+}
+
+/**
+ * One libvips thread per image, and IMAGE_DECODE_CONCURRENCY images at once: sharp then holds at most that many
+ * of libuv's threads, and argon2 sign-ins keep the others.
+ */
+function imageLimiter(config: Config, metrics: Metrics): ImageLimiter {
+  sharp.concurrency(1);
+  return createImageLimiter({
+    concurrency: config.IMAGE_DECODE_CONCURRENCY,
+    maxQueued: 8 * config.IMAGE_DECODE_CONCURRENCY,
+    registry: metrics.registry,
+  });
 }
 
 export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
@@ -228,6 +244,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     identity,
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
+    imageLimiter: imageLimiter(config, metrics),
     geocoder,
     search: { reader: search.reader, ranking: rankingSettings(config) },
     config,

@@ -13,6 +13,7 @@ import type { FileStore } from '../infra/fileStore/fileStore.js';
 import type { Geocoder } from '../infra/geocoding/geocoder.js';
 import type { RoomSearchReader } from '../infra/search/roomSearchIndex.js';
 import type { PgProjection } from '../projections/projection.js';
+import type { ImageLimiter } from './imageLimiter.js';
 import type { Metrics } from './plugins/metrics.js';
 
 /** The identity context's command-side stores and keys. */
@@ -53,4 +54,6 @@ export interface AppDeps {
   search: SearchServices;
   /** Room photos and their thumbnails, by content hash. */
   fileStore: FileStore;
+  /** Bounds concurrent image decoding (IMAGE_DECODE_CONCURRENCY). */
+  imageLimiter: ImageLimiter;
 }

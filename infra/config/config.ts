@@ -123,6 +123,13 @@ export const ConfigSchema = Type.Object({
     default: '.data',
     description: 'local files: chDB analytics, photos, mail outbox',
   }),
+  IMAGE_DECODE_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description:
+      'photos decoded at once per process (libuv threads that sign-ins share); 8 per slot may wait, more get 503',
+  }),
   SEARCH_BACKEND: Type.Union([Type.Literal('postgres'), Type.Literal('meilisearch')], {
     default: 'postgres',
     description: 'room search index adapter',

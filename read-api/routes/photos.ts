@@ -8,11 +8,14 @@ import { type RoomState, roomDecider } from '../../domain/rooms/decider.js';
 import { type RoomEvent, type RoomPhoto, roomStreamId } from '../../domain/rooms/events.js';
 import { fold } from '../../domain/shared/decider.js';
 import { FILE_KEY_PATTERN, fileKeyOf } from '../../infra/fileStore/fileStore.js';
+import { photoAudience } from '../../projections/rooms/photoAudience.js';
 import { photoPath } from '../../projections/rooms/roomView.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { errors, IfMatchHeaders, Position, Uuid } from '../schemas.js';
+import { type ImageLimiter, ImageLimiterBusy } from '../imageLimiter.js';
+import { honourMinPosition } from '../readModels.js';
+import { errors, IfMatchHeaders, MinPositionHeaders, Position, Uuid } from '../schemas.js';
 
 export const PHOTO_LIMITS = {
   /** Bytes of one uploaded file. */
@@ -21,10 +24,14 @@ export const PHOTO_LIMITS = {
   /** Decoded size: refuses decompression bombs before sharp allocates them (48 MP phone photos pass). */
   pixels: 50_000_000,
   thumbnailWidth: 400,
+  /** Re-encoding quality of stored JPEG originals: visually lossless for photos, and no larger than most uploads. */
+  jpegQuality: 90,
 } as const;
 
 const tags = ['rooms'];
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Photos of rooms not published: the landlord's and admins' browsers may keep them, shared caches may not. */
+const PRIVATE = 'private, no-cache';
 
 type ImageType = RoomPhoto['contentType'];
 
@@ -62,7 +69,12 @@ const unsupported = (filename: string, reason: string) =>
     accepted: ['image/jpeg', 'image/png'],
   });
 
-/** Checks one file by its content (magic bytes, then a full decode) and makes its thumbnail. */
+/**
+ * Checks one file by its content (magic bytes, then a full decode), and makes what is stored: the image turned
+ * upright by its EXIF orientation and re-encoded in its own format without EXIF, XMP or IPTC (camera, GPS
+ * position, owner names), keeping only the ICC colour profile; and its thumbnail. Re-encoding costs a JPEG
+ * one generation at quality 90; a PNG stays lossless (palette PNGs become true colour).
+ */
 async function inspect(bytes: Buffer, filename: string): Promise<Upload> {
   const contentType = sniff(bytes);
   if (!contentType) throw unsupported(filename, 'not a JPEG or PNG image');
@@ -70,7 +82,13 @@ async function inspect(bytes: Buffer, filename: string): Promise<Upload> {
   try {
     const metadata = await image.metadata();
     if (`image/${metadata.format}` !== contentType) throw new Error(`decodes as ${metadata.format}`);
-    // Decoding the whole image for the thumbnail is what proves the file is intact.
+    // Without withMetadata/keepExif sharp writes no EXIF; autoOrient applies the orientation before it goes.
+    const upright = image.clone().autoOrient().keepIccProfile();
+    const stored = await (contentType === 'image/jpeg'
+      ? upright.jpeg({ quality: PHOTO_LIMITS.jpegQuality })
+      : upright.png({ compressionLevel: 6 })
+    ).toBuffer();
+    // One after the other: each image holds one decode slot, so one libuv thread.
     const thumbnail = await image
       .clone()
       .autoOrient()
@@ -78,7 +96,7 @@ async function inspect(bytes: Buffer, filename: string): Promise<Upload> {
       .webp({ quality: 80 })
       .toBuffer();
     const { width, height } = metadata.autoOrient;
-    return { bytes, contentType, width, height, thumbnail };
+    return { bytes: stored, contentType, width, height, thumbnail };
   } catch (error) {
     const reason =
       error instanceof Error && /pixel limit/i.test(error.message) ? 'too many pixels' : 'cannot be decoded';
@@ -93,13 +111,29 @@ const multipartLimitErrors = new Set([
   'FST_FIELDS_LIMIT',
 ]);
 
+/** `inspect` in a decode slot; 503 with Retry-After when every slot is taken and the queue is full. */
+async function inspectBounded(limiter: ImageLimiter, bytes: Buffer, filename: string): Promise<Upload> {
+  try {
+    return await limiter.run(() => inspect(bytes, filename));
+  } catch (error) {
+    if (!(error instanceof ImageLimiterBusy)) throw error;
+    throw new ApiError(
+      503,
+      'IMAGE_PROCESSING_BUSY',
+      'too many photos are being processed right now; send them again shortly',
+      { retryAfterSeconds: error.retryAfterSeconds },
+      { 'retry-after': String(error.retryAfterSeconds) },
+    );
+  }
+}
+
 /** Every file of the multipart request, checked; other fields are ignored. */
-async function readUploads(request: FastifyRequest): Promise<Upload[]> {
+async function readUploads(request: FastifyRequest, limiter: ImageLimiter): Promise<Upload[]> {
   const uploads: Upload[] = [];
   try {
     for await (const part of request.parts()) {
       if (part.type !== 'file') continue;
-      uploads.push(await inspect(await part.toBuffer(), part.filename));
+      uploads.push(await inspectBounded(limiter, await part.toBuffer(), part.filename));
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -166,7 +200,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
           consumes: ['multipart/form-data'],
           params: Type.Object({ id: Uuid }),
           headers: IfMatchHeaders,
-          response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) },
+          response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503) },
         },
       },
       async (request, reply) => {
@@ -179,7 +213,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         const state = await loadRoom(deps, id);
         roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
 
-        const uploads = await readUploads(request);
+        const uploads = await readUploads(request, deps.imageLimiter);
         const photos: RoomPhoto[] = uploads.map((upload) => {
           const key = fileKeyOf(upload.bytes);
           return {
@@ -249,8 +283,11 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'A stored photo or thumbnail by its SHA-256; cacheable forever',
+        summary:
+          'A stored photo or thumbnail by its SHA-256: public and cacheable forever when a published room shows it; ' +
+          'otherwise only for the landlord of a room showing it and admins (Authorization), private; 404 to others',
         params: KeyParams,
+        headers: MinPositionHeaders,
         response: {
           200: {
             description: 'the image, byte for byte as stored',
@@ -261,20 +298,33 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
             },
           },
           304: { description: 'the ETag sent in If-None-Match is current', type: 'null' },
-          ...errors(400, 401, 404),
+          ...errors(400, 401, 404, 503),
         },
       },
     },
     async (request, reply) => {
       const { key } = request.params as typeof KeyParams.static;
-      // Only what exists is cacheable: a 404 must not outlive the upload that follows it.
+      await honourMinPosition(deps, request, 'rooms');
+      // A 404 is never kept, so it does not outlive the upload or publication that follows it; it and a private
+      // answer depend on who asks (Vary), while a published photo is the same for everyone.
+      const notFound = () =>
+        new ApiError(404, 'PHOTO_NOT_FOUND', 'no photo with this key', undefined, {
+          'cache-control': 'no-store',
+          vary: 'Authorization',
+        });
+      // 404, not 403, for a photo the viewer may not see: whether a draft's photo exists is not for strangers.
+      const audience = await photoAudience(deps.pool, key, request.user);
+      if (audience === 'none') throw notFound();
       const cacheable = () =>
         reply
-          .header('cache-control', IMMUTABLE)
+          .headers(
+            audience === 'public'
+              ? { 'cache-control': IMMUTABLE }
+              : { 'cache-control': PRIVATE, vary: 'Authorization' },
+          )
           .header('etag', `"${key}"`)
           // Pages on other origins (the web front end) may show the images.
           .header('cross-origin-resource-policy', 'cross-origin');
-      const notFound = () => new ApiError(404, 'PHOTO_NOT_FOUND', 'no photo with this key');
       if (matchesEtag(request.headers['if-none-match'], key)) {
         if (!(await deps.fileStore.exists(key))) throw notFound();
         return cacheable().code(304).send();

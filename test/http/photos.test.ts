@@ -73,6 +73,28 @@ async function getRoom(roomId: string, landlordId: string, position?: string) {
   return response.json();
 }
 
+/** Publishes the room; its position, for X-Min-Position. */
+async function publishRoom(roomId: string, landlordId: string): Promise<string> {
+  const response = await t.app.inject({
+    method: 'POST',
+    url: `/api/rooms/${roomId}/publish`,
+    headers: t.as('landlord', landlordId),
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json().position;
+}
+
+/** A stored file as the landlord of its room sees it, once the read model has `position`. */
+function getAsOwner(url: string, landlordId: string, position: string) {
+  return t.app.inject({
+    method: 'GET',
+    url,
+    headers: { ...t.as('landlord', landlordId), 'x-min-position': position },
+  });
+}
+
+const photoUrl = expect.stringMatching(/^\/api\/photos\/[0-9a-f]{64}$/);
+
 async function storedBlobs(): Promise<number> {
   const entries = await readdir(join(dataDir, 'files'), { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).length;
@@ -95,26 +117,36 @@ describe('POST /api/rooms/{id}/photos', () => {
     const body = response.json();
     expect(body.position).toMatch(/^\d+$/);
     expect(body.photos).toEqual([
-      { id: expect.any(String), url: `/api/photos/${sha256(jpeg)}`, thumbnailUrl: expect.any(String) },
-      { id: expect.any(String), url: `/api/photos/${sha256(png)}`, thumbnailUrl: expect.any(String) },
+      { id: expect.any(String), url: photoUrl, thumbnailUrl: photoUrl },
+      { id: expect.any(String), url: photoUrl, thumbnailUrl: photoUrl },
     ]);
     expect(body.photos[0].id).not.toBe(body.photos[1].id);
+    for (const [photo, format] of [
+      [body.photos[0], 'jpeg'],
+      [body.photos[1], 'png'],
+    ] as const) {
+      const served = await getAsOwner(photo.url, landlordId, body.position);
+      expect(served.statusCode).toBe(200);
+      expect(photo.url).toBe(`/api/photos/${sha256(served.rawPayload)}`);
+      expect(await sharp(served.rawPayload).metadata()).toMatchObject({ format });
+    }
 
     const room = await getRoom(roomId, landlordId, body.position);
     expect(room.photos).toEqual(body.photos);
   });
 
-  it('serves the original byte for byte, cacheable forever, with 304 on If-None-Match', async () => {
+  it("serves a published room's photo as stored, under the hash of its bytes, cacheable forever, with 304 on If-None-Match", async () => {
     const roomId = await createRoom(landlordId);
     const jpeg = await image('jpeg', 1000, 750);
     const { photos } = (await upload(roomId, [jpegFile(jpeg)], owner())).json();
-    const key = sha256(jpeg);
+    const key = photos[0].url.slice(-64);
+    const position = await publishRoom(roomId, landlordId);
 
-    const response = await t.app.inject({ method: 'GET', url: photos[0].url });
+    const response = await t.app.inject({ method: 'GET', url: photos[0].url, headers: { 'x-min-position': position } });
     expect(response.statusCode).toBe(200);
-    expect(response.rawPayload.equals(jpeg)).toBe(true);
+    expect(sha256(response.rawPayload)).toBe(key);
     expect(response.headers['content-type']).toBe('image/jpeg');
-    expect(response.headers['content-length']).toBe(String(jpeg.length));
+    expect(response.headers['content-length']).toBe(String(response.rawPayload.length));
     expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(response.headers.etag).toBe(`"${key}"`);
 
@@ -133,7 +165,12 @@ describe('POST /api/rooms/{id}/photos', () => {
   it('makes a WebP thumbnail 400 px wide, kept in proportion', async () => {
     const roomId = await createRoom(landlordId);
     const { photos } = (await upload(roomId, [jpegFile(await image('jpeg', 1200, 800))], owner())).json();
-    const response = await t.app.inject({ method: 'GET', url: photos[0].thumbnailUrl });
+    const position = await publishRoom(roomId, landlordId);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: photos[0].thumbnailUrl,
+      headers: { 'x-min-position': position },
+    });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('image/webp');
     expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
@@ -147,9 +184,10 @@ describe('POST /api/rooms/{id}/photos', () => {
     const png = await image('png', 300, 200);
     const response = await upload(roomId, [jpegFile(png, { filename: 'actually.jpg' })], owner());
     expect(response.statusCode).toBe(201);
-    const served = await t.app.inject({ method: 'GET', url: response.json().photos[0].url });
+    const { photos, position } = response.json();
+    const served = await getAsOwner(photos[0].url, landlordId, position);
     expect(served.headers['content-type']).toBe('image/png');
-    expect(served.rawPayload.equals(png)).toBe(true);
+    expect((await sharp(served.rawPayload).metadata()).format).toBe('png');
   });
 
   it('accepts an image just under 5 MB', async () => {
@@ -165,8 +203,13 @@ describe('POST /api/rooms/{id}/photos', () => {
       owner(),
     );
     expect(response.statusCode).toBe(201);
-    const served = await t.app.inject({ method: 'GET', url: response.json().photos[0].url });
-    expect(served.rawPayload.equals(noise)).toBe(true);
+    const { photos, position } = response.json();
+    const served = await getAsOwner(photos[0].url, landlordId, position);
+    expect(served.statusCode).toBe(200);
+    expect(photos[0].url).toBe(`/api/photos/${sha256(served.rawPayload)}`);
+    const stored = await sharp(served.rawPayload).raw().toBuffer();
+    // PNG is lossless: re-encoding it without its metadata keeps every pixel.
+    expect(stored.equals(await sharp(noise).raw().toBuffer())).toBe(true);
   });
 
   it('adds the same image once: a repeated upload answers 201 with the same photo and appends nothing', async () => {
@@ -376,7 +419,7 @@ describe('clean-up of files nothing refers to', () => {
     expect(deleted).toBeGreaterThanOrEqual(2);
     expect([await exists(removed!.url), await exists(removed!.thumbnailUrl)]).toEqual([false, false]);
     expect([await exists(kept!.url), await exists(kept!.thumbnailUrl)]).toEqual([true, true]);
-    const served = await t.app.inject({ method: 'GET', url: kept!.url });
+    const served = await getAsOwner(kept!.url, landlordId, response.json().position);
     expect(served.statusCode).toBe(200);
   });
 });
@@ -396,6 +439,208 @@ describe('GET /api/photos/{key}', () => {
     for (const notAKey of ['abc', 'A'.repeat(64), `${'a'.repeat(63)}g`, '..%2F..%2Fetc%2Fpasswd']) {
       const response = await t.app.inject({ method: 'GET', url: `/api/photos/${notAKey}` });
       expect(response.statusCode, notAKey).toBe(400);
+    }
+  });
+});
+
+/** A JPEG as a phone writes it: landscape pixels, EXIF with camera and GPS tags, and "rotate 90° clockwise". */
+async function phoneJpeg(width = 300, height = 200): Promise<Buffer> {
+  // The top-left quarter red, the rest blue: after the rotation the red corner must be top right.
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const red = x < width / 2 && y < height / 2;
+      pixels.set(red ? [230, 20, 20] : [20, 20, 230], (y * width + x) * 3);
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .withExif({
+      IFD0: { Make: 'Roomline Test Phone', Model: 'RT-1', Copyright: 'someone' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '44/1 29/1 4164/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '11/1 20/1 3336/100',
+      },
+    })
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+describe('metadata of stored photos', () => {
+  it('strips EXIF and GPS from the stored original after applying its orientation; the key is the hash of what is stored', async () => {
+    const landlordId = randomUUID();
+    const roomId = await createRoom(landlordId);
+    const sent = await phoneJpeg();
+    const before = await sharp(sent).metadata();
+    expect(before).toMatchObject({ orientation: 6, width: 300, height: 200 });
+    expect(before.exif?.toString('latin1')).toContain('Roomline Test Phone');
+
+    const response = await upload(roomId, [jpegFile(sent)], t.as('landlord', landlordId));
+    expect(response.statusCode).toBe(201);
+    const { photos, position } = response.json();
+    const served = await t.app.inject({
+      method: 'GET',
+      url: photos[0].url,
+      headers: { ...t.as('landlord', landlordId), 'x-min-position': position },
+    });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers['content-type']).toBe('image/jpeg');
+    const stored = served.rawPayload;
+    expect(photos[0].url).toBe(`/api/photos/${sha256(stored)}`);
+    expect(stored.equals(sent)).toBe(false);
+    const metadata = await sharp(stored).metadata();
+    expect(metadata.format).toBe('jpeg');
+    expect(metadata.exif).toBeUndefined();
+    expect(metadata.xmp).toBeUndefined();
+    expect(metadata.iptc).toBeUndefined();
+    expect(metadata.orientation).toBeUndefined();
+    expect(stored.includes(Buffer.from('Roomline Test Phone'))).toBe(false);
+    expect(stored.includes(Buffer.from('Exif\0'))).toBe(false);
+    // The pixels were turned: portrait now, and the red corner went from top left to top right.
+    expect([metadata.width, metadata.height]).toEqual([200, 300]);
+    const { data, info } = await sharp(stored).raw().toBuffer({ resolveWithObject: true });
+    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+    const isRed = ([r, , b]: number[]) => r! > 150 && b! < 100;
+    expect(isRed(pixel(180, 20))).toBe(true);
+    expect(isRed(pixel(20, 20))).toBe(false);
+    expect(isRed(pixel(180, 280))).toBe(false);
+
+    const thumbnail = await t.app.inject({
+      method: 'GET',
+      url: photos[0].thumbnailUrl,
+      headers: t.as('landlord', landlordId),
+    });
+    const thumbnailMetadata = await sharp(thumbnail.rawPayload).metadata();
+    expect(thumbnailMetadata.exif).toBeUndefined();
+    expect([thumbnailMetadata.width, thumbnailMetadata.height]).toEqual([200, 300]);
+  });
+
+  it('stores a PNG as PNG without its text chunks', async () => {
+    const landlordId = randomUUID();
+    const roomId = await createRoom(landlordId);
+    const sent = await sharp(await image('png', 120, 80))
+      .withExif({ IFD0: { Make: 'Roomline Test Scanner' } })
+      .png()
+      .toBuffer();
+    expect((await sharp(sent).metadata()).exif).toBeDefined();
+    const { photos, position } = (
+      await upload(roomId, [jpegFile(sent, { filename: 'plan.png' })], t.as('admin'))
+    ).json();
+    const served = await t.app.inject({
+      method: 'GET',
+      url: photos[0].url,
+      headers: { ...t.as('admin'), 'x-min-position': position },
+    });
+    expect(served.headers['content-type']).toBe('image/png');
+    const metadata = await sharp(served.rawPayload).metadata();
+    expect(metadata).toMatchObject({ format: 'png', width: 120, height: 80 });
+    expect(metadata.exif).toBeUndefined();
+    expect(photos[0].url).toBe(`/api/photos/${sha256(served.rawPayload)}`);
+  });
+});
+
+describe('who may see the photos of a room that is not published', () => {
+  it('draft: 404 to anonymous and other landlords, 200 private to the owner and admins; published: public; unpublished: 404 again', async () => {
+    const landlordId = randomUUID();
+    const owner = t.as('landlord', landlordId);
+    const roomId = await createRoom(landlordId);
+    const added = (await upload(roomId, [jpegFile(await image('jpeg', 640, 480))], owner)).json();
+    const { url, thumbnailUrl } = added.photos[0] as { url: string; thumbnailUrl: string };
+    let position: string = added.position;
+
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'GET', url: path, headers: { 'x-min-position': position, ...headers } });
+    const expectHidden = async (path: string, headers: Record<string, string> = {}) => {
+      const response = await get(path, headers);
+      expect(response.statusCode, path).toBe(404);
+      expect(response.json().error).toBe('PHOTO_NOT_FOUND');
+      expect(response.headers['cache-control'] ?? '').not.toMatch(/public|immutable/);
+      // Revalidation must not tell a stranger either that the key exists.
+      const revalidated = await get(path, { ...headers, 'if-none-match': `"${path.slice(-64)}"` });
+      expect(revalidated.statusCode, path).toBe(404);
+    };
+    const expectPrivate = async (path: string, headers: Record<string, string>) => {
+      const response = await get(path, headers);
+      expect(response.statusCode, path).toBe(200);
+      expect(response.headers['cache-control']).toMatch(/^private\b/);
+      expect(response.headers['cache-control']).not.toMatch(/public|immutable/);
+      expect(String(response.headers.vary ?? '')).toMatch(/authorization/i);
+      const revalidated = await get(path, { ...headers, 'if-none-match': `"${path.slice(-64)}"` });
+      expect(revalidated.statusCode, path).toBe(304);
+      expect(revalidated.headers['cache-control']).toMatch(/^private\b/);
+    };
+    const expectPublic = async (path: string) => {
+      const response = await get(path);
+      expect(response.statusCode, path).toBe(200);
+      expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    };
+
+    for (const path of [url, thumbnailUrl]) {
+      await expectHidden(path);
+      await expectHidden(path, t.as('landlord'));
+      await expectHidden(path, t.as('tenant'));
+      await expectPrivate(path, owner);
+      await expectPrivate(path, t.as('admin'));
+    }
+
+    const publish = async (action: 'publish' | 'unpublish') => {
+      const response = await t.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/${action}`, headers: owner });
+      expect(response.statusCode, action).toBe(200);
+      position = response.json().position;
+    };
+    await publish('publish');
+    for (const path of [url, thumbnailUrl]) {
+      await expectPublic(path);
+      expect((await get(path, t.as('landlord'))).statusCode).toBe(200);
+    }
+
+    await publish('unpublish');
+    for (const path of [url, thumbnailUrl]) {
+      await expectHidden(path);
+      await expectHidden(path, t.as('landlord'));
+      await expectPrivate(path, owner);
+    }
+  });
+
+  it('a photo shown by a published room and by a draft is public', async () => {
+    const landlordId = randomUUID();
+    const owner = t.as('landlord', landlordId);
+    const jpeg = await image('jpeg', 320, 240);
+    const draft = await createRoom(landlordId);
+    const published = await createRoom(landlordId);
+    await upload(draft, [jpegFile(jpeg)], owner);
+    const { photos } = (await upload(published, [jpegFile(jpeg)], owner)).json();
+    const response = await t.app.inject({ method: 'POST', url: `/api/rooms/${published}/publish`, headers: owner });
+    const served = await t.app.inject({
+      method: 'GET',
+      url: photos[0].url,
+      headers: { 'x-min-position': response.json().position },
+    });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('a removed photo is served to nobody, though its file stays until the clean-up', async () => {
+    const landlordId = randomUUID();
+    const owner = t.as('landlord', landlordId);
+    const roomId = await createRoom(landlordId);
+    const { photos } = (await upload(roomId, [jpegFile(await image('jpeg', 200, 200))], owner)).json();
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/rooms/${roomId}/photos/${photos[0].id}`,
+      headers: owner,
+    });
+    const position = removed.json().position;
+    expect(await t.runtime.fileStore.exists(photos[0].url.slice(-64))).toBe(true);
+    for (const headers of [{}, owner, t.as('admin')]) {
+      const served = await t.app.inject({
+        method: 'GET',
+        url: photos[0].url,
+        headers: { ...headers, 'x-min-position': position },
+      });
+      expect(served.statusCode).toBe(404);
     }
   });
 });
