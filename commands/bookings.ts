@@ -1,7 +1,7 @@
 import { calendarDecider, calendarStreamId, isBlocked, nightsOf } from '../domain/bookings/calendar.js';
 import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
 import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
-import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
+import { type BookingEvent, BookingEventTypes, bookingStreamId } from '../domain/bookings/events.js';
 import { referenceStreamId } from '../domain/bookings/reference.js';
 import { roomDecider } from '../domain/rooms/decider.js';
 import { type RoomEvent, roomStreamId } from '../domain/rooms/events.js';
@@ -19,6 +19,43 @@ export interface BookingDeps {
   maxRetries?: number;
   /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. Only requests use it. */
   newReference(): string;
+  /**
+   * The pending-bookings cap: the most pending bookings a tenant may have, and the bookings read model's
+   * view of them (through its query module). Both absent: no cap.
+   */
+  pendingCap?: {
+    max: number;
+    pendingBookingsOf(tenantId: string, at: string): Promise<{ bookingIds: string[]; asOfPosition: bigint }>;
+  };
+}
+
+/**
+ * The tenant's pending bookings, this one not counted (so a retry of a request that went through is not
+ * refused). The read model may lag behind the store: the booking events after its checkpoint are read
+ * from the store and applied on top, so requests made a moment ago count, and answers given a moment ago
+ * free their place.
+ */
+async function pendingBookings(
+  deps: BookingDeps,
+  cap: NonNullable<BookingDeps['pendingCap']>,
+  tenantId: string,
+  bookingId: string,
+  now: string,
+): Promise<number> {
+  const seen = await cap.pendingBookingsOf(tenantId, now);
+  const pending = new Set(seen.bookingIds);
+  const recent = deps.store.readAll({
+    fromPosition: seen.asOfPosition,
+    filter: { eventTypes: BookingEventTypes, streamPrefixes: ['Booking-'] },
+  });
+  for await (const event of recent) {
+    const data = event.data as { bookingId: string; tenantId?: string; holdExpiresAt?: string };
+    if (event.type !== 'BookingRequested') pending.delete(data.bookingId);
+    else if (data.tenantId === tenantId && Date.parse(data.holdExpiresAt!) > Date.parse(now))
+      pending.add(data.bookingId);
+  }
+  pending.delete(bookingId);
+  return pending.size;
 }
 
 async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot & { blocked: DateRange[] }> {
@@ -77,12 +114,19 @@ export async function requestBooking(
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {
   // Both reads at once: the room, and the booking itself in case this is a retry.
-  const [room, existing] = await Promise.all([
+  const cap = deps.pendingCap;
+  const [room, existing, pending] = await Promise.all([
     loadRoom(deps.store, input.roomId),
     loadBooking(deps.store, input.bookingId),
+    cap ? pendingBookings(deps, cap, context.actorId, input.bookingId, context.now) : undefined,
   ]);
   const { roomId: _roomId, ...stay } = input;
-  const draft: RequestBooking = { type: 'RequestBooking', data: { ...stay, room, reference: 'RL-XXXXXX' }, context };
+  const pendingLimit = cap && pending !== undefined ? { pending, max: cap.max } : undefined;
+  const draft: RequestBooking = {
+    type: 'RequestBooking',
+    data: { ...stay, room, reference: 'RL-XXXXXX', ...(pendingLimit ? { pendingLimit } : {}) },
+    context,
+  };
   bookingDecider.decide(draft, bookingDecider.initialState); // every rule before anything is claimed
   if (existing.state.status !== 'none') {
     // A retry of a request that went through (same Idempotency-Key): answer as the first time.

@@ -21,7 +21,12 @@ export type PublishRoom = { type: 'PublishRoom'; data: { roomId: string }; conte
 export type UnpublishRoom = { type: 'UnpublishRoom'; data: { roomId: string }; context: CommandContext };
 export type SetBlockedDates = {
   type: 'SetBlockedDates';
-  data: { roomId: string; blocked: DateRange[] };
+  data: {
+    roomId: string;
+    blocked: DateRange[];
+    /** How many days ahead a block may reach (config AVAILABILITY_HORIZON_DAYS); 730 when absent. */
+    horizonDays?: number;
+  };
   context: CommandContext;
 };
 

@@ -1,7 +1,8 @@
 import type { CommandContext, Decider } from '../shared/decider.js';
 import { DomainError } from '../shared/errors.js';
-import { assertCurrency, assertGeoPoint, assertMinorUnits, type DateRange, normalizeRanges } from '../shared/values.js';
+import { assertCurrency, assertGeoPoint, assertMinorUnits, type DateRange } from '../shared/values.js';
 import { type Amenity, isAmenity } from './amenities.js';
+import { DEFAULT_AVAILABILITY_HORIZON_DAYS, nextBlockedDates } from './availability.js';
 import type { RoomCommand } from './commands.js';
 import {
   CancellationPolicies,
@@ -174,7 +175,12 @@ export function decide(command: RoomCommand, state: RoomState): RoomEvent[] {
       if (command.data.blocked.length > LIMITS.blockedRanges) {
         throw new DomainError('TOO_MANY_RANGES', 'validation', `at most ${LIMITS.blockedRanges} blocked ranges`);
       }
-      const blocked = normalizeRanges(command.data.blocked);
+      const blocked = nextBlockedDates(
+        state.blocked,
+        command.data.blocked,
+        context.now,
+        command.data.horizonDays ?? DEFAULT_AVAILABILITY_HORIZON_DAYS,
+      );
       if (sameValue(blocked, state.blocked)) return [];
       return [{ type: 'RoomBlockedDatesSet', data: { roomId: command.data.roomId, blocked, setAt: context.now } }];
     }

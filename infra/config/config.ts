@@ -105,6 +105,18 @@ export const ConfigSchema = Type.Object({
     default: 24 * 60,
     description: 'how long a pending booking holds its nights before it expires',
   }),
+  MAX_PENDING_BOOKINGS_PER_TENANT: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 3,
+    description: 'pending bookings a tenant may have at once; one more is refused with 422 TOO_MANY_PENDING_BOOKINGS',
+  }),
+  AVAILABILITY_HORIZON_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 730,
+    description: 'how many days ahead of today a blocked-dates range may reach (422 BLOCK_BEYOND_HORIZON)',
+  }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 1,
     maximum: 1_000_000,

@@ -9,6 +9,7 @@ import type { BookingState } from '../../domain/bookings/decider.js';
 import { bookingReference } from '../../domain/bookings/reference.js';
 import { balanceDue } from '../../domain/payments/decider.js';
 import { BookingView } from '../../projections/bookings/bookingView.js';
+import { pendingBookingsQuery } from '../../projections/bookings/pendingBookings.js';
 import { PaymentView } from '../../projections/payments/paymentView.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import { cursorCodec, decodeKeyset, encodeKeyset, invalidCursor } from '../cursor.js';
@@ -148,6 +149,10 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     store: deps.eventStore,
     maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20),
     newReference: () => bookingReference(Array.from({ length: 6 }, () => randomInt(0, 1_000_000) / 1_000_000)),
+    pendingCap: {
+      max: deps.config.MAX_PENDING_BOOKINGS_PER_TENANT,
+      pendingBookingsOf: pendingBookingsQuery(deps.pool),
+    },
   };
 
   app.post(

@@ -130,7 +130,8 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { access: ['landlord', 'admin'] },
       schema: {
         tags,
-        summary: 'Set the dates the room is not available (`to` exclusive)',
+        summary:
+          'Set the dates the room is not available (`to` exclusive). New blocks start today or later (422 BLOCK_IN_PAST) and end within AVAILABILITY_HORIZON_DAYS (422 BLOCK_BEYOND_HORIZON); blocks already in the past stay as they were',
         params: IdParams,
         headers: IfMatchHeaders,
         body: AvailabilityBody,
@@ -150,7 +151,7 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
       const { blocked } = request.body as typeof AvailabilityBody.static;
       const result = await run(request, (context) => ({
         type: 'SetBlockedDates',
-        data: { roomId: id, blocked },
+        data: { roomId: id, blocked, horizonDays: deps.config.AVAILABILITY_HORIZON_DAYS },
         context,
       }));
       return {

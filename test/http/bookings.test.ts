@@ -56,6 +56,7 @@ const book = (
     headers: { ...t.as('tenant', tenant), ...headers },
     payload: { roomId, checkIn, checkOut, guests: 1 },
   });
+const dayFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 const setStatus = (id: string, status: string, headers: Record<string, string>, reason?: string) =>
   t.app.inject({
     method: 'PUT',
@@ -89,9 +90,9 @@ describe('requesting a stay', () => {
       method: 'PUT',
       url: `/api/rooms/${roomId}/availability`,
       headers: t.as('landlord', landlordId),
-      payload: { blocked: [{ from: '2027-04-02', to: '2027-04-04' }] },
+      payload: { blocked: [{ from: dayFromNow(122), to: dayFromNow(124) }] },
     });
-    expect((await book(t.app, roomId, '2027-04-01', '2027-04-03')).json().error).toBe('ROOM_UNAVAILABLE');
+    expect((await book(t.app, roomId, dayFromNow(121), dayFromNow(123))).json().error).toBe('ROOM_UNAVAILABLE');
     const many = await t.app.inject({
       method: 'POST',
       url: '/api/bookings',
@@ -142,6 +143,54 @@ describe('requesting a stay', () => {
       (e) => e.type === 'NightsHeld',
     );
     expect(holds).toHaveLength(1);
+  });
+});
+
+describe('pending bookings per tenant (MAX_PENDING_BOOKINGS_PER_TENANT, 3 by default)', () => {
+  const stay = (week: number) => [dayFromNow(7 * week), dayFromNow(7 * week + 2)] as const;
+
+  it('accepts three pending requests and refuses the fourth with 422, at once, before the read model caught up', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    for (const week of [1, 2, 3]) expect((await book(t.app, roomId, ...stay(week), tenant)).statusCode).toBe(201);
+    const fourth = await book(t.app, roomId, ...stay(4), tenant);
+    expect(fourth.statusCode).toBe(422);
+    expect(fourth.json()).toMatchObject({ error: 'TOO_MANY_PENDING_BOOKINGS', details: { pending: 3, max: 3 } });
+    // Through the other API process too, and another tenant is not affected.
+    expect((await book(other.app, roomId, ...stay(4), tenant)).json().error).toBe('TOO_MANY_PENDING_BOOKINGS');
+    expect((await book(t.app, roomId, ...stay(4))).statusCode).toBe(201);
+  });
+
+  it('accepts a new request once one is cancelled by the tenant or rejected by the landlord', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    const ids: string[] = [];
+    for (const week of [1, 2, 3]) ids.push((await book(t.app, roomId, ...stay(week), tenant)).json().id);
+    expect((await book(t.app, roomId, ...stay(4), tenant)).statusCode).toBe(422);
+
+    expect((await setStatus(ids[0]!, 'cancelled', t.as('tenant', tenant))).statusCode).toBe(200);
+    expect((await book(t.app, roomId, ...stay(4), tenant)).statusCode).toBe(201);
+    expect((await book(t.app, roomId, ...stay(5), tenant)).statusCode).toBe(422);
+
+    expect((await setStatus(ids[1]!, 'rejected', t.as('landlord', landlordId))).statusCode).toBe(200);
+    expect((await book(t.app, roomId, ...stay(5), tenant)).statusCode).toBe(201);
+    // A confirmed booking no longer waits for an answer either.
+    expect((await setStatus(ids[2]!, 'confirmed', t.as('landlord', landlordId))).statusCode).toBe(200);
+    expect((await book(t.app, roomId, ...stay(6), tenant)).statusCode).toBe(201);
+    expect((await book(t.app, roomId, ...stay(7), tenant)).statusCode).toBe(422);
+  });
+
+  it('answers a retried fourth request (same Idempotency-Key) with the booking it made, not with 422', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    for (const week of [1, 2]) await book(t.app, roomId, ...stay(week), tenant);
+    const key = { 'idempotency-key': randomUUID() };
+    const third = await book(t.app, roomId, ...stay(3), tenant, key);
+    expect(third.statusCode).toBe(201);
+    await t.runtime.pool.query('DELETE FROM idempotency_keys');
+    const retried = await book(t.app, roomId, ...stay(3), tenant, key);
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(retried.json().id).toBe(third.json().id);
   });
 });
 

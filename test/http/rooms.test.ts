@@ -22,6 +22,8 @@ async function createRoom(overrides = {}, headers: Record<string, string> = {}) 
   });
 }
 
+const dayFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
 describe('POST /api/rooms', () => {
   it('creates a draft and answers with its id and position', async () => {
     const response = await createRoom();
@@ -230,19 +232,47 @@ describe('changing a room', () => {
       headers: t.as('landlord', landlordId),
       payload: {
         blocked: [
-          { from: '2027-03-05', to: '2027-03-08' },
-          { from: '2027-03-01', to: '2027-03-05' },
+          { from: dayFromNow(94), to: dayFromNow(97) },
+          { from: dayFromNow(90), to: dayFromNow(94) },
         ],
       },
     });
     expect(response.statusCode).toBe(200);
-    expect(response.json().blocked).toEqual([{ from: '2027-03-01', to: '2027-03-08' }]);
+    expect(response.json().blocked).toEqual([{ from: dayFromNow(90), to: dayFromNow(97) }]);
     const room = await t.app.inject({
       method: 'GET',
       url: `/api/rooms/${id}`,
       headers: { ...t.as('admin'), 'x-min-position': response.json().position },
     });
-    expect(room.json().blocked).toEqual([{ from: '2027-03-01', to: '2027-03-08' }]);
+    expect(room.json().blocked).toEqual([{ from: dayFromNow(90), to: dayFromNow(97) }]);
+  });
+
+  it('refuses blocks before today or beyond the horizon with 422 naming the range', async () => {
+    const { id } = (await createRoom()).json();
+    const put = (blocked: Array<{ from: string; to: string }>) =>
+      t.app.inject({
+        method: 'PUT',
+        url: `/api/rooms/${id}/availability`,
+        headers: t.as('landlord', landlordId),
+        payload: { blocked },
+      });
+    const everything = await put([{ from: '0100-01-01', to: '9999-12-31' }]);
+    expect(everything.statusCode).toBe(422);
+    expect(everything.json()).toMatchObject({
+      error: 'BLOCK_IN_PAST',
+      details: { today: dayFromNow(0), ranges: [{ from: '0100-01-01', to: dayFromNow(0) }] },
+    });
+    const far = await put([{ from: dayFromNow(10), to: dayFromNow(800) }]);
+    expect(far.statusCode).toBe(422);
+    expect(far.json()).toMatchObject({
+      error: 'BLOCK_BEYOND_HORIZON',
+      details: {
+        horizonDays: 730,
+        latestTo: dayFromNow(730),
+        ranges: [{ from: dayFromNow(730), to: dayFromNow(800) }],
+      },
+    });
+    expect((await put([{ from: dayFromNow(0), to: dayFromNow(730) }])).statusCode).toBe(200);
   });
 
   it('answers 404 for an unknown room and a draft seen by someone else', async () => {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { roomDecider } from '../../../domain/rooms/decider.js';
+import type { RoomEvent } from '../../../domain/rooms/events.js';
+import { dateOfDay, dayNumber } from '../../../domain/shared/values.js';
 import {
   createRoomCommand,
   landlordContext,
@@ -228,5 +230,110 @@ describe('SetBlockedDates', () => {
       .given([roomCreated(roomId, landlordId)])
       .when(block([], stranger))
       .thenThrows('NOT_ROOM_OWNER', 'forbidden');
+  });
+
+  describe('limits: not in the past, not beyond the horizon', () => {
+    // Dates relative to the command's time: the domain knows no other clock.
+    const today = dayNumber(NOW.slice(0, 10));
+    const day = (offset: number) => dateOfDay(today + offset);
+    const range = (from: number, to: number) => ({ from: day(from), to: day(to) });
+    const blockedSet = (blocked: Array<{ from: string; to: string }>) =>
+      ({ type: 'RoomBlockedDatesSet', data: { roomId, blocked, setAt: NOW } }) as const;
+    const withHorizon = (blocked: Array<{ from: string; to: string }>, horizonDays: number) =>
+      ({ type: 'SetBlockedDates', data: { roomId, blocked, horizonDays }, context: owner }) as const;
+    const refusal = (
+      command: Parameters<typeof roomDecider.decide>[0],
+      given: RoomEvent[] = [roomCreated(roomId, landlordId)],
+    ) => {
+      try {
+        roomDecider.decide(command, given.reduce(roomDecider.evolve, roomDecider.initialState));
+      } catch (error) {
+        return error as { code: string; details: unknown };
+      }
+      throw new Error('expected a refusal');
+    };
+
+    it('accepts a block from today to exactly the horizon (730 days by default)', () => {
+      spec
+        .given([roomCreated(roomId, landlordId)])
+        .when(block([range(0, 730)]))
+        .then([blockedSet([range(0, 730)])]);
+    });
+
+    it('refuses a new block that starts before today, naming the nights in the past', () => {
+      spec
+        .given([roomCreated(roomId, landlordId)])
+        .when(block([range(-1, 3)]))
+        .thenThrows('BLOCK_IN_PAST', 'validation');
+      expect(refusal(block([range(5, 7), range(-10, -8)])).details).toEqual({
+        today: day(0),
+        ranges: [range(-10, -8)],
+      });
+      expect(refusal(block([{ from: '0100-01-01', to: '9999-12-31' }])).code).toBe('BLOCK_IN_PAST');
+    });
+
+    it('refuses a block reaching past the horizon, naming the latest allowed end', () => {
+      spec
+        .given([roomCreated(roomId, landlordId)])
+        .when(block([range(700, 731)]))
+        .thenThrows('BLOCK_BEYOND_HORIZON', 'validation');
+      expect(refusal(block([range(700, 740)])).details).toEqual({
+        horizonDays: 730,
+        latestTo: day(730),
+        ranges: [range(730, 740)],
+      });
+    });
+
+    it('takes the horizon from the command (the configuration)', () => {
+      spec
+        .given([roomCreated(roomId, landlordId)])
+        .when(withHorizon([range(10, 31)], 30))
+        .thenThrows('BLOCK_BEYOND_HORIZON', 'validation');
+      spec
+        .given([roomCreated(roomId, landlordId)])
+        .when(withHorizon([range(10, 30)], 30))
+        .then([blockedSet([range(10, 30)])]);
+    });
+
+    it('does nothing when a list with a block already in the past is sent again', () => {
+      const blocked = [range(-5, -2), range(3, 6)];
+      spec
+        .given([roomCreated(roomId, landlordId), blockedSet(blocked)])
+        .when(block(blocked))
+        .thenNothing();
+    });
+
+    it('keeps past blocks as they were: changing the future keeps them, leaving them out does not erase them', () => {
+      const given = [roomCreated(roomId, landlordId), blockedSet([range(-5, 2), range(3, 6)])];
+      spec
+        .given(given)
+        .when(block([range(-5, 2), range(10, 12)]))
+        .then([blockedSet([range(-5, 2), range(10, 12)])]);
+      spec
+        .given(given)
+        .when(block([range(0, 2)]))
+        .then([blockedSet([range(-5, 2)])]);
+      spec
+        .given(given)
+        .when(block([]))
+        .then([blockedSet([range(-5, 0)])]);
+    });
+
+    it('refuses only past nights that were not blocked before', () => {
+      const given = [roomCreated(roomId, landlordId), blockedSet([range(-5, -2)])];
+      expect(refusal(block([range(-6, -2)]), given).details).toEqual({ today: day(0), ranges: [range(-6, -5)] });
+    });
+
+    it('lets a block beyond the horizon that is already there be sent again (made before the limit existed)', () => {
+      const far = { from: day(100), to: '9999-12-31' };
+      spec
+        .given([roomCreated(roomId, landlordId), blockedSet([far])])
+        .when(block([far]))
+        .thenNothing();
+      spec
+        .given([roomCreated(roomId, landlordId), blockedSet([far])])
+        .when(block([]))
+        .then([blockedSet([])]);
+    });
   });
 });
