@@ -3,8 +3,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import sharp from 'sharp';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import sharp from 'sharp';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
@@ -23,6 +23,7 @@ import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import { CredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
+import { PasswordResetStore } from './auth/passwordResets.js';
 import { RefreshTokenStore } from './auth/sessions.js';
 import { accessTokenSigner } from './auth/tokens.js';
 import type { Config } from './config/config.js';
@@ -230,8 +231,13 @@ export async function createRuntime(config: Config, logger = createLogger(config
   const identity: IdentityServices = {
     reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
     credentials: new CredentialStore(pool),
-    sessions: new RefreshTokenStore(pool, config.REFRESH_TOKEN_TTL_SECONDS),
+    sessions: new RefreshTokenStore(pool, {
+      tokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      familyMaxAgeSeconds: config.REFRESH_FAMILY_MAX_AGE_SECONDS,
+    }),
     denyList: new AccessDenyList(redis, config.ACCESS_TOKEN_TTL_SECONDS),
+    passwordResets: new PasswordResetStore(pool, config.PASSWORD_RESET_TTL_MINUTES * 60),
+    notifier: mailNotifier(queues.mail),
     signAccessToken: accessTokenSigner({
       secret: config.JWT_SECRET,
       issuer: config.JWT_ISSUER,

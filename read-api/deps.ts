@@ -2,11 +2,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { Notifier } from '../commands/bookingProcess.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
-import type { Role } from '../domain/shared/decider.js';
 import type { CredentialStore } from '../infra/auth/credentials.js';
 import type { AccessDenyList } from '../infra/auth/denyList.js';
+import type { PasswordResetStore } from '../infra/auth/passwordResets.js';
 import type { RefreshTokenStore } from '../infra/auth/sessions.js';
+import type { TokenSubject } from '../infra/auth/tokens.js';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
@@ -23,7 +25,10 @@ export interface IdentityServices {
   credentials: CredentialStore;
   sessions: RefreshTokenStore;
   denyList: AccessDenyList;
-  signAccessToken(claims: { sub: string; email: string; role: Role }): string;
+  passwordResets: PasswordResetStore;
+  /** Mails to a person (by user id): password-reset links. */
+  notifier: Notifier;
+  signAccessToken(claims: TokenSubject): string;
   /** Crypto-shredding: destroys the person's data key. */
   eraseKeys(userId: string): Promise<void>;
 }

@@ -1,9 +1,33 @@
 import type { Redis } from 'ioredis';
 
+/** What the deny list needs to know of an access token. */
+export interface DeniableToken {
+  jti: string;
+  sub: string;
+  iat: number;
+  iat_ms?: number;
+  /** The session (refresh family) the token was issued in. */
+  sid?: string;
+  /** Revision of the person's stream the token's claims were read from. */
+  rev?: string;
+}
+
+/** Raises a key's value, never lowers it, so concurrent role changes cannot undo one another. */
+const RAISE = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1`;
+
 /**
- * Access tokens that must stop working before they expire, in Redis: one token by its `jti`
- * (logout), or every token of a person issued before a moment (role change, erasure), each kept
- * only as long as such a token could still be alive.
+ * Access tokens that must stop working before they expire, in Redis, so every API process sees it on the
+ * next request: one token by its `jti` (logout), a whole session by its `sid` (logout, a revoked family),
+ * every token of a person whose claims were read before a revision of their stream (role change, erasure:
+ * race-free against a refresh that read the old role), or every token of a person issued before a moment
+ * (password reset). Each entry is kept only as long as such a token could still be alive.
  */
 export class AccessDenyList {
   constructor(
@@ -11,22 +35,50 @@ export class AccessDenyList {
     /** The longest an access token lives (ACCESS_TOKEN_TTL_SECONDS). */
     private readonly tokenTtlSeconds: number,
     private readonly prefix = 'roomline:denied:',
+    private readonly nowMs: () => number = Date.now,
   ) {}
 
+  private get keep(): number {
+    return this.tokenTtlSeconds + 60;
+  }
+
   async deny(jti: string, expiresAtSeconds: number): Promise<void> {
-    const ttl = Math.max(1, Math.ceil(expiresAtSeconds - Date.now() / 1000));
+    const ttl = Math.max(1, Math.ceil(expiresAtSeconds - this.nowMs() / 1000));
     await this.redis.set(`${this.prefix}jti:${jti}`, '1', 'EX', ttl);
   }
 
-  /** Every token of this person issued up to now stops working (they sign in or refresh again). */
-  async denyAllIssuedBefore(userId: string, nowMs = Date.now()): Promise<void> {
-    await this.redis.set(`${this.prefix}user:${userId}`, String(nowMs), 'EX', this.tokenTtlSeconds + 60);
+  /** Every access token of these sessions stops working, including ones a refresh in flight is signing. */
+  async denySessions(sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const multi = this.redis.multi();
+    for (const sid of sessionIds) multi.set(`${this.prefix}sid:${sid}`, '1', 'EX', this.keep);
+    await multi.exec();
   }
 
-  async isDenied(token: { jti: string; sub: string; iat: number; iat_ms?: number }): Promise<boolean> {
-    const [jti, before] = await this.redis.mget(`${this.prefix}jti:${token.jti}`, `${this.prefix}user:${token.sub}`);
+  /** Every token of this person whose claims were read before `revision` of their stream stops working. */
+  async denyRevisionsBelow(userId: string, revision: bigint): Promise<void> {
+    await this.redis.eval(RAISE, 1, `${this.prefix}rev:${userId}`, revision.toString(), String(this.keep));
+  }
+
+  /** Every token of this person issued up to now stops working (they sign in or refresh again). */
+  async denyAllIssuedBefore(userId: string, nowMs = this.nowMs()): Promise<void> {
+    await this.redis.eval(RAISE, 1, `${this.prefix}user:${userId}`, String(nowMs), String(this.keep));
+  }
+
+  async isDenied(token: DeniableToken): Promise<boolean> {
+    const keys = [
+      `${this.prefix}jti:${token.jti}`,
+      `${this.prefix}user:${token.sub}`,
+      `${this.prefix}rev:${token.sub}`,
+    ];
+    if (token.sid) keys.push(`${this.prefix}sid:${token.sid}`);
+    const [jti = null, before = null, minRevision = null, session = null] = await this.redis.mget(...keys);
+    if (jti !== null || session !== null) return true;
     // Without the millisecond claim, a token of the same second counts as issued before.
     const issuedMs = token.iat_ms ?? token.iat * 1000 + 999;
-    return jti !== null || (before !== null && issuedMs < Number(before));
+    if (before !== null && issuedMs < Number(before)) return true;
+    // A token without a revision was issued before revisions were recorded: any recorded change denies it.
+    if (minRevision !== null && (token.rev === undefined || BigInt(token.rev) < BigInt(minRevision))) return true;
+    return false;
   }
 }

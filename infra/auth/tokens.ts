@@ -11,6 +11,20 @@ export interface AccessClaims {
   iat_ms?: number;
   exp: number;
   jti: string;
+  /** The session (refresh-token family) this token belongs to: logout and revocation end it. */
+  sid?: string;
+  /** Revision of the person's stream the role was read from (decimal): a role change denies older ones. */
+  rev?: string;
+}
+
+/** What a token says of its holder when it is signed. */
+export interface TokenSubject {
+  sub: string;
+  email: string;
+  role: Role;
+  jti?: string;
+  sid?: string;
+  rev?: bigint | null;
 }
 
 export interface TokenSettings {
@@ -38,13 +52,15 @@ export function accessTokenSigner(settings: TokenSettings) {
     aud: settings.audience,
     expiresIn: settings.ttlSeconds * 1000,
   });
-  return (claims: { sub: string; email: string; role: Role; jti?: string }): string =>
+  return (claims: TokenSubject): string =>
     sign({
       sub: claims.sub,
       email: claims.email,
       role: claims.role,
       jti: claims.jti ?? randomUUID(),
       iat_ms: Date.now(),
+      ...(claims.sid ? { sid: claims.sid } : {}),
+      ...(claims.rev !== undefined && claims.rev !== null ? { rev: claims.rev.toString() } : {}),
     });
 }
 
@@ -69,7 +85,12 @@ export function accessTokenVerifier(settings: TokenSettings) {
         code,
       );
     }
-    if (typeof payload.sub !== 'string' || !(Roles as readonly string[]).includes(payload.role as string)) {
+    if (
+      typeof payload.sub !== 'string' ||
+      !(Roles as readonly string[]).includes(payload.role as string) ||
+      (payload.rev !== undefined && !(typeof payload.rev === 'string' && /^\d{1,19}$/.test(payload.rev))) ||
+      (payload.sid !== undefined && typeof payload.sid !== 'string')
+    ) {
       throw new InvalidToken('the access token is not valid', 'BAD_CLAIMS');
     }
     return payload as unknown as AccessClaims;

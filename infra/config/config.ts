@@ -86,6 +86,23 @@ export const ConfigSchema = Type.Object({
     default: 30 * 86400,
     description: 'refresh token lifetime (each one works once; reuse revokes its family)',
   }),
+  REFRESH_FAMILY_MAX_AGE_SECONDS: Type.Integer({
+    minimum: 300,
+    maximum: 365 * 86400,
+    default: 90 * 86400,
+    description: 'absolute lifetime of a session (a refresh token family), however often it is refreshed',
+  }),
+  PASSWORD_RESET_TTL_MINUTES: Type.Integer({
+    minimum: 5,
+    maximum: 24 * 60,
+    default: 30,
+    description: 'how long a password-reset link works (once)',
+  }),
+  APP_URL: Type.String({
+    pattern: '^https?://',
+    default: 'http://localhost:3000',
+    description: 'public address of the app, for links in mails (password reset)',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { canonicalJson } from '../../infra/eventStore/hashChain.js';
 import { ApiError } from '../errors.js';
@@ -20,7 +20,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * API.md: "the same key from the same user returns the first response again and appends nothing
- * new". The first request claims the key; its answer (below 500) is stored and replayed to retries;
+ * new". The first request claims the key; its answer (below 500, but not 429) is stored and replayed to retries;
  * a retry while the first still runs gets 409; the same key with another request gets 422.
  * Commands also derive their event ids from the key, so a crash between append and storing the
  * answer cannot append twice either.
@@ -28,7 +28,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request, reply) => {
+  const claimKey = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!WRITE_METHODS.has(request.method) || request.routeOptions.config?.idempotent === false) return;
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
@@ -74,6 +74,14 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
     }
     void reply.header('idempotent-replayed', 'true');
     return reply.code(first.status_code).send(first.response);
+  };
+
+  // A route-level preHandler placed after the rate limiter's (registered before this plugin), so a replay
+  // counts against the caller's limit like any request, and a request the limiter refused claims no key.
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (!methods.some((method) => WRITE_METHODS.has(method)) || route.config?.idempotent === false) return;
+    route.preHandler = [...[route.preHandler ?? []].flat(), claimKey];
   });
 
   app.addHook('onRequestAbort', async (request) => {
@@ -90,7 +98,8 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
     const claim = request.idempotency;
     if (!claim) return payload;
     request.idempotency = null;
-    if (reply.statusCode >= 500) {
+    // Answers that say "not now" (429, 5xx) are never replayed: the retry they invite must run.
+    if (reply.statusCode === 429 || reply.statusCode >= 500) {
       await pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [claim.scope, claim.key]);
       return payload;
     }

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { holderOf, type IdentityDeps, loadUser, registerUser, runUserCommand } from '../../commands/identity.js';
 import type { UserState } from '../../domain/identity/decider.js';
@@ -75,6 +76,8 @@ const ProfileBody = Type.Object(
 
 const LOGIN_FAILURES_ALLOWED = 10;
 const LOGIN_WINDOW_SECONDS = 15 * 60;
+const RESET_MAILS_PER_WINDOW = 3;
+const RESET_MAIL_WINDOW_SECONDS = 3600;
 
 function publicUser(userId: string, state: UserState) {
   return {
@@ -92,16 +95,28 @@ function publicUser(userId: string, state: UserState) {
 }
 
 export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const identity: IdentityDeps = {
     store: deps.eventStore,
     reservationKey: deps.identity.reservationKey,
     maxRetries: deps.config.COMMAND_MAX_RETRIES,
   };
-  const { credentials, sessions, denyList, signAccessToken } = deps.identity;
+  const { credentials, sessions, denyList, passwordResets, signAccessToken } = deps.identity;
 
-  async function issueSession(userId: string, state: UserState, familyId?: string) {
-    const accessToken = signAccessToken({ sub: userId, email: state.email ?? '', role: state.role ?? 'tenant' });
-    const refresh = await sessions.issue(userId, familyId);
+  /** An access token for the person as their stream stands at `revision`, with the next refresh token. */
+  async function issueSession(
+    userId: string,
+    state: UserState,
+    revision: bigint | null,
+    refresh: { token: string; familyId: string },
+  ) {
+    const accessToken = signAccessToken({
+      sub: userId,
+      email: state.email ?? '',
+      role: state.role ?? 'tenant',
+      sid: refresh.familyId,
+      rev: revision,
+    });
     return {
       user: publicUser(userId, state),
       accessToken,
@@ -110,30 +125,40 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
   }
 
-  /** Failed logins per email and address: a sliding 15-minute counter in Redis. */
-  const failureKey = (email: string, ip: string) =>
-    `roomline:login-failures:${createHmac('sha256', deps.identity.reservationKey).update(normalizeEmail(email)).digest('base64url')}:${ip}`;
+  /** Ends sessions: their refresh families are revoked (in PostgreSQL), their access tokens denied (in Redis). */
+  async function endSessions(userId: string, keep?: string): Promise<void> {
+    await denyList.denySessions(await sessions.revokeAllOf(userId, keep));
+  }
 
-  async function assertNotLockedOut(request: FastifyRequest, email: string): Promise<void> {
-    const key = failureKey(email, request.ip);
-    const [[, count], [, ttl]] = (await deps.redis.multi().get(key).ttl(key).exec()) as [
-      [null, string | null],
-      [null, number],
-    ];
-    if (Number(count ?? 0) >= LOGIN_FAILURES_ALLOWED) {
+  /** Failed sign-ins per account and address: a 15-minute window in Redis. */
+  const failureKey = (subject: string, ip: string) =>
+    `roomline:login-failures:${createHmac('sha256', deps.identity.reservationKey).update(subject).digest('base64url')}:${ip}`;
+
+  /**
+   * Takes one of the window's attempts before the password is verified, atomically: of 100 parallel
+   * guesses at most LOGIN_FAILURES_ALLOWED are verified, the rest answer 429. A success gives its attempt back.
+   */
+  async function claimAttempt(request: FastifyRequest, subject: string): Promise<{ release(): Promise<void> }> {
+    const key = failureKey(subject, request.ip);
+    const [[, count], , [, ttl]] = (await deps.redis
+      .multi()
+      .incr(key)
+      .expire(key, LOGIN_WINDOW_SECONDS, 'NX')
+      .ttl(key)
+      .exec()) as [[null, number], [null, number], [null, number]];
+    if (count > LOGIN_FAILURES_ALLOWED) {
       throw new ApiError(429, 'TOO_MANY_LOGIN_ATTEMPTS', 'too many failed sign-ins; try again later', undefined, {
         'retry-after': String(Math.max(1, ttl)),
       });
     }
+    return {
+      async release() {
+        await deps.redis.decr(key);
+      },
+    };
   }
 
-  async function recordFailure(request: FastifyRequest, email: string): Promise<void> {
-    const key = failureKey(email, request.ip);
-    const count = await deps.redis.incr(key);
-    if (count === 1) await deps.redis.expire(key, LOGIN_WINDOW_SECONDS);
-  }
-
-  app.post(
+  api.post(
     '/api/auth/register',
     {
       config: { access: 'public', idempotent: false },
@@ -144,8 +169,8 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         response: { 201: Session, ...errors(400, 409, 422, 429) },
       },
     },
-    async (request, reply: FastifyReply) => {
-      const body = request.body as typeof RegisterBody.static;
+    async (request, reply) => {
+      const body = request.body;
       const policy = checkPasswordPolicy(body.password, { email: body.email, fullName: body.fullName });
       if (!policy.ok) throw new ApiError(422, policy.code, policy.message);
       const userId = uuidv7();
@@ -170,12 +195,12 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
         async () => credentials.set(userId, await hashPassword(body.password)),
       );
-      const session = await issueSession(userId, result.state);
+      const session = await issueSession(userId, result.state, result.revision, await sessions.open(userId));
       return reply.code(201).send({ ...session, position: result.position?.toString() });
     },
   );
 
-  app.post(
+  api.post(
     '/api/auth/login',
     {
       config: { access: 'public', idempotent: false },
@@ -187,23 +212,23 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { email, password } = request.body as typeof LoginBody.static;
-      await assertNotLockedOut(request, email);
+      const { email, password } = request.body;
+      const attempt = await claimAttempt(request, normalizeEmail(email));
       const userId = await holderOf(identity, 'UserEmail', email);
       const stored = userId ? await credentials.get(userId) : null;
       // The same work whether or not the account exists: no timing oracle for who has an account.
       const verdict = stored ? await verifyPassword(stored, password) : await verifyAgainstDummy(password);
       const user = verdict.ok && userId ? await loadUser(deps.eventStore, userId) : undefined;
       if (!verdict.ok || !userId || !user || user.state.status !== 'active') {
-        await recordFailure(request, email);
         throw new ApiError(401, 'INVALID_CREDENTIALS', 'the email or the password is wrong');
       }
+      await attempt.release();
       if (verdict.needsRehash) await credentials.set(userId, await hashPassword(password));
-      return issueSession(userId, user.state);
+      return issueSession(userId, user.state, user.revision, await sessions.open(userId));
     },
   );
 
-  app.post(
+  api.post(
     '/api/auth/refresh',
     {
       config: { access: 'public', idempotent: false },
@@ -211,34 +236,45 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         tags,
         summary: 'Trade a refresh token for a new pair (each refresh token works once)',
         body: Type.Object(
-          { refreshToken: Type.String({ minLength: 10, maxLength: 200 }) },
+          { refreshToken: Type.String({ maxLength: 4096, description: 'anything but a live token answers 401' }) },
           { additionalProperties: false },
         ),
         response: { 200: Session, ...errors(400, 401) },
       },
     },
     async (request) => {
-      const { refreshToken } = request.body as { refreshToken: string };
-      let owner: { userId: string; familyId: string };
+      let rotated: Awaited<ReturnType<typeof sessions.rotate>>;
       try {
-        owner = await sessions.consume(refreshToken);
+        rotated = await sessions.rotate(request.body.refreshToken);
       } catch (error) {
-        if (error instanceof RefreshRejected) throw new ApiError(401, error.code, error.message);
+        if (error instanceof RefreshRejected) {
+          if (error.code === 'REFRESH_REUSED') {
+            const family = await sessions.familyOf(request.body.refreshToken);
+            if (family) await denyList.denySessions([family]);
+          }
+          throw new ApiError(401, error.code, error.message);
+        }
         throw error;
       }
-      const { state } = await loadUser(deps.eventStore, owner.userId);
+      // The role is read now, from the stream: a refresh after a role change carries the new role.
+      const { state, revision } = await loadUser(deps.eventStore, rotated.userId);
       if (state.status !== 'active') {
-        await sessions.revokeFamily(owner.familyId);
+        await sessions.revokeFamily(rotated.familyId);
+        await denyList.denySessions([rotated.familyId]);
         throw new ApiError(401, 'REFRESH_INVALID', 'this account can no longer sign in');
       }
-      return issueSession(owner.userId, state, owner.familyId);
+      return issueSession(rotated.userId, state, revision, rotated.next);
     },
   );
 
-  app.post(
+  api.post(
     '/api/auth/logout',
     {
       config: { access: 'authenticated', idempotent: false },
+      // No body at all is a sign-out too: the access token names its session.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         summary: 'Sign out: the access token and the refresh token family stop working',
@@ -253,17 +289,22 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const user = request.user!;
-      const token = (request.body as { refreshToken?: string } | undefined)?.refreshToken;
+      const families = new Set<string>();
+      // The access token knows its session: signing out needs no body.
+      if (user.sid) families.add(user.sid);
+      const token = request.body?.refreshToken;
       if (token) {
         const family = await sessions.familyOf(token);
-        if (family) await sessions.revokeFamily(family);
+        if (family) families.add(family);
       }
+      for (const family of families) await sessions.revokeFamily(family);
+      await denyList.denySessions([...families]);
       await denyList.deny(user.jti, user.exp);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
-  app.get(
+  api.get(
     '/api/auth/me',
     {
       config: { access: 'authenticated' },
@@ -287,7 +328,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.put(
+  api.put(
     '/api/auth/profile',
     {
       config: { access: 'authenticated', idempotent: false },
@@ -303,7 +344,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { context, envelope } = commandFrom(request);
-      const changes = request.body as typeof ProfileBody.static;
+      const changes = request.body;
       const result = await runUserCommand(
         identity,
         { type: 'UpdateProfile', data: { userId: context.actorId, changes }, context },
@@ -313,7 +354,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.put(
+  api.put(
     '/api/admin/users/:id/role',
     {
       config: { access: ['admin'] },
@@ -341,14 +382,22 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { role, universityId } = request.body as { role: (typeof Roles)[number]; universityId?: string | null };
+      const { id } = request.params;
+      const { role, universityId } = request.body;
       const { context, envelope } = commandFrom(request);
+      // Denied before the change (so a crash after the append cannot leave old tokens working) and after it
+      // (tokens read from any revision before the change's): the person's next request is answered 401,
+      // in every API process, and their next refresh carries the new role.
+      const before = await loadUser(deps.eventStore, id);
+      if (before.revision !== null) await denyList.denyRevisionsBelow(id, before.revision + 1n);
       const result = await runUserCommand(
         identity,
         { type: 'GrantRole', data: { userId: id, role, universityId }, context },
         envelope,
       );
+      if (result.events.length > 0 && result.revision !== null) {
+        await denyList.denyRevisionsBelow(id, result.revision);
+      }
       return {
         id,
         role: result.state.role!,
@@ -358,7 +407,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.delete(
+  api.delete(
     '/api/admin/users/:id/personal-data',
     {
       config: { access: ['admin'] },
@@ -373,7 +422,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const { context, envelope } = commandFrom(request);
       const result = await runUserCommand(
         identity,
@@ -381,10 +430,137 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         envelope,
       );
       await deps.identity.eraseKeys(id);
-      await sessions.revokeAllOf(id);
+      await endSessions(id);
+      if (result.revision !== null) await denyList.denyRevisionsBelow(id, result.revision);
       await denyList.denyAllIssuedBefore(id);
       await credentials.remove(id);
       return reply.code(202).send({ id, position: result.position?.toString() ?? null });
+    },
+  );
+
+  api.put(
+    '/api/auth/password',
+    {
+      config: { access: 'authenticated', idempotent: false },
+      schema: {
+        tags,
+        summary: 'Change your password (the current one is required); every other session ends',
+        body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const user = request.user!;
+      const { currentPassword, newPassword } = request.body;
+      const attempt = await claimAttempt(request, `user:${user.sub}`);
+      const stored = await credentials.get(user.sub);
+      const verdict = stored
+        ? await verifyPassword(stored, currentPassword)
+        : await verifyAgainstDummy(currentPassword);
+      if (!verdict.ok) {
+        throw new ApiError(403, 'INVALID_CURRENT_PASSWORD', 'the current password is wrong');
+      }
+      await attempt.release();
+      const { state } = await loadUser(deps.eventStore, user.sub);
+      const policy = checkPasswordPolicy(newPassword, {
+        email: state.email ?? undefined,
+        fullName: state.fullName ?? undefined,
+      });
+      if (!policy.ok) throw new ApiError(422, policy.code, policy.message);
+      await credentials.set(user.sub, await hashPassword(newPassword));
+      if (user.sid) {
+        await endSessions(user.sub, user.sid);
+      } else {
+        // A token from before sessions had ids cannot be told apart from the others: every session ends.
+        await endSessions(user.sub);
+        await denyList.denyAllIssuedBefore(user.sub);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+
+  const resetRequestKey = (email: string) =>
+    `roomline:password-reset-requests:${createHmac('sha256', deps.identity.reservationKey).update(normalizeEmail(email)).digest('base64url')}`;
+
+  api.post(
+    '/api/auth/password-reset',
+    {
+      config: { access: 'public', idempotent: false },
+      schema: {
+        tags,
+        summary:
+          'Ask for a password-reset link by mail; the answer is the same whether or not the email has an account',
+        body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ message: Type.String() }), ...errors(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { email } = request.body;
+      // At most a few mails an hour to one address, so the route cannot be used to flood a mailbox;
+      // beyond that the answer stays the same and no mail goes.
+      const key = resetRequestKey(email);
+      const [[, sent]] = (await deps.redis.multi().incr(key).expire(key, RESET_MAIL_WINDOW_SECONDS, 'NX').exec()) as [
+        [null, number],
+      ];
+      const userId = await holderOf(identity, 'UserEmail', email);
+      const user = userId ? await loadUser(deps.eventStore, userId) : undefined;
+      if (userId && user?.state.status === 'active' && sent <= RESET_MAILS_PER_WINDOW) {
+        const { token } = await passwordResets.issue(userId);
+        const minutes = deps.config.PASSWORD_RESET_TTL_MINUTES;
+        await deps.identity.notifier.notify({
+          userId,
+          key: `password-reset.${userId}.${createHmac('sha256', deps.identity.reservationKey).update(token).digest('hex').slice(0, 16)}`,
+          subject: 'Reset your Roomline password',
+          text: [
+            'Someone asked to reset the password of your Roomline account.',
+            `To choose a new one, open this link within ${minutes} minutes (it works once):`,
+            '',
+            `${deps.config.APP_URL.replace(/\/$/, '')}/reset-password#token=${token}`,
+            '',
+            'If it was not you, ignore this mail: your password stays as it is.',
+          ].join('\n'),
+        });
+      }
+      return reply
+        .code(202)
+        .send({ message: 'if an account has this email, a link to reset its password is on its way' });
+    },
+  );
+
+  api.post(
+    '/api/auth/password-reset/confirm',
+    {
+      config: { access: 'public', idempotent: false },
+      schema: {
+        tags,
+        summary: "Set a new password with a reset link's token; every session of the account ends",
+        body: Type.Object(
+          { token: Type.String({ maxLength: 200 }), newPassword: Password },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null(), ...errors(400, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { token, newPassword } = request.body;
+      const invalid = () =>
+        new ApiError(400, 'RESET_TOKEN_INVALID', 'this reset link is not valid, was used already or has expired');
+      const userId = await passwordResets.peek(token);
+      if (!userId) throw invalid();
+      const { state } = await loadUser(deps.eventStore, userId);
+      if (state.status !== 'active') throw invalid();
+      // Checked before the token is used up, so a refused password can be replaced with a better one.
+      const policy = checkPasswordPolicy(newPassword, {
+        email: state.email ?? undefined,
+        fullName: state.fullName ?? undefined,
+      });
+      if (!policy.ok) throw new ApiError(422, policy.code, policy.message);
+      const hash = await hashPassword(newPassword);
+      if ((await passwordResets.consume(token)) !== userId) throw invalid();
+      await credentials.set(userId, hash);
+      await endSessions(userId);
+      await denyList.denyAllIssuedBefore(userId);
+      return reply.code(204).send(null);
     },
   );
 }

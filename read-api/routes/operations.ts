@@ -17,10 +17,8 @@ const ProjectionStatus = Type.Object({
   active: Type.Boolean({ description: 'a runner holds the lease' }),
 });
 
-const Check = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
-  error: Type.Optional(Type.String()),
-});
+/** Status only: what went wrong goes to the log, never to an anonymous caller. */
+const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('down')]) });
 
 export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get(
@@ -49,8 +47,8 @@ export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    async (_request, reply) => {
-      const withTimeout = async (check: () => Promise<unknown>): Promise<typeof Check.static> => {
+    async (request, reply) => {
+      const withTimeout = async (name: string, check: () => Promise<unknown>): Promise<typeof Check.static> => {
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([
@@ -61,14 +59,15 @@ export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
           ]);
           return { status: 'ok' };
         } catch (error) {
-          return { status: 'down', error: (error as Error).message };
+          request.log.warn({ dependency: name, err: (error as Error).message }, 'readiness check failed');
+          return { status: 'down' };
         } finally {
           clearTimeout(timer);
         }
       };
       const [postgres, redis] = await Promise.all([
-        withTimeout(() => deps.pool.query('SELECT 1')),
-        withTimeout(() => deps.redis.ping()),
+        withTimeout('postgres', () => deps.pool.query('SELECT 1')),
+        withTimeout('redis', () => deps.redis.ping()),
       ]);
       const checks = { postgres, redis };
       if (postgres.status === 'ok' && redis.status === 'ok') return { status: 'ready' as const, checks };
