@@ -29,6 +29,7 @@ export interface ImageLimiterStats {
 export interface ImageLimiter {
   readonly concurrency: number;
   readonly maxQueued: number;
+  readonly retryAfterSeconds: number;
   run<T>(task: () => Promise<T>): Promise<T>;
   stats(): ImageLimiterStats;
   resetPeak(): void;
@@ -98,6 +99,7 @@ export function createImageLimiter(options: ImageLimiterOptions): ImageLimiter {
   return {
     concurrency,
     maxQueued,
+    retryAfterSeconds,
     async run<T>(task: () => Promise<T>): Promise<T> {
       await acquire();
       try {

@@ -111,19 +111,22 @@ const multipartLimitErrors = new Set([
   'FST_FIELDS_LIMIT',
 ]);
 
+const busy = (retryAfterSeconds: number) =>
+  new ApiError(
+    503,
+    'IMAGE_PROCESSING_BUSY',
+    'too many photos are being processed right now; send them again shortly',
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
+
 /** `inspect` in a decode slot; 503 with Retry-After when every slot is taken and the queue is full. */
 async function inspectBounded(limiter: ImageLimiter, bytes: Buffer, filename: string): Promise<Upload> {
   try {
     return await limiter.run(() => inspect(bytes, filename));
   } catch (error) {
-    if (!(error instanceof ImageLimiterBusy)) throw error;
-    throw new ApiError(
-      503,
-      'IMAGE_PROCESSING_BUSY',
-      'too many photos are being processed right now; send them again shortly',
-      { retryAfterSeconds: error.retryAfterSeconds },
-      { 'retry-after': String(error.retryAfterSeconds) },
-    );
+    if (error instanceof ImageLimiterBusy) throw busy(error.retryAfterSeconds);
+    throw error;
   }
 }
 
@@ -213,6 +216,10 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         const state = await loadRoom(deps, id);
         roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
 
+        // Refused before the body is read when the queue is already full: a burst costs no buffered files.
+        if (deps.imageLimiter.stats().queued >= deps.imageLimiter.maxQueued) {
+          throw busy(deps.imageLimiter.retryAfterSeconds);
+        }
         const uploads = await readUploads(request, deps.imageLimiter);
         const photos: RoomPhoto[] = uploads.map((upload) => {
           const key = fileKeyOf(upload.bytes);

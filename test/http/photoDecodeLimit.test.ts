@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -11,6 +14,24 @@ const noisyJpeg = (width: number, height: number) =>
     .jpeg({ quality: 80 })
     .toBuffer();
 
+/** An app with its own photo directory, and what it holds. */
+async function appWithLimit(limit: number) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'roomline-decode-limit-'));
+  const t = await createTestApp({
+    projections: false,
+    config: { IMAGE_DECODE_CONCURRENCY: String(limit), DATA_DIR: dataDir },
+  });
+  const storedFiles = async () =>
+    (await readdir(join(dataDir, 'files'), { recursive: true }).catch(() => [])).filter((name) =>
+      /[0-9a-f]{64}$/.test(name),
+    ).length;
+  const close = async () => {
+    await t.close();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return { t, storedFiles, close };
+}
+
 async function uploadsOn(t: TestApp, count: number) {
   const landlordId = randomUUID();
   const room = await t.app.inject({
@@ -20,7 +41,7 @@ async function uploadsOn(t: TestApp, count: number) {
     payload: roomBody(),
   });
   const roomId = room.json().id as string;
-  const images = await Promise.all(Array.from({ length: count }, () => noisyJpeg(1600, 1200)));
+  const images = await Promise.all(Array.from({ length: count }, () => noisyJpeg(1200, 900)));
   return Promise.all(
     images.map((content) => {
       const body = multipartBody([{ filename: 'noise.jpg', contentType: 'image/jpeg', content }]);
@@ -37,11 +58,13 @@ async function uploadsOn(t: TestApp, count: number) {
 describe('image decoding is bounded (IMAGE_DECODE_CONCURRENCY)', () => {
   describe('with a limit of 1', () => {
     let t: TestApp;
+    let app: Awaited<ReturnType<typeof appWithLimit>>;
     beforeAll(async () => {
-      t = await createTestApp({ projections: false, config: { IMAGE_DECODE_CONCURRENCY: '1' } });
+      app = await appWithLimit(1);
+      t = app.t;
     });
     afterAll(async () => {
-      await t?.close();
+      await app?.close();
     });
 
     it('never decodes two images at once while 6 uploads run together', async () => {
@@ -52,7 +75,7 @@ describe('image decoding is bounded (IMAGE_DECODE_CONCURRENCY)', () => {
       expect(t.runtime.imageLimiter.stats()).toMatchObject({ active: 0, queued: 0, peakActive: 1 });
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: t.as('admin') });
       expect(metrics.body).toMatch(/^image_decode_active 0$/m);
-    });
+    }, 60_000);
 
     it('answers 503 with Retry-After when the queue is full, and stores nothing', async () => {
       const limiter = t.runtime.imageLimiter;
@@ -61,11 +84,13 @@ describe('image decoding is bounded (IMAGE_DECODE_CONCURRENCY)', () => {
         release = resolve;
       });
       const occupying = Array.from({ length: limiter.concurrency + limiter.maxQueued }, () => limiter.run(() => held));
+      const before = await app.storedFiles();
       try {
         const [response] = await uploadsOn(t, 1);
         expect(response!.statusCode).toBe(503);
         expect(response!.json().error).toBe('IMAGE_PROCESSING_BUSY');
         expect(Number(response!.headers['retry-after'])).toBeGreaterThan(0);
+        expect(await app.storedFiles()).toBe(before);
       } finally {
         release();
         await Promise.all(occupying);
@@ -77,11 +102,13 @@ describe('image decoding is bounded (IMAGE_DECODE_CONCURRENCY)', () => {
 
   describe('with a limit of 3', () => {
     let t: TestApp;
+    let app: Awaited<ReturnType<typeof appWithLimit>>;
     beforeAll(async () => {
-      t = await createTestApp({ projections: false, config: { IMAGE_DECODE_CONCURRENCY: '3' } });
+      app = await appWithLimit(3);
+      t = app.t;
     });
     afterAll(async () => {
-      await t?.close();
+      await app?.close();
     });
 
     it('decodes several images at once, never more than 3', async () => {
@@ -91,6 +118,6 @@ describe('image decoding is bounded (IMAGE_DECODE_CONCURRENCY)', () => {
       const { peakActive } = t.runtime.imageLimiter.stats();
       expect(peakActive).toBeGreaterThan(1);
       expect(peakActive).toBeLessThanOrEqual(3);
-    });
+    }, 60_000);
   });
 });
