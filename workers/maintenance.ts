@@ -9,6 +9,8 @@ import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
+  /** Deletes refresh tokens, sessions and password-reset tokens a day past their end. */
+  purgeExpiredSessions: 'purge-expired-sessions',
   /** Deletes the process managers' records of effects older than 30 days. */
   purgeProcessEffects: 'purge-process-effects',
   /** Deletes stored files (photos) nothing refers to any more, a day after they were stored. */
@@ -28,6 +30,27 @@ const HOUR_MS = 60 * 60 * 1000;
 export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number> {
   const result = await pool.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'");
   return result.rowCount ?? 0;
+}
+
+/**
+ * Deletes what the identity context keeps of sessions once it can no longer matter: refresh tokens and
+ * families a day past their expiry (a reused token that old is refused as expired anyway), and reset
+ * tokens a day after they were used or expired. Returns the rows deleted.
+ */
+export async function purgeExpiredSessions(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ deleted: string }>(
+    `WITH tokens AS (
+       DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day' RETURNING 1
+     ), families AS (
+       DELETE FROM refresh_families f WHERE f.expires_at < now() - interval '1 day'
+          AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.expires_at >= now() - interval '1 day')
+       RETURNING 1
+     ), resets AS (
+       DELETE FROM password_reset_tokens WHERE coalesce(used_at, expires_at) < now() - interval '1 day' RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) + (SELECT count(*) FROM resets) AS deleted`,
+  );
+  return Number(rows[0]?.deleted ?? 0);
 }
 
 /**
@@ -94,6 +117,11 @@ export async function scheduleMaintenance(
     { every: HOUR_MS },
     { name: MaintenanceJobs.purgeIdempotencyKeys, data: {} },
   );
+  await queue.upsertJobScheduler(
+    MaintenanceJobs.purgeExpiredSessions,
+    { every: HOUR_MS },
+    { name: MaintenanceJobs.purgeExpiredSessions, data: {} },
+  );
   if (options.bookings) {
     await queue.upsertJobScheduler(
       MaintenanceJobs.purgeProcessEffects,
@@ -133,6 +161,11 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
         case MaintenanceJobs.purgeIdempotencyKeys: {
           const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
           log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
+          return { deleted };
+        }
+        case MaintenanceJobs.purgeExpiredSessions: {
+          const deleted = await purgeExpiredSessions(deps.pool);
+          log.info({ jobId: job.id, deleted }, 'expired sessions and reset tokens deleted');
           return { deleted };
         }
         case MaintenanceJobs.purgeProcessEffects: {

@@ -56,13 +56,4 @@ export class PasswordResetStore {
     }
     return userId;
   }
-
-  /** Forgets tokens used or expired for a day: nothing refers to them. */
-  async purge(): Promise<number> {
-    const { rowCount } = await this.pool.query(
-      `DELETE FROM password_reset_tokens WHERE coalesce(used_at, expires_at) < $1::timestamptz - interval '1 day'`,
-      [this.now()],
-    );
-    return rowCount ?? 0;
-  }
 }

@@ -19,7 +19,7 @@ import { startWorkers } from '../../workers/startWorkers.js';
 import { serverUrl } from '../support/database.js';
 import { aMail, deleteRedisKeys, MAIL_FROM, REDIS_URL, uniquePrefix, waitFor } from './support.js';
 
-/** A database of its own with just the idempotency_keys table, dropped after the file. */
+/** A database of its own with just the tables the hourly jobs clean, dropped after the file. */
 async function createScratchDatabase() {
   const name = `rl_scratch_workers_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl() });
@@ -33,6 +33,11 @@ async function createScratchDatabase() {
   await pool.query(
     `CREATE TABLE idempotency_keys (scope text, key text, request_hash text, status_code int, response jsonb,
        created_at timestamptz default now(), completed_at timestamptz, primary key (scope, key))`,
+  );
+  await pool.query(
+    `CREATE TABLE refresh_tokens (id uuid, family_id uuid, expires_at timestamptz);
+     CREATE TABLE refresh_families (id uuid, expires_at timestamptz);
+     CREATE TABLE password_reset_tokens (expires_at timestamptz, used_at timestamptz)`,
   );
   return {
     pool,
@@ -95,9 +100,10 @@ describe('startWorkers', () => {
       try {
         const scheduler = await queue.getJobScheduler(MaintenanceJobs.purgeIdempotencyKeys);
         expect(scheduler?.every).toBe(60 * 60 * 1000);
-        // Every process registers the schedule at start-up; it stays one schedule.
+        expect((await queue.getJobScheduler(MaintenanceJobs.purgeExpiredSessions))?.every).toBe(60 * 60 * 1000);
+        // Every process registers the schedules at start-up; they stay one schedule each.
         await scheduleMaintenance(queue);
-        expect(await queue.getJobSchedulersCount()).toBe(1);
+        expect(await queue.getJobSchedulersCount()).toBe(2);
       } finally {
         await queue.close();
       }
