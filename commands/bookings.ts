@@ -1,8 +1,14 @@
 import { calendarDecider, calendarStreamId, isBlocked, nightsOf } from '../domain/bookings/calendar.js';
 import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
 import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
-import { type BookingEvent, BookingEventTypes, bookingStreamId } from '../domain/bookings/events.js';
+import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
 import { referenceStreamId } from '../domain/bookings/reference.js';
+import {
+  recentAdmissions,
+  type TenantRequestsEvent,
+  tenantRequestsDecider,
+  tenantRequestsStreamId,
+} from '../domain/bookings/tenantRequests.js';
 import { roomDecider } from '../domain/rooms/decider.js';
 import { type RoomEvent, roomStreamId } from '../domain/rooms/events.js';
 import { fold } from '../domain/shared/decider.js';
@@ -20,42 +26,13 @@ export interface BookingDeps {
   /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. Only requests use it. */
   newReference(): string;
   /**
-   * The pending-bookings cap: the most pending bookings a tenant may have, and the bookings read model's
-   * view of them (through its query module). Both absent: no cap.
+   * The pending-bookings cap: the most pending bookings a tenant may have, and the ids of the tenant's
+   * pending bookings in the bookings read model (through its query module). Absent: no cap.
    */
   pendingCap?: {
     max: number;
-    pendingBookingsOf(tenantId: string, at: string): Promise<{ bookingIds: string[]; asOfPosition: bigint }>;
+    pendingBookingsOf(tenantId: string, at: string): Promise<string[]>;
   };
-}
-
-/**
- * The tenant's pending bookings, this one not counted (so a retry of a request that went through is not
- * refused). The read model may lag behind the store: the booking events after its checkpoint are read
- * from the store and applied on top, so requests made a moment ago count, and answers given a moment ago
- * free their place.
- */
-async function pendingBookings(
-  deps: BookingDeps,
-  cap: NonNullable<BookingDeps['pendingCap']>,
-  tenantId: string,
-  bookingId: string,
-  now: string,
-): Promise<number> {
-  const seen = await cap.pendingBookingsOf(tenantId, now);
-  const pending = new Set(seen.bookingIds);
-  const recent = deps.store.readAll({
-    fromPosition: seen.asOfPosition,
-    filter: { eventTypes: BookingEventTypes, streamPrefixes: ['Booking-'] },
-  });
-  for await (const event of recent) {
-    const data = event.data as { bookingId: string; tenantId?: string; holdExpiresAt?: string };
-    if (event.type !== 'BookingRequested') pending.delete(data.bookingId);
-    else if (data.tenantId === tenantId && Date.parse(data.holdExpiresAt!) > Date.parse(now))
-      pending.add(data.bookingId);
-  }
-  pending.delete(bookingId);
-  return pending.size;
 }
 
 async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot & { blocked: DateRange[] }> {
@@ -74,6 +51,76 @@ async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot
     cancellationPolicy: room.cancellationPolicy ?? 'moderate',
     blocked: room.blocked,
   };
+}
+
+async function readEvents<E>(store: EventStore, streamId: string): Promise<E[]> {
+  const events: E[] = [];
+  for await (const event of store.readStream(streamId)) events.push({ type: event.type, data: event.data } as E);
+  return events;
+}
+
+/**
+ * Admits the request on the tenant's request stream, or refuses it (TOO_MANY_PENDING_BOOKINGS). The
+ * candidates are the read model's pending bookings and the requests admitted in the last minute; each
+ * is then read from its own stream, so neither a request nor an answer the projection has not applied
+ * yet is miscounted. The append with the expected revision serialises the tenant's concurrent requests:
+ * the one that loses the race decides again and counts the winner as on its way.
+ */
+async function admitRequest(
+  deps: BookingDeps,
+  cap: NonNullable<BookingDeps['pendingCap']>,
+  bookingId: string,
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+): Promise<void> {
+  const tenantId = context.actorId;
+  const streamId = tenantRequestsStreamId(tenantId);
+  const [fromReadModel, gate] = await Promise.all([
+    cap.pendingBookingsOf(tenantId, context.now),
+    readEvents<TenantRequestsEvent>(deps.store, streamId),
+  ]);
+  const candidates = new Set([...fromReadModel, ...recentAdmissions(fold(tenantRequestsDecider, gate), context.now)]);
+  candidates.delete(bookingId);
+  const pendingBookingIds: string[] = [];
+  const recordedBookingIds: string[] = [];
+  await Promise.all(
+    [...candidates].map(async (id) => {
+      const { state } = await loadBooking(deps.store, id);
+      if (state.status === 'none') return;
+      recordedBookingIds.push(id);
+      if (state.status === 'pending' && Date.parse(state.holdExpiresAt!) > Date.parse(context.now)) {
+        pendingBookingIds.push(id);
+      }
+    }),
+  );
+  await handleCommand(
+    deps.store,
+    streamId,
+    tenantRequestsDecider,
+    {
+      type: 'AdmitBookingRequest',
+      data: { bookingId, max: cap.max, pendingBookingIds, recordedBookingIds },
+      context,
+    },
+    envelope,
+    { maxRetries: deps.maxRetries ?? 20 },
+  );
+}
+
+async function withdrawRequest(
+  deps: BookingDeps,
+  bookingId: string,
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+): Promise<void> {
+  await handleCommand(
+    deps.store,
+    tenantRequestsStreamId(context.actorId),
+    tenantRequestsDecider,
+    { type: 'WithdrawBookingRequest', data: { bookingId }, context },
+    envelope,
+    { maxRetries: deps.maxRetries ?? 20 },
+  );
 }
 
 /** Claims a reference no other booking has: a stream per reference, appended with no_stream. */
@@ -114,25 +161,37 @@ export async function requestBooking(
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {
   // Both reads at once: the room, and the booking itself in case this is a retry.
-  const cap = deps.pendingCap;
-  const [room, existing, pending] = await Promise.all([
+  const [room, existing] = await Promise.all([
     loadRoom(deps.store, input.roomId),
     loadBooking(deps.store, input.bookingId),
-    cap ? pendingBookings(deps, cap, context.actorId, input.bookingId, context.now) : undefined,
   ]);
   const { roomId: _roomId, ...stay } = input;
-  const pendingLimit = cap && pending !== undefined ? { pending, max: cap.max } : undefined;
-  const draft: RequestBooking = {
-    type: 'RequestBooking',
-    data: { ...stay, room, reference: 'RL-XXXXXX', ...(pendingLimit ? { pendingLimit } : {}) },
-    context,
-  };
+  const draft: RequestBooking = { type: 'RequestBooking', data: { ...stay, room, reference: 'RL-XXXXXX' }, context };
   bookingDecider.decide(draft, bookingDecider.initialState); // every rule before anything is claimed
   if (existing.state.status !== 'none') {
     // A retry of a request that went through (same Idempotency-Key): answer as the first time.
     return { events: [], state: existing.state, position: null, revision: existing.revision };
   }
   const plain = { ...envelope, idSeed: undefined };
+  if (deps.pendingCap) await admitRequest(deps, deps.pendingCap, input.bookingId, context, plain);
+  try {
+    return await holdAndRecord(deps, input, draft, room, context, envelope, plain);
+  } catch (error) {
+    // No booking came of it: the request no longer takes a place under the cap.
+    if (deps.pendingCap) await withdrawRequest(deps, input.bookingId, context, plain).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function holdAndRecord(
+  deps: BookingDeps,
+  input: Omit<RequestBooking['data'], 'room' | 'reference'> & { roomId: string },
+  draft: RequestBooking,
+  room: RoomSnapshot & { blocked: DateRange[] },
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+  plain: CommandEnvelope,
+): Promise<CommandResult<BookingState, BookingEvent>> {
   // The reference and the nights are claimed at once (they share a group commit). A reference claimed for a
   // request that then finds its nights taken stays unused: harmless, it names no booking that exists.
   const [referenceClaim, holdClaim] = await Promise.allSettled([

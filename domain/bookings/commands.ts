@@ -23,11 +23,6 @@ export type RequestBooking = {
     guests: number;
     /** How long the landlord has to answer. */
     holdMinutes: number;
-    /**
-     * The tenant's pending bookings (this one not counted) and the most they may have
-     * (config MAX_PENDING_BOOKINGS_PER_TENANT). Absent: no cap (seeding, system callers).
-     */
-    pendingLimit?: { pending: number; max: number };
   };
   context: CommandContext;
 };

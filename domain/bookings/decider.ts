@@ -100,15 +100,6 @@ function validateRequest(command: Extract<BookingCommand, { type: 'RequestBookin
       maxOccupants: room.maxOccupants,
     });
   }
-  const { pendingLimit } = command.data;
-  if (pendingLimit && pendingLimit.pending >= pendingLimit.max) {
-    throw new DomainError(
-      'TOO_MANY_PENDING_BOOKINGS',
-      'illegal_state',
-      `at most ${pendingLimit.max} bookings may wait for an answer at once; cancel one or wait for the landlord`,
-      { pending: pendingLimit.pending, max: pendingLimit.max },
-    );
-  }
   if (holdMinutes < BOOKING_LIMITS.minHoldMinutes || holdMinutes > BOOKING_LIMITS.maxHoldMinutes) {
     throw new RangeError(`holdMinutes must be ${BOOKING_LIMITS.minHoldMinutes} to ${BOOKING_LIMITS.maxHoldMinutes}`);
   }

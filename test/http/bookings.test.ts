@@ -11,6 +11,7 @@ import { waitForCheckpoint } from '../../projections/status.js';
 import { buildApp } from '../../read-api/app.js';
 import { createTestApp, type TestApp, testConfig } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
+import { publishedRoom as sharedPublishedRoom } from '../support/flows.js';
 
 let t: TestApp;
 /** A second API on the same database: its own pool, event store and batching, as another process would have. */
@@ -178,6 +179,35 @@ describe('pending bookings per tenant (MAX_PENDING_BOOKINGS_PER_TENANT, 3 by def
     expect((await setStatus(ids[2]!, 'confirmed', t.as('landlord', landlordId))).statusCode).toBe(200);
     expect((await book(t.app, roomId, ...stay(6), tenant)).statusCode).toBe(201);
     expect((await book(t.app, roomId, ...stay(7), tenant)).statusCode).toBe(422);
+  });
+
+  it('lets exactly three of one tenant’s concurrent requests through, across two API processes', async () => {
+    const roomId = await publishedRoom();
+    const tenant = randomUUID();
+    const responses = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((week) => book(week % 2 ? t.app : other.app, roomId, ...stay(week), tenant)),
+    );
+    const codes = responses.map((response) => response.statusCode).sort();
+    expect(codes).toEqual([201, 201, 201, 422, 422, 422]);
+  });
+
+  it('counts requests the bookings read model has not seen (no projection running at all)', async () => {
+    const lagging = await createTestApp({ projections: false });
+    try {
+      const roomId = await sharedPublishedRoom(lagging, landlordId);
+      const tenant = randomUUID();
+      const request = (week: number) =>
+        lagging.app.inject({
+          method: 'POST',
+          url: '/api/bookings',
+          headers: lagging.as('tenant', tenant),
+          payload: { roomId, checkIn: stay(week)[0], checkOut: stay(week)[1], guests: 1 },
+        });
+      for (const week of [1, 2, 3]) expect((await request(week)).statusCode).toBe(201);
+      expect((await request(4)).json().error).toBe('TOO_MANY_PENDING_BOOKINGS');
+    } finally {
+      await lagging.close();
+    }
   });
 
   it('answers a retried fourth request (same Idempotency-Key) with the booking it made, not with 422', async () => {

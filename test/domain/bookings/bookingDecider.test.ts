@@ -71,32 +71,6 @@ describe('RequestBooking', () => {
   it('refuses a booking that exists', () => {
     spec.given([f.requested]).when(request()).thenThrows('BOOKING_EXISTS', 'conflict');
   });
-
-  describe('pending bookings per tenant', () => {
-    it('accepts a request while the tenant has fewer pending bookings than the cap', () => {
-      spec
-        .given([])
-        .when(request({ pendingLimit: { pending: 2, max: 3 } }))
-        .then([f.requested]);
-    });
-
-    it('refuses the request that would exceed the cap, naming the numbers', () => {
-      spec
-        .given([])
-        .when(request({ pendingLimit: { pending: 3, max: 3 } }))
-        .thenThrows('TOO_MANY_PENDING_BOOKINGS', 'illegal_state');
-      expect(() =>
-        bookingDecider.decide(request({ pendingLimit: { pending: 5, max: 3 } }), bookingDecider.initialState),
-      ).toThrow(expect.objectContaining({ details: { pending: 5, max: 3 } }));
-    });
-
-    it('lets a retry of a request that went through answer as before, whatever the count', () => {
-      spec
-        .given([f.requested])
-        .when(request({ pendingLimit: { pending: 3, max: 3 } }))
-        .thenThrows('BOOKING_EXISTS', 'conflict');
-    });
-  });
 });
 
 /** Every state × every transition: the legal ones, the no-ops, and ILLEGAL_TRANSITION for the rest. */
