@@ -1,7 +1,7 @@
 /**
  * `npm run bench:search`: room search over real HTTP. Seeds BENCH_ROOMS (default 100,000) published rooms
  * around 20 exam venues straight into the PostgreSQL search index (the tables the search projection fills:
- * `search_rooms`, `search_room_nights`, `search_words`; about a third of the rooms get booked nights), then
+ * `search_rooms`, `search_room_unavailable`, `search_words`; about a third of the rooms get booked nights), then
  * runs closed-loop clients against `GET /api/rooms/search` on a loopback port, each request for a random
  * venue:
  *  (a) radius 5 km, sorted by ranking;
@@ -109,9 +109,9 @@ async function main(): Promise<void> {
     }
   }
   await pool.query(
-    `INSERT INTO search_room_nights (room_id, night)
-     SELECT (r->>0)::uuid, n::date FROM jsonb_array_elements($1::jsonb) r, jsonb_array_elements_text(r->1) n
-     ON CONFLICT DO NOTHING`,
+    `INSERT INTO search_room_unavailable (room_id, nights)
+     SELECT (r->>0)::uuid, range_agg(daterange(n::date, n::date + 1))
+       FROM jsonb_array_elements($1::jsonb) r, jsonb_array_elements_text(r->1) n GROUP BY 1`,
     [JSON.stringify(nights)],
   );
   await pool.query('ANALYZE');

@@ -18,6 +18,7 @@ import { Migration0005Bookings } from './migrations/0005_bookings.js';
 import { Migration0006Payments } from './migrations/0006_payments.js';
 import { Migration0007Universities } from './migrations/0007_universities.js';
 import { Migration0008RoomSearch } from './migrations/0008_room_search.js';
+import { Migration0009SearchRanges } from './migrations/0009_search_ranges.js';
 import { Migration0010SessionFamilies } from './migrations/0010_session_families.js';
 
 export const migrations = [
@@ -29,6 +30,7 @@ export const migrations = [
   { name: '0006_payments', class: Migration0006Payments },
   { name: '0007_universities', class: Migration0007Universities },
   { name: '0008_room_search', class: Migration0008RoomSearch },
+  { name: '0009_search_ranges', class: Migration0009SearchRanges },
   { name: '0010_session_families', class: Migration0010SessionFamilies },
 ];
 

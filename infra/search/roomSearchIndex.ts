@@ -1,10 +1,10 @@
 import type { RankingSettings } from '../../domain/search/ranking.js';
-import type { GeoPoint } from '../../domain/shared/values.js';
+import type { DateRange, GeoPoint } from '../../domain/shared/values.js';
 
 /**
  * The room search index port. Projections write it (`RoomSearchWriter`), the search route reads it
- * (`RoomSearchReader`). Adapters: PostgreSQL (the default; PostGIS, full text with trigram typo tolerance,
- * a nights table for availability) and Meilisearch. One contract suite (test/contracts/roomIndex.contract.ts)
+ * (`RoomSearchReader`). Adapters: PostgreSQL (the default; PostGIS, the rooms' words with typo tolerance,
+ * date multiranges for availability) and Meilisearch. One contract suite (test/contracts/roomIndex.contract.ts)
  * runs against each.
  */
 export interface RoomSearchDocument {
@@ -31,10 +31,11 @@ export interface RoomSearchWriter {
   /** Inserts or replaces by room id, unless the index already holds this version or a newer one. */
   upsertRooms(documents: readonly RoomSearchDocument[]): Promise<void>;
   /**
-   * Replaces the room's unavailable nights (`YYYY-MM-DD`, held, booked or blocked): the whole set, so a
-   * replay is idempotent.
+   * Replaces the room's unavailable nights (held, booked or blocked), given as ranges `[from, to)` of `YYYY-MM-DD`
+   * (overlapping or touching ones are merged): the whole set, so a replay is idempotent. An adapter's cost follows
+   * the ranges, not the nights they span (a block from 0100-01-01 to 9999-12-31 is one range).
    */
-  setUnavailableNights(roomId: string, nights: readonly string[]): Promise<void>;
+  setUnavailableRanges(roomId: string, ranges: readonly DateRange[]): Promise<void>;
   /** Empties the index (a rebuild). */
   clear(): Promise<void>;
 }
@@ -44,7 +45,10 @@ export type RoomSort = 'ranking' | 'distance' | 'price';
 export interface RoomSearchQuery {
   center: GeoPoint;
   radiusMeters: number;
-  /** Free text; a word off by a typo still matches ("quite" finds "quiet"). */
+  /**
+   * Free text, never query syntax: each word must match a word of the room, the last one also as a prefix, and a
+   * word off by a typo still matches ("quite" finds "quiet").
+   */
   q?: string;
   minPrice?: number;
   maxPrice?: number;

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type CalendarEvent, nightsOf } from '../../domain/bookings/calendar.js';
+import type { CalendarEvent } from '../../domain/bookings/calendar.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import { cellOf } from '../../domain/search/cells.js';
-import type { DateRange } from '../../domain/shared/values.js';
+import { type DateRange, dateOfDay, dayNumber, normalizeRanges } from '../../domain/shared/values.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { transactionSql } from '../../infra/search/postgres/pgRoomSearch.js';
 import type { RoomSearchDocument, RoomSearchWriter } from '../../infra/search/roomSearchIndex.js';
@@ -20,22 +20,23 @@ interface RoomSearchState {
 
 const emptyState = (): RoomSearchState => ({ photos: [], held: {}, blocked: [] });
 
-function unavailableNights(state: RoomSearchState): string[] {
-  const nights = new Set(Object.keys(state.held));
-  for (const range of state.blocked) for (const night of nightsOf(range.from, range.to)) nights.add(night);
-  return [...nights].sort();
+/** The blocked ranges and the held nights, merged: as many ranges as there are gaps, however many nights. */
+function unavailableRanges(state: RoomSearchState): DateRange[] {
+  const held = Object.keys(state.held).map((night) => ({ from: night, to: dateOfDay(dayNumber(night) + 1) }));
+  return normalizeRanges([...state.blocked, ...held]);
 }
 
 /**
  * Feeds the room search index from the Room and RoomCalendar streams: the room's document (only published
  * rooms are found) and its unavailable nights (held or booked on the calendar, or blocked by the landlord).
  * Its own state per room lives in PostgreSQL in the runner's transaction, whichever index it writes, so a
- * batch is applied exactly once; writes to the index are idempotent (by room version, and whole night sets).
+ * batch is applied exactly once; writes to the index are idempotent (by room version, and whole sets of ranges).
  */
 export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearchWriter): PgProjection {
   return {
     name: 'room-search',
-    version: 1,
+    // 2: the index holds each room's words and its unavailable nights as ranges (migration 0009).
+    version: 2,
     filter: {
       eventTypes: [...RoomEventTypes, 'NightsHeld', 'NightsReleased'],
       streamPrefixes: ['Room-', 'RoomCalendar-'],
@@ -144,7 +145,7 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
       const writer = writerFor(em);
       await writer.upsertRooms([...documentsChanged].map((id) => states.get(id)!.document!));
       for (const roomId of nightsChanged)
-        await writer.setUnavailableNights(roomId, unavailableNights(states.get(roomId)!));
+        await writer.setUnavailableRanges(roomId, unavailableRanges(states.get(roomId)!));
       const last = events[events.length - 1];
       if (last && cellsChanged.size > 0) {
         await sql(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMENITY_WEIGHTS, DEFAULT_RANKING, rankingScore } from '../../domain/search/ranking.js';
 import { distanceMeters } from '../../domain/shared/geo.js';
-import type { GeoPoint } from '../../domain/shared/values.js';
+import { dateOfDay, type GeoPoint } from '../../domain/shared/values.js';
 import {
   InvalidSearchCursor,
   type RoomSearchDocument,
@@ -26,6 +26,11 @@ export function offset(from: GeoPoint, north: number, east = 0): GeoPoint {
 }
 
 const VENUE: GeoPoint = { lat: 44.4939, lng: 11.3428 };
+
+/** The calendar date `days` from today (UTC): tests never use a literal date the calendar will pass. */
+export function daysFromToday(days: number): string {
+  return dateOfDay(Math.floor(Date.now() / 86_400_000) + days);
+}
 
 export function roomDocument(overrides: Partial<RoomSearchDocument> = {}): RoomSearchDocument {
   return {
@@ -112,15 +117,42 @@ export function roomIndexContract(name: string, harness: RoomIndexHarness): void
       const busy = roomDocument({ location: offset(centre, 100) });
       const free = roomDocument({ location: offset(centre, 200) });
       await index.writer.upsertRooms([busy, free]);
-      await index.writer.setUnavailableNights(busy.roomId, ['2027-03-02', '2027-03-05']);
+      const d = daysFromToday;
+      // The nights of d(30) and d(33).
+      await index.writer.setUnavailableRanges(busy.roomId, [
+        { from: d(30), to: d(31) },
+        { from: d(33), to: d(34) },
+      ]);
       const ids = async (checkIn: string, checkOut: string) =>
         (await all(query({ center: centre, stay: { checkIn, checkOut } }))).map((h) => h.id);
-      expect(await ids('2027-03-01', '2027-03-03')).toEqual([free.roomId]);
-      // checkOut is exclusive: leaving on the 2nd does not need the night of the 2nd.
-      expect(await ids('2027-03-01', '2027-03-02')).toEqual([busy.roomId, free.roomId]);
-      expect(await ids('2027-03-03', '2027-03-05')).toEqual([busy.roomId, free.roomId]);
-      await index.writer.setUnavailableNights(busy.roomId, []);
-      expect(await ids('2027-03-01', '2027-03-06')).toEqual([busy.roomId, free.roomId]);
+      expect(await ids(d(29), d(31))).toEqual([free.roomId]);
+      // checkOut is exclusive: leaving on d(30) does not need the night of d(30).
+      expect(await ids(d(29), d(30))).toEqual([busy.roomId, free.roomId]);
+      expect(await ids(d(31), d(33))).toEqual([busy.roomId, free.roomId]);
+      expect(await ids(d(32), d(40))).toEqual([free.roomId]);
+      await index.writer.setUnavailableRanges(busy.roomId, []);
+      expect(await ids(d(29), d(35))).toEqual([busy.roomId, free.roomId]);
+    });
+
+    it('takes a block over all of time as a few ranges, unavailable for any stay', async () => {
+      const centre = area(8);
+      const blocked = roomDocument({ location: offset(centre, 100) });
+      await index.writer.upsertRooms([blocked]);
+      const started = performance.now();
+      await index.writer.setUnavailableRanges(blocked.roomId, [{ from: '0100-01-01', to: '9999-12-31' }]);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      const d = daysFromToday;
+      for (const [checkIn, checkOut] of [
+        [d(1), d(3)],
+        [d(300), d(301)],
+        [d(700), d(702)],
+      ] as const) {
+        expect(await all(query({ center: centre, stay: { checkIn, checkOut } })), checkIn).toEqual([]);
+      }
+      await index.writer.setUnavailableRanges(blocked.roomId, [{ from: d(10), to: d(20) }]);
+      expect((await all(query({ center: centre, stay: { checkIn: d(1), checkOut: d(3) } }))).map((h) => h.id)).toEqual([
+        blocked.roomId,
+      ]);
     });
 
     it('filters by price range, every required amenity and guests', async () => {
@@ -224,6 +256,47 @@ export function roomIndexContract(name: string, harness: RoomIndexHarness): void
       expect(await ids('quite room')).toEqual([quiet.roomId]);
       expect(await ids('faculty')).toEqual([quiet.roomId]);
       expect(await ids('swimming pool')).toEqual([]);
+    });
+
+    it('takes query syntax in room texts and queries as plain text, and never lets a draft change a result', async () => {
+      const centre = area(9);
+      const quiet = roomDocument({
+        location: offset(centre, 100),
+        title: 'Quiet room & garden!',
+        description: 'Bright: see example.com/quiet) or call',
+      });
+      const draft = roomDocument({
+        location: offset(centre, 150),
+        title: 'Draft',
+        description: "example.com/quiet) & !room :* (quiet | 'x' <-> y",
+        published: false,
+      });
+      const other = roomDocument({ location: offset(centre, 200), title: 'Sunny attic: rock&roll', description: null });
+      await index.writer.upsertRooms([quiet, draft, other]);
+      const ids = async (q: string) => (await all(query({ center: centre, q }))).map((h) => h.id);
+      expect(await ids('quiet')).toEqual([quiet.roomId]);
+      expect(await ids('quiet)')).toEqual([quiet.roomId]);
+      expect(await ids('quiet:*')).toEqual([quiet.roomId]);
+      expect(await ids('(quiet & garden')).toEqual([quiet.roomId]);
+      expect(await ids('!garden')).toEqual([quiet.roomId]);
+      expect(await ids('rock&roll')).toEqual([other.roomId]);
+      expect(await ids('attic | quiet')).toEqual([]);
+      for (const q of ['&', '!', ':*', "'", '(', ')', '|', '<->', '\\', ':', '*']) {
+        await expect(all(query({ center: centre, q })), q).resolves.toBeDefined();
+      }
+    });
+
+    it('finds a word off by a typo however many similar words other rooms and drafts hold', async () => {
+      const centre = area(10);
+      const quiet = roomDocument({ location: offset(centre, 100), title: 'Quiet room', description: null });
+      const crowd = ['quits', 'quitz', 'quitx', 'quito', 'quitr', 'aquite', 'quiten', 'squite', 'quitely', 'quitex'];
+      const elsewhere = crowd.map((word, i) =>
+        roomDocument({ location: offset(area(11), 100 + i), title: `${word} flat`, published: i % 2 === 0 }),
+      );
+      await index.writer.upsertRooms([quiet, ...elsewhere]);
+      const ids = async (q: string) => (await all(query({ center: centre, q }))).map((h) => h.id);
+      expect(await ids('quite')).toEqual([quiet.roomId]);
+      expect(await ids('quite room')).toEqual([quiet.roomId]);
     });
 
     it('refuses a cursor it did not give, or one from another sort', async () => {

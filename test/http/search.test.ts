@@ -170,6 +170,25 @@ describe('GET /api/rooms/search', () => {
     expect(await ids({ ...at(centre), maxPrice: 4_000 })).toEqual([]);
   });
 
+  it('answers any text with 200: a draft’s words or query syntax never reach the text query', async () => {
+    const centre = offset(VENUE, 700_000);
+    const quiet = await room({ location: offset(centre, 100), title: 'Quiet room & garden', description: null });
+    await room(
+      { location: offset(centre, 150), title: 'Draft', description: "see example.com/quiet) & !room :* (x | 'y' <->" },
+      false,
+    );
+    expect(await ids({ ...at(centre), q: 'quiet' })).toEqual([quiet]);
+    expect(await ids({ ...at(centre), q: 'quite' })).toEqual([quiet]);
+    for (const q of ['quiet)', 'quiet:*', '!garden', '(quiet & garden', "room'", 'garden | x']) {
+      const response = await search({ ...at(centre), q });
+      expect(response.statusCode, `${q}: ${response.body}`).toBe(200);
+    }
+    for (const q of ['&', '!', ':*', '(', ')', '|', "'", '\\', '<->', 'example.com/quiet)']) {
+      const response = await search({ ...at(centre), q });
+      expect(response.statusCode, `${q}: ${response.body}`).toBe(200);
+    }
+  });
+
   it('searches around a tenant’s assigned venue when no location is given, and proposes the session’s nights', async () => {
     const tenantId = randomUUID();
     const near = await room({ location: offset(VENUE, 800) });

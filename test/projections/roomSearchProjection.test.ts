@@ -10,6 +10,7 @@ import {
   transactionSql,
 } from '../../infra/search/postgres/pgRoomSearch.js';
 import { roomSearchProjection } from '../../projections/search/roomSearchProjection.js';
+import { daysFromToday as d } from '../contracts/roomIndex.contract.js';
 import { roomDetails } from '../support/builders/rooms.js';
 import { projectionSpec, recordedEvent } from '../support/projectionSpec.js';
 
@@ -64,11 +65,11 @@ describe('room search projection', () => {
       }),
       recorded(calendar, 0, {
         type: 'NightsHeld',
-        data: { bookingId: booking, nights: ['2027-03-01', '2027-03-02'], heldAt: '2027-01-06T10:00:00.000Z' },
+        data: { bookingId: booking, nights: [d(30), d(31)], heldAt: '2027-01-06T10:00:00.000Z' },
       }),
       recorded(room, 3, {
         type: 'RoomBlockedDatesSet',
-        data: { roomId, blocked: [{ from: '2027-04-10', to: '2027-04-12' }], setAt: '2027-01-06T10:00:00.000Z' },
+        data: { roomId, blocked: [{ from: d(70), to: d(72) }], setAt: '2027-01-06T10:00:00.000Z' },
       }),
       recorded(room, 4, {
         type: 'RoomPhotosAdded',
@@ -91,22 +92,70 @@ describe('room search projection', () => {
     ]);
     const [hit] = await find();
     expect(hit).toMatchObject({ pricePerNight: 4_800, photoUrl: `/api/photos/${'b'.repeat(64)}` });
-    expect(await find({ checkIn: '2027-03-02', checkOut: '2027-03-04' })).toEqual([]);
-    expect(await find({ checkIn: '2027-04-11', checkOut: '2027-04-13' })).toEqual([]);
-    expect(await find({ checkIn: '2027-03-03', checkOut: '2027-04-10' })).toHaveLength(1);
+    expect(await find({ checkIn: d(31), checkOut: d(33) })).toEqual([]);
+    expect(await find({ checkIn: d(71), checkOut: d(73) })).toEqual([]);
+    expect(await find({ checkIn: d(32), checkOut: d(70) })).toHaveLength(1);
 
     await apply([
       recorded(calendar, 1, {
         type: 'NightsReleased',
-        data: { bookingId: booking, nights: ['2027-03-01', '2027-03-02'], releasedAt: '2027-01-07T10:00:00.000Z' },
+        data: { bookingId: booking, nights: [d(30), d(31)], releasedAt: '2027-01-07T10:00:00.000Z' },
       }),
     ]);
-    expect(await find({ checkIn: '2027-03-01', checkOut: '2027-03-03' })).toHaveLength(1);
+    expect(await find({ checkIn: d(30), checkOut: d(32) })).toHaveLength(1);
   });
+
+  it('writes a block over all of time as ranges, merged with the held nights, in well under a second', async () => {
+    const booking = randomUUID();
+    const started = performance.now();
+    await apply([
+      recorded(room, 5, {
+        type: 'RoomBlockedDatesSet',
+        data: {
+          roomId,
+          blocked: [
+            { from: '0100-01-01', to: d(40) },
+            { from: d(50), to: '9999-12-31' },
+          ],
+          setAt: '2027-01-06T10:00:00.000Z',
+        },
+      }),
+      recorded(calendar, 2, {
+        type: 'NightsHeld',
+        data: { bookingId: booking, nights: [d(40), d(41), d(43)], heldAt: '2027-01-06T10:00:00.000Z' },
+      }),
+    ]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const { rows } = await spec.db.pool.query(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_name LIKE 'search\\_room\\_%' AND table_name <> 'search_room_state'`,
+    );
+    for (const { table_name } of rows) {
+      const count = await spec.db.pool.query(`SELECT count(*) AS n FROM ${table_name}`);
+      expect(Number(count.rows[0].n), table_name).toBeLessThanOrEqual(3);
+    }
+    expect(await find({ checkIn: d(1), checkOut: d(2) })).toEqual([]);
+    expect(await find({ checkIn: d(41), checkOut: d(43) })).toEqual([]);
+    expect(await find({ checkIn: d(42), checkOut: d(43) })).toHaveLength(1);
+    expect(await find({ checkIn: d(44), checkOut: d(50) })).toHaveLength(1);
+    expect(await find({ checkIn: d(44), checkOut: d(51) })).toEqual([]);
+    expect(await find({ checkIn: d(3000), checkOut: d(3001) })).toEqual([]);
+    await apply([
+      recorded(room, 6, {
+        type: 'RoomBlockedDatesSet',
+        data: { roomId, blocked: [], setAt: '2027-01-07T10:00:00.000Z' },
+      }),
+      recorded(calendar, 3, {
+        type: 'NightsReleased',
+        data: { bookingId: booking, nights: [d(40), d(41), d(43)], releasedAt: '2027-01-07T10:00:00.000Z' },
+      }),
+    ]);
+    expect(await find({ checkIn: d(1), checkOut: d(60) })).toHaveLength(1);
+  }, 120_000);
 
   it('drops a room from results when unpublished, and rebuilds from nothing', async () => {
     await apply([
-      recorded(room, 5, { type: 'RoomUnpublished', data: { roomId, unpublishedAt: '2027-01-08T10:00:00.000Z' } }),
+      recorded(room, 7, { type: 'RoomUnpublished', data: { roomId, unpublishedAt: '2027-01-08T10:00:00.000Z' } }),
     ]);
     expect(await find()).toEqual([]);
     await spec.reset();

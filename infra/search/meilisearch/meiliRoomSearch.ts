@@ -1,4 +1,6 @@
 import { type EnqueuedTaskPromise, type Index, Meilisearch, type Settings, type WaitOptions } from 'meilisearch';
+import { nightsOf } from '../../../domain/bookings/calendar.js';
+import { type DateRange, dateOfDay, dayNumber, normalizeRanges } from '../../../domain/shared/values.js';
 import type {
   RoomSearchDocument,
   RoomSearchHit,
@@ -33,6 +35,28 @@ import {
  * limit on `offset + limit`.
  */
 export const CANDIDATE_CAP = 1000;
+/**
+ * Meilisearch cannot filter ranges, so a room's unavailable ranges are stored as the nights they cover, but only
+ * those from yesterday (UTC, for time zones) to NIGHTS_HORIZON_DAYS ahead, as of the write: a block over all of time
+ * costs at most that many nights, not millions. Two years, as far ahead as bookings and blocks are taken. The horizon
+ * is counted from the room's last change of availability: a stay asked for beyond it may list a room that is not
+ * free (the booking itself is checked against the calendar stream, so it is refused, never double-booked).
+ */
+export const NIGHTS_HORIZON_DAYS = 732;
+
+/** The nights of `ranges` within the horizon from `today` (a day number), sorted. */
+export function nightsWithinHorizon(ranges: readonly DateRange[], today: number): string[] {
+  const start = today - 1;
+  const end = today + NIGHTS_HORIZON_DAYS;
+  const nights: string[] = [];
+  for (const range of normalizeRanges(ranges, 'ranges')) {
+    const from = Math.max(start, dayNumber(range.from));
+    const to = Math.min(end, dayNumber(range.to));
+    if (from < to) nights.push(...nightsOf(dateOfDay(from), dateOfDay(to)));
+  }
+  return nights;
+}
+
 /** Hits per request while collecting candidates. */
 const FETCH_PAGE_SIZE = 250;
 /** Ids per `getDocuments` request when reading the stored versions of a batch. */
@@ -57,6 +81,8 @@ export interface MeiliRoomSearchOptions {
   indexName?: string;
   /** How long to wait for one Meilisearch task (settings, a batch of documents); default 60 s. */
   taskTimeoutMs?: number;
+  /** The clock the nights horizon starts from; default the system clock. */
+  now?: () => Date;
 }
 
 export interface MeiliRoomSearch {
@@ -167,12 +193,14 @@ export function createMeiliRoomSearch(options: MeiliRoomSearchOptions): MeiliRoo
     },
 
     /**
-     * A partial update `{ id, unavailableNights }`: for a room not indexed yet it creates a document holding only
-     * the nights (never found: it is not `published = true`), which the room's first upsert then merges into.
+     * A partial update `{ id, unavailableNights }`, the nights of the ranges within the horizon (NIGHTS_HORIZON_DAYS):
+     * for a room not indexed yet it creates a document holding only the nights (never found: it is not
+     * `published = true`), which the room's first upsert then merges into.
      */
-    async setUnavailableNights(roomId: string, nights: readonly string[]): Promise<void> {
+    async setUnavailableRanges(roomId: string, ranges: readonly DateRange[]): Promise<void> {
+      const today = Math.floor((options.now?.() ?? new Date()).getTime() / 86_400_000);
+      const unavailableNights = nightsWithinHorizon(ranges, today);
       await ensureReady();
-      const unavailableNights = [...new Set(nights)].sort();
       await run(index.updateDocuments([{ id: roomId, unavailableNights }], { primaryKey: 'id' }), 'set nights');
     },
 

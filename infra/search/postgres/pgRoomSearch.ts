@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { amenityScore } from '../../../domain/search/ranking.js';
 import { EARTH_RADIUS_METERS, METERS_PER_DEGREE } from '../../../domain/shared/geo.js';
+import { normalizeRanges } from '../../../domain/shared/values.js';
 import {
   InvalidSearchCursor,
   type RoomSearchDocument,
@@ -13,6 +14,15 @@ import {
   type RoomSearchWriter,
   type RoomSort,
 } from '../roomSearchIndex.js';
+import {
+  gramsOf,
+  isVocabularyWord,
+  MAX_QUERY_WORDS,
+  typoAllowance,
+  typoProbe,
+  withinTypos,
+  wordsOf,
+} from './searchText.js';
 
 /** Runs SQL: a pool, or the projection runner's transaction. */
 export type Sql = (text: string, values?: unknown[], name?: string) => Promise<{ rows: Record<string, unknown>[] }>;
@@ -34,27 +44,56 @@ export function transactionSql(em: EntityManager): Sql {
   return async (text, values) => (await connection).query(text, values);
 }
 
+/** PostgreSQL text holds no NUL character. */
+const storable = (text: string) => text.replaceAll('\u0000', '');
+
+const vocabularyOf = (words: readonly string[]) => new Set(words.filter(isVocabularyWord));
+
 /**
- * The PostgreSQL room search index: `search_rooms` (PostGIS geography with a GiST index, a generated
- * tsvector), `search_room_nights` (unavailable nights), `search_words` (the vocabulary, for typos).
+ * The PostgreSQL room search index: `search_rooms` (PostGIS geometry with a GiST index, the room's words),
+ * `search_room_unavailable` (unavailable nights as a `datemultirange` per room), `search_words` (the typo vocabulary:
+ * the words of published rooms, counted per room) with `search_word_grams` (their numbered bigrams).
  */
 export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
   return {
     async upsertRooms(documents) {
       if (documents.length === 0) return;
-      const column = <T>(pick: (d: RoomSearchDocument) => T) => documents.map(pick);
+      const newest = new Map<string, RoomSearchDocument>();
+      for (const d of documents) {
+        const seen = newest.get(d.roomId);
+        if (!seen || seen.version < d.version) newest.set(d.roomId, d);
+      }
+      // The stored rooms, locked: their words leave the vocabulary as the new ones enter it.
+      const { rows: storedRows } = await sql(
+        `SELECT room_id, version, published, words FROM search_rooms WHERE room_id = ANY($1::uuid[])
+          ORDER BY room_id FOR UPDATE`,
+        [[...newest.keys()]],
+      );
+      const stored = new Map(
+        storedRows.map((row) => [
+          String(row.room_id),
+          { version: Number(row.version), published: Boolean(row.published), words: row.words as string[] },
+        ]),
+      );
+      const fresh = [...newest.values()].filter((d) => (stored.get(d.roomId)?.version ?? -1) < d.version);
+      if (fresh.length === 0) return;
+      const words = new Map(
+        fresh.map((d) => [d.roomId, [...new Set(wordsOf(`${d.title} ${d.description ?? ''} ${d.address}`))]]),
+      );
+      const column = <T>(pick: (d: RoomSearchDocument) => T) => fresh.map(pick);
       await sql(
         `INSERT INTO search_rooms (room_id, landlord_id, title, description, address, lat, lng, geom, price_per_night,
-           currency, max_occupants, amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
+           currency, max_occupants, amenities, amenity_score, published, review_count, rating_sum, photo_url, version,
+           words)
          SELECT d.room_id, d.landlord_id, d.title, d.description, d.address, d.lat, d.lng,
                 ST_SetSRID(ST_MakePoint(d.lng, d.lat), 4326), d.price, d.currency, d.max_occupants,
                 ARRAY(SELECT jsonb_array_elements_text(d.amenities)), d.amenity_score, d.published, d.review_count,
-                d.rating_sum, d.photo_url, d.version
+                d.rating_sum, d.photo_url, d.version, ARRAY(SELECT jsonb_array_elements_text(d.words))
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[],
                        $8::int[], $9::text[], $10::int[], $11::jsonb[], $12::float8[], $13::bool[], $14::int[],
-                       $15::float8[], $16::text[], $17::int[])
+                       $15::float8[], $16::text[], $17::int[], $18::jsonb[])
              AS d(room_id, landlord_id, title, description, address, lat, lng, price, currency, max_occupants,
-                  amenities, amenity_score, published, review_count, rating_sum, photo_url, version)
+                  amenities, amenity_score, published, review_count, rating_sum, photo_url, version, words)
          ON CONFLICT (room_id) DO UPDATE SET
            landlord_id = excluded.landlord_id, title = excluded.title, description = excluded.description,
            address = excluded.address, lat = excluded.lat, lng = excluded.lng, geom = excluded.geom,
@@ -62,14 +101,14 @@ export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
            currency = excluded.currency, max_occupants = excluded.max_occupants, amenities = excluded.amenities,
            amenity_score = excluded.amenity_score, published = excluded.published,
            review_count = excluded.review_count, rating_sum = excluded.rating_sum, photo_url = excluded.photo_url,
-           version = excluded.version
+           version = excluded.version, words = excluded.words
          WHERE search_rooms.version < excluded.version`,
         [
           column((d) => d.roomId),
           column((d) => d.landlordId),
-          column((d) => d.title),
-          column((d) => d.description),
-          column((d) => d.address),
+          column((d) => storable(d.title)),
+          column((d) => (d.description === null ? null : storable(d.description))),
+          column((d) => storable(d.address)),
           column((d) => d.location.lat),
           column((d) => d.location.lng),
           column((d) => d.pricePerNight),
@@ -82,29 +121,78 @@ export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
           column((d) => d.ratingSum),
           column((d) => d.photoUrl),
           column((d) => d.version),
+          column((d) => JSON.stringify(words.get(d.roomId))),
         ],
       );
-      await sql(
-        `INSERT INTO search_words (word)
-         SELECT DISTINCT lexeme FROM unnest($1::text[]) AS t(doc), unnest(to_tsvector('simple', doc)) AS w
-          WHERE length(lexeme) BETWEEN 3 AND 40 AND lexeme !~ '[[:digit:]]'
-         ON CONFLICT DO NOTHING`,
-        [documents.map((d) => `${d.title} ${d.description ?? ''} ${d.address}`)],
+      // The vocabulary: each published room counts once for each of its words.
+      const delta = new Map<string, number>();
+      const count = (set: Iterable<string>, by: number) => {
+        for (const word of set) delta.set(word, (delta.get(word) ?? 0) + by);
+      };
+      for (const d of fresh) {
+        const before = stored.get(d.roomId);
+        if (before?.published) count(vocabularyOf(before.words), -1);
+        if (d.published) count(vocabularyOf(words.get(d.roomId)!), 1);
+      }
+      const changes = [...delta].filter(([, by]) => by !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      if (changes.length === 0) return;
+      // Plain statements, no ON CONFLICT: it costs ten times as much per row, and the search projection is the one
+      // writer (a lease). Two writers adding the same new word at once would fail on its primary key, not corrupt it.
+      const changedWords = changes.map(([word]) => word);
+      const counts = changes.map(([, by]) => by);
+      const { rows: updated } = await sql(
+        `UPDATE search_words AS w SET rooms = w.rooms + d.by FROM unnest($1::text[], $2::int[]) AS d(word, by)
+          WHERE w.word = d.word RETURNING w.word, w.rooms`,
+        [changedWords, counts],
       );
-    },
-
-    async setUnavailableNights(roomId, nights) {
-      await sql('DELETE FROM search_room_nights WHERE room_id = $1', [roomId]);
-      if (nights.length > 0) {
+      const known = new Set(updated.map((r) => String(r.word)));
+      const entered = changes.filter(([word, by]) => !known.has(word) && by > 0).map(([word]) => word);
+      const left = updated.filter((r) => Number(r.rooms) <= 0).map((r) => String(r.word));
+      if (entered.length > 0) {
+        await sql('INSERT INTO search_words (word, rooms) SELECT * FROM unnest($1::text[], $2::int[])', [
+          entered,
+          entered.map((word) => delta.get(word)!),
+        ]);
+      }
+      const gramRows = (list: readonly string[]) => {
+        const rows = list.flatMap((word) =>
+          gramsOf(word).map((gram) => [gram, Array.from(word).length, word] as const),
+        );
+        return [rows.map((g) => g[0]), rows.map((g) => g[1]), rows.map((g) => g[2])];
+      };
+      if (left.length > 0) {
+        await sql('DELETE FROM search_words WHERE word = ANY($1::text[])', [left]);
         await sql(
-          'INSERT INTO search_room_nights (room_id, night) SELECT $1, unnest($2::date[]) ON CONFLICT DO NOTHING',
-          [roomId, nights],
+          `DELETE FROM search_word_grams AS g USING unnest($1::text[], $2::int[], $3::text[]) AS d(gram, length, word)
+            WHERE g.gram = d.gram AND g.length = d.length AND g.word = d.word`,
+          gramRows(left),
+        );
+      }
+      if (entered.length > 0) {
+        await sql(
+          `INSERT INTO search_word_grams (gram, length, word)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ORDER BY 1, 2, 3`,
+          gramRows(entered),
         );
       }
     },
 
+    async setUnavailableRanges(roomId, ranges) {
+      const merged = normalizeRanges(ranges, 'ranges');
+      if (merged.length === 0) {
+        await sql('DELETE FROM search_room_unavailable WHERE room_id = $1', [roomId]);
+        return;
+      }
+      await sql(
+        `INSERT INTO search_room_unavailable (room_id, nights)
+         SELECT $1, range_agg(daterange(r.from_day, r.to_day)) FROM unnest($2::date[], $3::date[]) AS r(from_day, to_day)
+         ON CONFLICT (room_id) DO UPDATE SET nights = excluded.nights`,
+        [roomId, merged.map((r) => r.from), merged.map((r) => r.to)],
+      );
+    },
+
     async clear() {
-      await sql('TRUNCATE search_rooms, search_room_nights, search_words');
+      await sql('TRUNCATE search_rooms, search_room_unavailable, search_words, search_word_grams');
     },
   };
 }
@@ -137,31 +225,52 @@ function decodeCursor(cursor: string, sort: RoomSort): CursorKey {
   throw new InvalidSearchCursor('cursor is not one this search gave (or it belongs to another sort)');
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+/** A query word and what it may match: itself, the vocabulary words a typo away, and a prefix when it is last. */
+interface QueryWord {
+  word: string;
+  alternatives: string[];
+  prefix: boolean;
+}
 
 /**
- * The query's words, each widened with the three indexed words most similar to it (pg_trgm's `%`, similarity
- * above 0.3), as a tsquery text: "quite" also matches "quiet". Looked up before the search, so the planner sees
- * the tsquery as a constant and can weigh it against the radius (a query word found in most rooms must not
- * make it scan the text index).
+ * The query's words (searchText.ts), each with the vocabulary words within its typo allowance: candidates sharing
+ * enough numbered bigrams (an index lookup that misses none), then the exact distance in process. Looked up before
+ * the search, so the words reach it as values: nothing a tenant or a landlord types is ever query syntax.
  */
-async function textQuery(sql: Sql, q: string): Promise<string | null> {
-  // Letters and digits only: safe inside a tsquery text. Words with digits (house numbers) are not in the
-  // vocabulary and are matched as typed.
-  const words = [...new Set((q.toLowerCase().match(WORD) ?? []).filter((w) => w.length <= 40))].slice(0, 8);
-  if (words.length === 0) return null;
-  const { rows } = await sql(
-    `SELECT t.word AS typed, w.word AS near
-       FROM unnest($1::text[]) AS t(word)
-       CROSS JOIN LATERAL (
-         SELECT word FROM search_words WHERE length(t.word) >= 4 AND word % t.word
-          ORDER BY similarity(word, t.word) DESC LIMIT 3) AS w`,
-    [words],
-    'room_search_words',
-  );
-  const near = new Map<string, string[]>();
-  for (const row of rows) near.set(String(row.typed), [...(near.get(String(row.typed)) ?? []), String(row.near)]);
-  return words.map((w) => `(${[`${w}:*`, ...(near.get(w) ?? [])].join(' | ')})`).join(' & ');
+async function queryWords(sql: Sql, q: string): Promise<QueryWord[]> {
+  const words = [...new Set(wordsOf(q))].slice(0, MAX_QUERY_WORDS);
+  const probes = words.flatMap((word, i) => (typoAllowance(word) > 0 ? [{ i, ...typoProbe(word) }] : []));
+  const near = new Map<number, string[]>();
+  if (probes.length > 0) {
+    const grams = probes.flatMap((p) => p.grams.map((gram) => [p.i, gram] as const));
+    const { rows } = await sql(
+      `SELECT p.i, g.word
+         FROM unnest($1::int[], $2::text[]) AS q(i, gram)
+         JOIN unnest($3::int[], $4::int[], $5::int[], $6::int[]) AS p(i, min_length, max_length, must_share) USING (i)
+         JOIN search_word_grams g ON g.gram = q.gram AND g.length BETWEEN p.min_length AND p.max_length
+        GROUP BY p.i, g.word, p.must_share
+       HAVING count(*) >= p.must_share`,
+      [
+        grams.map((g) => g[0]),
+        grams.map((g) => g[1]),
+        probes.map((p) => p.i),
+        probes.map((p) => p.minLength),
+        probes.map((p) => p.maxLength),
+        probes.map((p) => p.mustShare),
+      ],
+      'room_search_typos',
+    );
+    for (const row of rows) {
+      const i = Number(row.i);
+      const candidate = String(row.word);
+      if (withinTypos(words[i]!, candidate, typoAllowance(words[i]!))) near.set(i, [...(near.get(i) ?? []), candidate]);
+    }
+  }
+  return words.map((word, i) => ({
+    word,
+    alternatives: [...new Set([word, ...(near.get(i) ?? [])])],
+    prefix: i === words.length - 1,
+  }));
 }
 
 /** Keys are compared as numerics rounded like this in SQL and in the cursor, so pagination is exact. */
@@ -196,18 +305,24 @@ export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
         const lngDelta = latDelta / Math.max(0.01, Math.cos((lat0 * Math.PI) / 180));
         values.splice(ringAt, 5, lng0 - lngDelta, lat0 - latDelta, lng0 + lngDelta, lat0 + latDelta, meters);
       };
-      const text = query.q ? await textQuery(sql, query.q) : null;
-      // A filter over the rooms in the box, never the text index: the planner cannot estimate prefix matches
-      // (`room:*` matched every room in the benchmark while it expected 50) and would scan the whole text index.
-      if (text) where.push(`coalesce(tsv @@ to_tsquery('simple', ${param(text)}), false)`);
+      const text = query.q ? await queryWords(sql, query.q) : [];
+      // A filter over the rooms in the box (the words have no index): each query word matches one of the room's.
+      for (const { word, alternatives, prefix } of text) {
+        const exact = `words && ${param(alternatives)}::text[]`;
+        where.push(
+          prefix
+            ? `(${exact} OR EXISTS (SELECT 1 FROM unnest(words) AS w WHERE starts_with(w, ${param(word)}::text)))`
+            : exact,
+        );
+      }
       if (query.minPrice !== undefined) where.push(`price_per_night >= ${param(query.minPrice)}`);
       if (query.maxPrice !== undefined) where.push(`price_per_night <= ${param(query.maxPrice)}`);
       if (query.amenities && query.amenities.length > 0) where.push(`amenities @> ${param(query.amenities)}::text[]`);
       if (query.guests !== undefined) where.push(`max_occupants >= ${param(query.guests)}`);
       if (query.stay) {
         where.push(
-          `NOT EXISTS (SELECT 1 FROM search_room_nights n WHERE n.room_id = search_rooms.room_id
-             AND n.night >= ${param(query.stay.checkIn)}::date AND n.night < ${param(query.stay.checkOut)}::date)`,
+          `NOT EXISTS (SELECT 1 FROM search_room_unavailable u WHERE u.room_id = search_rooms.room_id
+             AND u.nights && daterange(${param(query.stay.checkIn)}::date, ${param(query.stay.checkOut)}::date))`,
         );
       }
       const weights = ranking.weights;
@@ -242,7 +357,7 @@ export function pgRoomSearchReader(sql: Sql): RoomSearchReader {
       // With filters, the rooms that pass rarely reach the bound (it assumes the best amenities anywhere), so a
       // ranking with filters goes straight to the whole radius.
       const filtered =
-        text !== null ||
+        text.length > 0 ||
         (query.amenities?.length ?? 0) > 0 ||
         query.stay !== undefined ||
         query.minPrice !== undefined ||

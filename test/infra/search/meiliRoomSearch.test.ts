@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { Meilisearch } from 'meilisearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RANKING, rankingScore } from '../../../domain/search/ranking.js';
+import { dateOfDay } from '../../../domain/shared/values.js';
 import {
   createMeiliRoomSearch,
   type MeiliRoomSearch,
   MeiliTaskFailed,
+  NIGHTS_HORIZON_DAYS,
 } from '../../../infra/search/meilisearch/meiliRoomSearch.js';
 import { InvalidSearchCursor, type RoomSearchQuery } from '../../../infra/search/roomSearchIndex.js';
-import { offset, roomDocument, roomIndexContract } from '../../contracts/roomIndex.contract.js';
+import { daysFromToday as d, offset, roomDocument, roomIndexContract } from '../../contracts/roomIndex.contract.js';
 
 /**
  * The room search index contract against a real Meilisearch server. None can run on the development machine (no
@@ -81,7 +83,7 @@ if (url) {
     it('keeps nights that arrived before the room, through the room upserts', async () => {
       const centre = offset({ lat: 44.4939, lng: 11.3428 }, 700_000);
       const room = roomDocument({ location: offset(centre, 100) });
-      await search.writer.setUnavailableNights(room.roomId, ['2027-04-10']);
+      await search.writer.setUnavailableRanges(room.roomId, [{ from: d(40), to: d(41) }]);
       await search.writer.upsertRooms([room]);
       await search.writer.upsertRooms([{ ...room, version: 2, title: 'Renamed' }]);
       const found = (checkIn: string, checkOut: string) =>
@@ -93,10 +95,8 @@ if (url) {
           ranking: DEFAULT_RANKING,
           stay: { checkIn, checkOut },
         });
-      expect((await found('2027-04-10', '2027-04-11')).items).toEqual([]);
-      expect((await found('2027-04-11', '2027-04-12')).items.map((h) => [h.id, h.title])).toEqual([
-        [room.roomId, 'Renamed'],
-      ]);
+      expect((await found(d(40), d(41))).items).toEqual([]);
+      expect((await found(d(41), d(42))).items.map((h) => [h.id, h.title])).toEqual([[room.roomId, 'Renamed']]);
     });
   });
 } else {
@@ -244,6 +244,7 @@ function stubHit(i: number, overrides: Partial<StubSearchHit> = {}): StubSearchH
 
 describe('meilisearch room search against a recording stub (requests and paging, not Meilisearch semantics)', () => {
   const stub = new MeiliStub();
+  let stubUrl: string;
   let search: MeiliRoomSearch;
   const center = { lat: 44.4939, lng: 11.3428 };
   const query = (overrides: Partial<RoomSearchQuery> = {}): RoomSearchQuery => ({
@@ -256,7 +257,8 @@ describe('meilisearch room search against a recording stub (requests and paging,
   });
 
   beforeAll(async () => {
-    search = createMeiliRoomSearch({ url: await stub.start(), apiKey: 'test-key', indexName: 'rooms' });
+    stubUrl = await stub.start();
+    search = createMeiliRoomSearch({ url: stubUrl, apiKey: 'test-key', indexName: 'rooms' });
   });
   afterAll(async () => {
     await search.close();
@@ -296,12 +298,15 @@ describe('meilisearch room search against a recording stub (requests and paging,
   it('reads the stored versions first and writes only newer documents, keeping nights set before', async () => {
     const a = roomDocument({ version: 3, title: 'A3' });
     const b = roomDocument({ version: 1, title: 'B1' });
-    await search.writer.setUnavailableNights(a.roomId, ['2027-03-02', '2027-03-01', '2027-03-02']);
-    expect(stub.documents.get(a.roomId)).toEqual({ id: a.roomId, unavailableNights: ['2027-03-01', '2027-03-02'] });
+    await search.writer.setUnavailableRanges(a.roomId, [
+      { from: d(31), to: d(32) },
+      { from: d(30), to: d(32) },
+    ]);
+    expect(stub.documents.get(a.roomId)).toEqual({ id: a.roomId, unavailableNights: [d(30), d(31)] });
     await search.writer.upsertRooms([a, b]);
     const stored = stub.documents.get(a.roomId)!;
     expect(stored).toMatchObject({ id: a.roomId, title: 'A3', version: 3, _geo: a.location });
-    expect(stored.unavailableNights).toEqual(['2027-03-01', '2027-03-02']);
+    expect(stored.unavailableNights).toEqual([d(30), d(31)]);
     expect(typeof stored.amenityScore).toBe('number');
 
     const fetches = stub.requests.filter((r) => r.path.endsWith('/documents/fetch'));
@@ -322,6 +327,37 @@ describe('meilisearch room search against a recording stub (requests and paging,
     const lastWrite = stub.requests.filter((r) => r.method === 'PUT').at(-1)!.body as Array<Record<string, unknown>>;
     expect(lastWrite.map((d) => d.id)).toEqual([b.roomId]);
     expect(lastWrite[0]).not.toHaveProperty('unavailableNights');
+  });
+
+  it('stores a block over all of time as the nights within its horizon, from yesterday, and nothing else', async () => {
+    const room = roomDocument();
+    const started = performance.now();
+    await search.writer.setUnavailableRanges(room.roomId, [{ from: '0100-01-01', to: '9999-12-31' }]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const nights = stub.documents.get(room.roomId)!.unavailableNights as string[];
+    expect(nights).toHaveLength(NIGHTS_HORIZON_DAYS + 1);
+    expect([nights[0], nights.at(-1)]).toEqual([d(-1), d(NIGHTS_HORIZON_DAYS - 1)]);
+    await search.writer.setUnavailableRanges(room.roomId, [
+      { from: '0100-01-01', to: d(2) },
+      { from: d(5), to: d(6) },
+      { from: dateOfDay(0), to: dateOfDay(10) },
+    ]);
+    expect(stub.documents.get(room.roomId)!.unavailableNights).toEqual([d(-1), d(0), d(1), d(5)]);
+    await search.writer.setUnavailableRanges(room.roomId, []);
+    expect(stub.documents.get(room.roomId)!.unavailableNights).toEqual([]);
+  });
+
+  it('counts the horizon from its clock', async () => {
+    const later = createMeiliRoomSearch({
+      url: stubUrl,
+      apiKey: 'test-key',
+      indexName: 'rooms',
+      now: () => new Date(Date.now() + 400 * 86_400_000),
+    });
+    const room = roomDocument();
+    await later.writer.setUnavailableRanges(room.roomId, [{ from: d(0), to: d(2_000) }]);
+    const nights = stub.documents.get(room.roomId)!.unavailableNights as string[];
+    expect([nights[0], nights.at(-1)]).toEqual([d(399), d(400 + NIGHTS_HORIZON_DAYS - 1)]);
   });
 
   it('sends the filter, the sort with _geoPoint, the text and matchingStrategy all', async () => {
