@@ -69,7 +69,7 @@ const setStatus = (id: string, status: string, headers: Record<string, string>, 
 describe('requesting a stay', () => {
   it('holds the nights and answers with a reference, the total and the hold', async () => {
     const roomId = await publishedRoom();
-    const response = await book(t.app, roomId, '2027-03-01', '2027-03-04');
+    const response = await book(t.app, roomId, dayFromNow(90), dayFromNow(93));
     expect(response.statusCode).toBe(201);
     expect(response.json()).toMatchObject({ status: 'pending', totalAmount: 3 * 4500, currency: 'EUR' });
     expect(response.json().bookingReference).toMatch(/^RL-[234679ACDEFGHJKMNPQRTUVWXYZ]{6}$/);
@@ -78,11 +78,11 @@ describe('requesting a stay', () => {
 
   it('refuses overlapping nights with 409 naming them, and allows back-to-back stays', async () => {
     const roomId = await publishedRoom();
-    expect((await book(t.app, roomId, '2027-03-10', '2027-03-13')).statusCode).toBe(201);
-    const clash = await book(t.app, roomId, '2027-03-12', '2027-03-15');
+    expect((await book(t.app, roomId, dayFromNow(99), dayFromNow(102))).statusCode).toBe(201);
+    const clash = await book(t.app, roomId, dayFromNow(101), dayFromNow(104));
     expect(clash.statusCode).toBe(409);
-    expect(clash.json()).toMatchObject({ error: 'ROOM_UNAVAILABLE', details: { nights: ['2027-03-12'] } });
-    expect((await book(t.app, roomId, '2027-03-13', '2027-03-15')).statusCode).toBe(201);
+    expect(clash.json()).toMatchObject({ error: 'ROOM_UNAVAILABLE', details: { nights: [dayFromNow(101)] } });
+    expect((await book(t.app, roomId, dayFromNow(102), dayFromNow(104))).statusCode).toBe(201);
   });
 
   it('refuses blocked dates, too many guests, past and over-long stays', async () => {
@@ -98,11 +98,11 @@ describe('requesting a stay', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant'),
-      payload: { roomId, checkIn: '2027-05-01', checkOut: '2027-05-02', guests: 3 },
+      payload: { roomId, checkIn: dayFromNow(151), checkOut: dayFromNow(152), guests: 3 },
     });
     expect(many.json().error).toBe('TOO_MANY_GUESTS');
     expect((await book(t.app, roomId, '2020-01-01', '2020-01-03')).json().error).toBe('CHECK_IN_IN_PAST');
-    expect((await book(t.app, roomId, '2027-06-01', '2027-08-01')).json().error).toBe('STAY_TOO_LONG');
+    expect((await book(t.app, roomId, dayFromNow(182), dayFromNow(243))).json().error).toBe('STAY_TOO_LONG');
   });
 
   it('lets 100 concurrent overlapping requests through two API processes hold each night at most once', async () => {
@@ -110,8 +110,8 @@ describe('requesting a stay', () => {
     const starts = Array.from({ length: 100 }, (_, i) => 1 + (i % 20));
     const responses = await Promise.all(
       starts.map((day, i) => {
-        const checkIn = `2027-07-${String(day).padStart(2, '0')}`;
-        const checkOut = `2027-07-${String(day + 3).padStart(2, '0')}`;
+        const checkIn = dayFromNow(211 + day);
+        const checkOut = dayFromNow(211 + day + 3);
         return book(i % 2 === 0 ? t.app : other.app, roomId, checkIn, checkOut);
       }),
     );
@@ -136,8 +136,8 @@ describe('requesting a stay', () => {
     const roomId = await publishedRoom();
     const tenant = randomUUID();
     const key = randomUUID();
-    const first = await book(t.app, roomId, '2027-08-01', '2027-08-03', tenant, { 'idempotency-key': key });
-    const again = await book(t.app, roomId, '2027-08-01', '2027-08-03', tenant, { 'idempotency-key': key });
+    const first = await book(t.app, roomId, dayFromNow(243), dayFromNow(245), tenant, { 'idempotency-key': key });
+    const again = await book(t.app, roomId, dayFromNow(243), dayFromNow(245), tenant, { 'idempotency-key': key });
     expect(again.statusCode).toBe(201);
     expect(again.json()).toEqual(first.json());
     const holds = (await toArray(t.runtime.eventStore.readStream(calendarStreamId(roomId)))).filter(
@@ -228,7 +228,7 @@ describe('moving a booking', () => {
   it('confirms, then the tenant cancels with the policy fee, and the nights are free again', async () => {
     const roomId = await publishedRoom({ cancellationPolicy: 'strict' });
     const tenant = randomUUID();
-    const { id } = (await book(t.app, roomId, '2027-09-01', '2027-09-05', tenant)).json();
+    const { id } = (await book(t.app, roomId, dayFromNow(274), dayFromNow(278), tenant)).json();
     expect((await setStatus(id, 'confirmed', t.as('landlord', landlordId))).json().status).toBe('confirmed');
     const cancelled = await setStatus(id, 'cancelled', t.as('tenant', tenant), 'exam moved');
     expect(cancelled.statusCode).toBe(200);
@@ -243,20 +243,20 @@ describe('moving a booking', () => {
       'confirmed',
       'cancelled',
     ]);
-    expect((await book(t.app, roomId, '2027-09-01', '2027-09-05')).statusCode).toBe(201);
+    expect((await book(t.app, roomId, dayFromNow(274), dayFromNow(278))).statusCode).toBe(201);
   });
 
   it('frees the nights when the landlord rejects', async () => {
     const roomId = await publishedRoom();
-    const { id } = (await book(t.app, roomId, '2027-10-01', '2027-10-03')).json();
+    const { id } = (await book(t.app, roomId, dayFromNow(304), dayFromNow(306))).json();
     expect((await setStatus(id, 'rejected', t.as('landlord', landlordId), 'renovation')).statusCode).toBe(200);
-    expect((await book(t.app, roomId, '2027-10-01', '2027-10-03')).statusCode).toBe(201);
+    expect((await book(t.app, roomId, dayFromNow(304), dayFromNow(306))).statusCode).toBe(201);
   });
 
   it('allows each transition only to its role, and answers 422 for an illegal one', async () => {
     const roomId = await publishedRoom();
     const tenant = randomUUID();
-    const { id } = (await book(t.app, roomId, '2027-11-01', '2027-11-03', tenant)).json();
+    const { id } = (await book(t.app, roomId, dayFromNow(335), dayFromNow(337), tenant)).json();
     expect((await setStatus(id, 'confirmed', t.as('tenant', tenant))).json().error).toBe('TRANSITION_NOT_ALLOWED');
     expect((await setStatus(id, 'confirmed', t.as('landlord'))).statusCode).toBe(403);
     expect((await setStatus(id, 'expired', t.as('landlord', landlordId))).statusCode).toBe(403);
@@ -273,7 +273,7 @@ describe('moving a booking', () => {
   it('shows a booking only to its tenant, the landlord, admins and auditors; lists each their own', async () => {
     const roomId = await publishedRoom();
     const tenant = randomUUID();
-    const created = (await book(t.app, roomId, '2027-12-01', '2027-12-03', tenant)).json();
+    const created = (await book(t.app, roomId, dayFromNow(365), dayFromNow(367), tenant)).json();
     const read = (headers: Record<string, string>) =>
       t.app.inject({
         method: 'GET',
@@ -308,9 +308,9 @@ describe('room calendar export', () => {
       method: 'PUT',
       url: `/api/rooms/${roomId}/availability`,
       headers: t.as('landlord', landlordId),
-      payload: { blocked: [{ from: '2028-01-10', to: '2028-01-12' }] },
+      payload: { blocked: [{ from: dayFromNow(405), to: dayFromNow(407) }] },
     });
-    const booking = (await book(t.app, roomId, '2028-01-02', '2028-01-05')).json();
+    const booking = (await book(t.app, roomId, dayFromNow(397), dayFromNow(400))).json();
     await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(booking.position), 5000);
     const room = await t.app.inject({
       method: 'GET',
@@ -331,10 +331,10 @@ describe('room calendar export', () => {
       expect(event).toMatch(/\r?\nUID:[^\r\n]+/);
       expect(event).toMatch(/\r?\nDTSTAMP:\d{8}T\d{6}Z/);
     }
-    expect(ics.body).toContain('DTSTART;VALUE=DATE:20280102');
-    expect(ics.body).toContain('DTEND;VALUE=DATE:20280105');
+    expect(ics.body).toContain(`DTSTART;VALUE=DATE:${dayFromNow(397).replaceAll('-', '')}`);
+    expect(ics.body).toContain(`DTEND;VALUE=DATE:${dayFromNow(400).replaceAll('-', '')}`);
     expect(ics.body).toContain(`Held: ${booking.bookingReference}`);
-    expect(ics.body).toContain('DTSTART;VALUE=DATE:20280110');
+    expect(ics.body).toContain(`DTSTART;VALUE=DATE:${dayFromNow(405).replaceAll('-', '')}`);
 
     const wrong = await t.app.inject({
       method: 'GET',
