@@ -7,6 +7,7 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 import sharp from 'sharp';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
+import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
@@ -53,7 +54,7 @@ export const projections: readonly PgProjection[] = [
   paymentsProjection,
   universitiesProjection,
 ];
-export const upcasters = new UpcasterRegistry([...roomUpcasters]);
+export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
 /** The adapters one process uses, built from the validated config: the composition root's raw material. */
 export interface Runtime {

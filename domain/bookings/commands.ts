@@ -38,7 +38,7 @@ export type RejectBooking = Transition<'RejectBooking', { reason?: string | null
 export type CancelBooking = Transition<'CancelBooking', { reason?: string | null }>;
 export type ExpireBooking = Transition<'ExpireBooking'>;
 export type CheckInGuest = Transition<'CheckInGuest'>;
-export type MarkNoShow = Transition<'MarkNoShow'>;
+export type MarkNoShow = Transition<'MarkNoShow', { reason?: string | null }>;
 export type CompleteBooking = Transition<'CompleteBooking'>;
 
 export type BookingCommand =

@@ -205,7 +205,12 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       if (today < dayNumber(state.checkIn!)) {
         throw new DomainError('BEFORE_CHECK_IN', 'illegal_state', 'a no-show is recorded from the check-in date on');
       }
-      return [{ type: 'BookingNoShow', data: { bookingId, by: context.actorId, recordedAt: context.now } }];
+      return [
+        {
+          type: 'BookingNoShow',
+          data: { bookingId, by: context.actorId, reason: command.data.reason ?? null, recordedAt: context.now },
+        },
+      ];
     case 'CompleteBooking':
       if (today < dayNumber(state.checkOut!)) {
         throw new DomainError('BEFORE_CHECK_OUT', 'illegal_state', 'a stay completes after check-out');

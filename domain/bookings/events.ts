@@ -42,7 +42,11 @@ export type BookingCancelled = DomainEvent<
 >;
 export type BookingExpired = DomainEvent<'BookingExpired', { bookingId: string; expiredAt: string }>;
 export type GuestCheckedIn = DomainEvent<'GuestCheckedIn', { bookingId: string; by: string; checkedInAt: string }>;
-export type BookingNoShow = DomainEvent<'BookingNoShow', { bookingId: string; by: string; recordedAt: string }>;
+/** Version 2 added `reason` (version 1 events read with `reason: null`, see `bookingUpcasters`). */
+export type BookingNoShow = DomainEvent<
+  'BookingNoShow',
+  { bookingId: string; by: string; reason: string | null; recordedAt: string }
+>;
 export type BookingCompleted = DomainEvent<'BookingCompleted', { bookingId: string; completedAt: string }>;
 
 export type BookingEvent =
@@ -66,7 +70,10 @@ export const BookingEventTypes = [
   'BookingCompleted',
 ] as const satisfies readonly BookingEvent['type'][];
 
-/** Version 2 of BookingRejected and BookingCancelled seals `reason` (version 1 holds it in plaintext). */
+/**
+ * Version 2 of BookingRejected and BookingCancelled seals `reason` (version 1 holds it in plaintext);
+ * version 2 of BookingNoShow brought the reason (sealed from the start).
+ */
 export const bookingSchemaVersions = {
   BookingRequested: 1,
   BookingConfirmed: 1,
@@ -74,7 +81,7 @@ export const bookingSchemaVersions = {
   BookingCancelled: 2,
   BookingExpired: 1,
   GuestCheckedIn: 1,
-  BookingNoShow: 1,
+  BookingNoShow: 2,
   BookingCompleted: 1,
 } as const satisfies Record<BookingEvent['type'], number>;
 
@@ -93,6 +100,7 @@ export const bookingPersonalDataPolicy = {
     fields: ['reason'],
     sealedFrom: { reason: 2 },
   },
+  BookingNoShow: { subject: (data: { by: string }) => data.by, fields: ['reason'] },
 } as const;
 
 export const bookingStreamId = (bookingId: string) => `Booking-${bookingId}`;

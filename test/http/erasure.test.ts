@@ -135,6 +135,7 @@ describe('right to erasure by crypto-shredding', () => {
     const pictureUrl = `https://pictures.example.org/${tag}/me.jpg`;
     const rejectionReason = `Sorry, we renovate the bathroom that week (${tag}-r)`;
     const cancellationReason = `My exam was moved to another city (${tag}-c)`;
+    const noShowReason = `Guest never came and did not answer the phone (${tag}-n)`;
     const landlord = await register({
       email: `landlord-${tag}@example.org`,
       role: 'landlord',
@@ -189,6 +190,17 @@ describe('right to erasure by crypto-shredding', () => {
       payload: { status: 'cancelled', reason: cancellationReason },
     });
     expect(cancellation.statusCode, cancellation.body).toBe(200);
+    const missed = await book(0);
+    const landlordSays = (status: string, reason?: string) =>
+      t.app.inject({
+        method: 'PUT',
+        url: `/api/bookings/${missed}/status`,
+        headers: t.as('landlord', landlord.id),
+        payload: reason ? { status, reason } : { status },
+      });
+    expect((await landlordSays('confirmed')).statusCode).toBe(200);
+    const noShow = await landlordSays('no_show', noShowReason);
+    expect(noShow.statusCode, noShow.body).toBe(200);
 
     // Readable while the people are there: the read model shows the reasons, the store holds them sealed.
     const history = await t.app.inject({
@@ -197,7 +209,13 @@ describe('right to erasure by crypto-shredding', () => {
       headers: { ...t.as('tenant', tenant.id), 'x-min-position': cancellation.json().position },
     });
     expect(history.json().statusHistory.at(-1)).toMatchObject({ status: 'cancelled', reason: cancellationReason });
-    for (const value of [businessName, universityName, pictureUrl, rejectionReason, cancellationReason]) {
+    const missedView = await t.app.inject({
+      method: 'GET',
+      url: `/api/bookings/${missed}`,
+      headers: { ...t.as('landlord', landlord.id), 'x-min-position': noShow.json().position },
+    });
+    expect(missedView.json().statusHistory.at(-1)).toMatchObject({ status: 'no_show', reason: noShowReason });
+    for (const value of [businessName, universityName, pictureUrl, rejectionReason, cancellationReason, noShowReason]) {
       const { rows } = await t.runtime.pool.query(
         'SELECT count(*)::int AS n FROM event_store.events WHERE data::text ILIKE $1',
         [`%${value}%`],
@@ -223,7 +241,7 @@ describe('right to erasure by crypto-shredding', () => {
         ).rows[0].n,
       (n) => n === 2,
     );
-    const search = [businessName, universityName, pictureUrl, rejectionReason, cancellationReason];
+    const search = [businessName, universityName, pictureUrl, rejectionReason, cancellationReason, noShowReason];
     const found = await until(
       async () => {
         const hits: Record<string, string[]> = {};

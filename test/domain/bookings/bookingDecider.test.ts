@@ -136,6 +136,35 @@ describe('transitions: every state against every command', () => {
   });
 });
 
+describe('reasons', () => {
+  it('records the landlord’s reason for a no-show (null when none is given)', () => {
+    const f = bookingFixture();
+    const reason = 'a free text, personal data of its writer';
+    spec
+      .given(f.states.confirmed)
+      .when({
+        type: 'MarkNoShow',
+        data: { bookingId: f.bookingId, reason },
+        context: f.landlord('2027-02-11T09:00:00.000Z'),
+      })
+      .then([
+        {
+          type: 'BookingNoShow',
+          data: { bookingId: f.bookingId, by: f.landlordId, reason, recordedAt: '2027-02-11T09:00:00.000Z' },
+        },
+      ]);
+    spec
+      .given(f.states.confirmed)
+      .when({ type: 'MarkNoShow', data: { bookingId: f.bookingId }, context: f.landlord('2027-02-11T09:00:00.000Z') })
+      .then([
+        {
+          type: 'BookingNoShow',
+          data: { bookingId: f.bookingId, by: f.landlordId, reason: null, recordedAt: '2027-02-11T09:00:00.000Z' },
+        },
+      ]);
+  });
+});
+
 describe('who may make each transition', () => {
   const f = bookingFixture();
   const stranger = { actorId: randomUUID(), actorRole: 'landlord' as const, now: '2027-01-01T20:00:00.000Z' };
