@@ -18,11 +18,58 @@ import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
 import { searchRoutes } from './routes/search.js';
 import { universityRoutes } from './routes/universities.js';
+import { errors } from './schemas.js';
 
 function describeAccess(access: Access): string {
   if (access === 'public') return 'Access: anyone.';
   if (access === 'authenticated') return 'Access: any signed-in user.';
   return `Access: ${access.join(', ')}.`;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Routes the rate limit skips (see its allowList). */
+const UNLIMITED = /^\/(health|metrics|docs)(\/|$)/;
+
+/**
+ * The error answers the app's plugins can give on a route, whatever its handler does, so that the OpenAPI
+ * document lists them: 400 (validation), 414 (a path parameter too long), 401 (a bad token, even on a public route), 403 (roles), 413/415 (bodies),
+ * 429 (the global rate limit), 500, and 503 (a dependency down, a read not caught up, shutting down).
+ */
+function commonErrorStatuses(
+  url: string,
+  methods: string[],
+  access: Access,
+  schema: { params?: unknown; querystring?: unknown; headers?: unknown; body?: unknown },
+): number[] {
+  const hasBody = methods.some((m) => BODY_METHODS.has(m));
+  const statuses = [401, 500, 503];
+  if (hasBody || schema.params || schema.querystring || schema.headers || schema.body) statuses.push(400);
+  if (Array.isArray(access)) statuses.push(403);
+  if (url.includes(':')) statuses.push(414); // a path parameter longer than the router takes
+  if (hasBody) statuses.push(413, 415);
+  if (!UNLIMITED.test(url)) statuses.push(429);
+  return statuses;
+}
+
+/**
+ * OpenAPI fixes for what @fastify/swagger writes from the TypeBox schemas: a query parameter with a default is
+ * optional (the server fills it in), and each operation gets an id (`get_api_rooms_id`) for clients and validators.
+ */
+function documentTruthfully<T>(openapiObject: T): T {
+  const paths = (openapiObject as { paths?: Record<string, Record<string, Record<string, unknown>>> }).paths ?? {};
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const parameters = (operation.parameters ?? []) as Array<{ required?: boolean; schema?: { default?: unknown } }>;
+      for (const parameter of parameters) {
+        if (parameter.schema?.default !== undefined) parameter.required = false;
+      }
+      operation.operationId ??= `${method}_${path
+        .replace(/[{}]/g, '')
+        .replace(/[^A-Za-z0-9]+/g, '_')
+        .replace(/^_|_$/g, '')}`;
+    }
+  }
+  return openapiObject;
 }
 
 /** The HTTP app: plugins, then routes. Listening is the caller's business (infra/main.ts, tests). */
@@ -43,8 +90,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const access = route.config?.access;
     if (access && route.schema && !route.url.startsWith('/docs')) {
       const note = describeAccess(access);
-      route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;
+      // GET and its HEAD share one schema object: the note goes in once.
+      if (!route.schema.description?.endsWith(note)) {
+        route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;
+      }
       if (access !== 'public') route.schema.security = [{ bearerAuth: [] }];
+      route.schema.response = {
+        ...errors(...commonErrorStatuses(route.url, [route.method].flat(), access, route.schema)),
+        ...(route.schema.response as Record<string, unknown> | undefined),
+      };
     }
   });
 
@@ -129,6 +183,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? documentTruthfully(documentObject.openapiObject)
+        : documentObject.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 

@@ -31,7 +31,10 @@ export function roomCalendarRoutes(app: FastifyInstance, deps: AppDeps): void {
           { token: Type.String({ minLength: 10, maxLength: 100 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.String({ description: 'text/calendar' }), ...errors(400, 404) },
+        response: {
+          200: { description: 'RFC 5545 calendar', content: { 'text/calendar': { schema: Type.String() } } },
+          ...errors(400, 404),
+        },
       },
     },
     async (request, reply) => {
