@@ -42,10 +42,13 @@ export type BookingCancelled = DomainEvent<
 >;
 export type BookingExpired = DomainEvent<'BookingExpired', { bookingId: string; expiredAt: string }>;
 export type GuestCheckedIn = DomainEvent<'GuestCheckedIn', { bookingId: string; by: string; checkedInAt: string }>;
-/** Version 2 added `reason` (version 1 events read with `reason: null`, see `bookingUpcasters`). */
+/**
+ * Version 2 added `reason`; version 1 events read with `reason: null` through `bookingUpcasters`, and
+ * it stays optional for code that builds version 1 events.
+ */
 export type BookingNoShow = DomainEvent<
   'BookingNoShow',
-  { bookingId: string; by: string; reason: string | null; recordedAt: string }
+  { bookingId: string; by: string; reason?: string | null; recordedAt: string }
 >;
 export type BookingCompleted = DomainEvent<'BookingCompleted', { bookingId: string; completedAt: string }>;
 
