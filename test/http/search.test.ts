@@ -172,7 +172,11 @@ describe('GET /api/rooms/search', () => {
 
   it('answers any text with 200: a draft’s words or query syntax never reach the text query', async () => {
     const centre = offset(VENUE, 700_000);
-    const quiet = await room({ location: offset(centre, 100), title: 'Quiet room & garden', description: null });
+    const quiet = await room({
+      location: offset(centre, 100),
+      title: 'Quiet room & garden',
+      description: 'A desk by the window (and fast wifi!)',
+    });
     await room(
       { location: offset(centre, 150), title: 'Draft', description: "see example.com/quiet) & !room :* (x | 'y' <->" },
       false,
