@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.js';
-import { registerErrorHandler } from './errors.js';
+import { ApiError, registerErrorHandler } from './errors.js';
 import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
@@ -72,6 +72,14 @@ function documentTruthfully<T>(openapiObject: T): T {
   return openapiObject;
 }
 
+/** Whether a parsed request part holds a string (or key) with U+0000, however deep (bounded). */
+function containsNul(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
+  if (Array.isArray(value)) return value.some((item) => containsNul(item, depth + 1));
+  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item, depth + 1));
+}
+
 /** The HTTP app: plugins, then routes. Listening is the caller's business (infra/main.ts, tests). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -99,6 +107,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ...errors(...commonErrorStatuses(route.url, [route.method].flat(), access, route.schema)),
         ...(route.schema.response as Record<string, unknown> | undefined),
       };
+    }
+  });
+
+  // PostgreSQL text cannot hold U+0000: an event carrying one is stored (the store's json column takes the escape),
+  // then fails every projection that writes it to a text column. Refused at the door, for every route.
+  app.addHook('preValidation', async (request) => {
+    const where = [request.params, request.query, request.body].findIndex((part) => containsNul(part, 0));
+    if (where >= 0) {
+      throw new ApiError(
+        400,
+        'VALIDATION_FAILED',
+        `${['params', 'querystring', 'body'][where]}: text may not contain U+0000`,
+      );
     }
   });
 

@@ -204,7 +204,20 @@ function valid(schema: Schema, name: string, depth = 0): fc.Arbitrary<unknown> {
       if (isUuid(schema)) return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ids()) }, fc.uuid());
       if (name === 'cursor') {
         const real = Object.values(data.cursors).filter((c): c is string => !!c);
-        return real.length ? fc.constantFrom(...real) : fc.constant('');
+        const b64 = (text: string) => Buffer.from(text).toString('base64url');
+        const forged = [
+          'YQB4',
+          b64(`zzz\u0000${'-'.repeat(36)}`),
+          b64(`${new Date().toISOString()}|not-a-uuid`),
+          b64(JSON.stringify(['ranking', '1', '-'.repeat(36)])),
+          ...real.map((c) => c.slice(0, -3)),
+          ...real.map((c) => `${c.slice(0, 2)}${c[2] === 'A' ? 'B' : 'A'}${c.slice(3)}`),
+        ];
+        // A real cursor is often sent to another list than the one that gave it: that must be a 400 too.
+        return fc.oneof(
+          { weight: 3, arbitrary: real.length ? fc.constantFrom(...real) : fc.constant('') },
+          fc.constantFrom(...forged),
+        );
       }
       if (name === 'key' && data.photo) return fc.constant(data.photo.url.split('/').pop()!);
       if (schema.format === 'date-time')

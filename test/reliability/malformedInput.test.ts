@@ -100,3 +100,30 @@ describe('X-Min-Position', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('text PostgreSQL cannot store', () => {
+  // The event store's json column takes "\u0000"; each projection writing it to a text column then fails on it.
+  it.each([
+    ['a NUL character', 'Uni\u0000versity'],
+    ['a NUL character in a nested field', 'University'],
+  ])('a body string with %s is 400, not a poisoned projection', async (label, name) => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/universities',
+      headers: { ...t.as('admin'), 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        name,
+        city: 'Bologna',
+        country: 'IT',
+        location: label.includes('nested') ? { lat: 44, lng: 11, '\u0000': 1 } : { lat: 44, lng: 11 },
+      }),
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().error).toBe('VALIDATION_FAILED');
+  });
+
+  it('a query string with a NUL character is 400, not 500', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/api/rooms/search?lat=44&lng=11&q=a%00b' });
+    expect(response.statusCode, response.body).toBe(400);
+  });
+});
