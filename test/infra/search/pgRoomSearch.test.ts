@@ -128,5 +128,5 @@ describe('PostgreSQL room search: adapter specifics', () => {
       `[pgRoomSearch] 100,000 words seeded in ${seeded.toFixed(0)} ms, "quite" searched in ${searched.toFixed(1)} ms`,
     );
     expect(page.items.map((h) => h.id)).toEqual([quiet.roomId]);
-  }, 60_000);
+  }, 180_000);
 });
