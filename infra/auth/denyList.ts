@@ -55,9 +55,13 @@ export class AccessDenyList {
     await multi.exec();
   }
 
-  /** Every token of this person whose claims were read before `revision` of their stream stops working. */
+  /**
+   * Every token of this person whose claims were read before `revision` of their stream stops working. A
+   * token that carries no revision (signed before tokens had one) stops working if it was issued before now.
+   */
   async denyRevisionsBelow(userId: string, revision: bigint): Promise<void> {
     await this.redis.eval(RAISE, 1, `${this.prefix}rev:${userId}`, revision.toString(), String(this.keep));
+    await this.redis.eval(RAISE, 1, `${this.prefix}rev-at:${userId}`, String(this.nowMs()), String(this.keep));
   }
 
   /** Every token of this person issued up to now stops working (they sign in or refresh again). */
@@ -70,15 +74,18 @@ export class AccessDenyList {
       `${this.prefix}jti:${token.jti}`,
       `${this.prefix}user:${token.sub}`,
       `${this.prefix}rev:${token.sub}`,
+      `${this.prefix}rev-at:${token.sub}`,
     ];
     if (token.sid) keys.push(`${this.prefix}sid:${token.sid}`);
-    const [jti = null, before = null, minRevision = null, session = null] = await this.redis.mget(...keys);
+    const [jti = null, before = null, minRevision = null, revisionAt = null, session = null] = await this.redis.mget(
+      ...keys,
+    );
     if (jti !== null || session !== null) return true;
     // Without the millisecond claim, a token of the same second counts as issued before.
     const issuedMs = token.iat_ms ?? token.iat * 1000 + 999;
     if (before !== null && issuedMs < Number(before)) return true;
-    // A token without a revision was issued before revisions were recorded: any recorded change denies it.
-    if (minRevision !== null && (token.rev === undefined || BigInt(token.rev) < BigInt(minRevision))) return true;
-    return false;
+    if (token.rev !== undefined) return minRevision !== null && BigInt(token.rev) < BigInt(minRevision);
+    // A token without a revision (signed before tokens carried one): issued before the change, it is denied.
+    return revisionAt !== null && issuedMs < Number(revisionAt);
   }
 }

@@ -248,7 +248,6 @@ describe('refresh tokens without races', () => {
       `${randomUUID().toUpperCase()}.${'a'.repeat(43)}`,
       `urn:uuid:${randomUUID()}.${'a'.repeat(43)}`,
       `${randomUUID()}.${'é'.repeat(43)}`,
-      `${randomUUID()}.${'a'.repeat(43)}\u0000`,
       '💥'.repeat(500),
       `'; DROP TABLE refresh_tokens; --`,
     ];
@@ -257,6 +256,8 @@ describe('refresh tokens without races', () => {
       expect(response.statusCode, refreshToken).toBe(401);
       expect(response.json().error).toBe('REFRESH_INVALID');
     }
+    // U+0000 is refused in any body, before any route sees it.
+    expect((await refresh(`${randomUUID()}.${'a'.repeat(43)}\u0000`)).statusCode).toBe(400);
   });
 });
 
