@@ -28,9 +28,15 @@ export interface RecordedResponse {
  * documented, and a JSON body matches the documented schema. Returns the violations, or [] when it conforms.
  */
 export async function openapiValidator(app: FastifyInstance) {
-  const definition = structuredClone(app.swagger()) as never;
+  const definition = structuredClone(app.swagger()) as unknown as {
+    paths: Record<string, Record<string, { operationId?: string }>>;
+  };
+  // openapi-backend finds validators by operation id: name any operation the document left unnamed.
+  for (const [path, operations] of Object.entries(definition.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) operation.operationId ??= `${method} ${path}`;
+  }
   const api = new OpenAPIBackend({
-    definition,
+    definition: definition as never,
     strict: false,
     validate: true,
     quick: false,
