@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.js';
-import { ApiError, registerErrorHandler } from './errors.js';
+import { ApiError, frameworkErrors, registerErrorHandler } from './errors.js';
 import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
@@ -89,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
+    frameworkErrors,
   });
 
   // Framework routes (the OpenAPI UI) are public; every route of ours must say who may call it.

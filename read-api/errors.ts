@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyConflict, PreconditionFailed } from '../commands/handleCommand.js';
 import { DomainError, type ErrorKind } from '../domain/shared/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
@@ -45,6 +45,21 @@ const fastifyCodes: Record<string, [number, string, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'VALIDATION_FAILED', 'the JSON body is empty'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'MALFORMED_JSON', 'the body is not valid JSON'],
 };
+
+const frameworkCodes: Record<string, [string, string]> = {
+  FST_ERR_BAD_URL: ['BAD_URL', 'the URL is not valid (bad percent-encoding?)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['URI_TOO_LONG', 'a path parameter is too long'],
+};
+
+/**
+ * Errors Fastify meets before any route is chosen (a bad URL, an overlong path parameter): the same
+ * `{ error, message }` shape, with our codes, as everything else.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [code, message] = frameworkCodes[error.code] ?? ['BAD_REQUEST', 'the request could not be read'];
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.code(status).send({ error: code, message });
+}
 
 /** The one place errors become HTTP answers (API.md: `{ error, message, details? }`). */
 export function registerErrorHandler(app: FastifyInstance): void {

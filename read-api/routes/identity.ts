@@ -338,7 +338,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         body: ProfileBody,
         response: {
           200: Type.Intersect([PublicUser, Type.Object({ position: Type.Union([Position, Type.Null()]) })]),
-          ...errors(400, 401, 409, 422),
+          ...errors(400, 401, 404, 409, 422),
         },
       },
     },

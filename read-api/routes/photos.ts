@@ -268,7 +268,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         summary: 'Remove a photo from a room (nothing happens for a photo it does not show)',
         params: PhotoParams,
         headers: IfMatchHeaders,
-        response: { 200: PhotoChange, ...errors(400, 401, 403, 404, 409, 412, 429) },
+        response: { 200: PhotoChange, ...errors(400, 401, 403, 404, 409, 412, 422, 429) },
       },
     },
     async (request) => {

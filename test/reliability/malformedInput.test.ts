@@ -37,6 +37,17 @@ describe('ids are canonical UUIDs', () => {
   });
 });
 
+describe('URLs the router cannot read', () => {
+  it('answers a bad percent-encoding and an overlong path parameter with our codes', async () => {
+    const badUrl = await t.app.inject({ method: 'GET', url: '/api/rooms/%zz' });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json()).toMatchObject({ error: 'BAD_URL', message: expect.any(String) });
+    const long = await t.app.inject({ method: 'GET', url: `/api/rooms/${'a'.repeat(5000)}` });
+    expect(long.statusCode).toBe(414);
+    expect(long.json()).toMatchObject({ error: 'URI_TOO_LONG', message: expect.any(String) });
+  });
+});
+
 describe('cursors are the ones the API gave', () => {
   const nonsense = [
     ['YQB4 (decodes to a NUL-separated pair)', 'YQB4'],
