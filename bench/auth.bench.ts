@@ -15,6 +15,7 @@ import {
   markdownTable,
   percentile,
   publishReport,
+  runBenchmark,
   runClosedLoop,
   startBenchApp,
 } from './support.js';
@@ -101,10 +102,4 @@ async function main(): Promise<void> {
   await publishReport('auth', report);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -27,6 +27,7 @@ import {
   markdownTable,
   percentile,
   publishReport,
+  runBenchmark,
   runClosedLoop,
   startBenchApp,
 } from './support.js';
@@ -225,10 +226,4 @@ async function main(): Promise<void> {
   if (doubleHeld > 0) process.exitCode = 1;
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (error) => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

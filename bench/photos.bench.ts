@@ -23,6 +23,7 @@ import {
   median,
   percentile,
   publishReport,
+  runBenchmark,
   runClosedLoop,
   sleep,
   startBenchApp,
@@ -250,10 +251,4 @@ async function main(): Promise<void> {
   await publishReport('photos', report);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -26,6 +26,7 @@ import {
   markdownTable,
   percentile,
   publishReport,
+  runBenchmark,
   runForDuration,
   startBenchApp,
 } from './support.js';
@@ -191,10 +192,4 @@ async function main(): Promise<void> {
   await publishReport('search', report);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

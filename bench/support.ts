@@ -239,3 +239,14 @@ export async function startBenchApp(
     },
   };
 }
+
+/** Runs a benchmark's main and exits: its exit code (0 unless it set one), or 1 with the stack when it threw. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (error) => {
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}

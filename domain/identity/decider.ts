@@ -3,6 +3,7 @@ import { Roles } from '../shared/decider.js';
 import { DomainError } from '../shared/errors.js';
 import type { ReservationCommand, UserCommand } from './commands.js';
 import {
+  ErasedProfile,
   type Profile,
   type ReservationEvent,
   reservationSchemaVersions,
@@ -182,16 +183,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case 'RoleGranted':
       return { ...state, role: event.data.role, universityId: event.data.universityId };
     case 'PersonalDataErased':
-      return {
-        ...state,
-        status: 'erased',
-        email: null,
-        phone: null,
-        fullName: null,
-        universityName: null,
-        businessName: null,
-        profilePictureUrl: null,
-      };
+      return { ...state, status: 'erased', ...ErasedProfile };
     default: {
       const unhandled: never = event;
       throw new Error(`unknown event ${(unhandled as { type: string }).type}`);

@@ -50,6 +50,16 @@ export const userSchemaVersions = {
 
 export const userStreamId = (userId: string) => `User-${userId}`;
 
+/** What an erased person's profile holds: every personal field empty (their role and history stay). */
+export const ErasedProfile = {
+  email: null,
+  phone: null,
+  fullName: null,
+  universityName: null,
+  businessName: null,
+  profilePictureUrl: null,
+} as const;
+
 /**
  * Which fields of which events are personal (sealed with the person's key, see infra/crypto).
  * `sealedFrom`: fields sealed only from that schema version on (older events hold them in plaintext).

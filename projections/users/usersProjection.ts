@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type UserEvent, UserEventTypes } from '../../domain/identity/events.js';
+import { ErasedProfile, type UserEvent, UserEventTypes } from '../../domain/identity/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projection.js';
 import { UserView } from './userView.js';
@@ -41,15 +41,7 @@ export const usersProjection: PgProjection = {
           user.universityId = event.data.universityId;
           break;
         case 'PersonalDataErased':
-          Object.assign(user, {
-            email: null,
-            phone: null,
-            fullName: null,
-            universityName: null,
-            businessName: null,
-            profilePictureUrl: null,
-            erasedAt: at,
-          });
+          Object.assign(user, { ...ErasedProfile, erasedAt: at });
           break;
         default: {
           const unhandled: never = event;
