@@ -27,6 +27,7 @@ import { AccessDenyList } from './auth/denyList.js';
 import { PasswordResetStore } from './auth/passwordResets.js';
 import { RefreshTokenStore } from './auth/sessions.js';
 import { accessTokenSigner } from './auth/tokens.js';
+import { type Clock, systemClock } from './clock/clock.js';
 import type { Config } from './config/config.js';
 import { deriveKey } from './crypto/derivedKeys.js';
 import { withPersonalData } from './crypto/personalDataStore.js';
@@ -59,6 +60,8 @@ export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcas
 /** The adapters one process uses, built from the validated config: the composition root's raw material. */
 export interface Runtime {
   config: Config;
+  /** The one clock every part of the app reads. */
+  clock: Clock;
   logger: Logger;
   pool: pg.Pool;
   /** Events as stored (audit, hash verification). */
@@ -156,7 +159,11 @@ function imageLimiter(config: Config, metrics: Metrics): ImageLimiter {
   });
 }
 
-export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  logger = createLogger(config),
+  clock: Clock = systemClock,
+): Promise<Runtime> {
   if (config.RANKING_WEIGHT_DISTANCE + config.RANKING_WEIGHT_AMENITY + config.RANKING_WEIGHT_REVIEW <= 0) {
     throw new Error('RANKING_WEIGHT_*: at least one ranking weight must be above 0');
   }
@@ -235,9 +242,10 @@ export async function createRuntime(config: Config, logger = createLogger(config
     sessions: new RefreshTokenStore(pool, {
       tokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       familyMaxAgeSeconds: config.REFRESH_FAMILY_MAX_AGE_SECONDS,
+      now: () => clock.now(),
     }),
-    denyList: new AccessDenyList(redis, config.ACCESS_TOKEN_TTL_SECONDS),
-    passwordResets: new PasswordResetStore(pool, config.PASSWORD_RESET_TTL_MINUTES * 60),
+    denyList: new AccessDenyList(redis, config.ACCESS_TOKEN_TTL_SECONDS, undefined, () => clock.now().getTime()),
+    passwordResets: new PasswordResetStore(pool, config.PASSWORD_RESET_TTL_MINUTES * 60, () => clock.now()),
     notifier: mailNotifier(queues.mail),
     signAccessToken: accessTokenSigner({
       secret: config.JWT_SECRET,
@@ -248,6 +256,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     eraseKeys: (userId) => vault.destroy(userId),
   };
   return {
+    clock,
     identity,
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),

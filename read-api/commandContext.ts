@@ -2,15 +2,19 @@ import type { FastifyRequest } from 'fastify';
 import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
 import type { CommandEnvelope } from '../commands/handleCommand.js';
 import type { CommandContext } from '../domain/shared/decider.js';
+import type { Clock } from '../infra/clock/clock.js';
 import { ApiError } from './errors.js';
 
 const ID_NAMESPACE = '0b7e5a52-19f5-4a0c-8d0e-6f3b8c2a9e41';
 
 /** What every command from this request carries: actor, time, ids, and the idempotency seed. */
-export function commandFrom(request: FastifyRequest): { context: CommandContext; envelope: CommandEnvelope } {
+export function commandFrom(
+  request: FastifyRequest,
+  clock: Clock,
+): { context: CommandContext; envelope: CommandEnvelope } {
   const user = request.user;
   if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'sign in first');
-  const now = new Date().toISOString();
+  const now = clock.now().toISOString();
   const idSeed = request.idempotency ? `${request.idempotency.scope}|${request.idempotency.key}` : undefined;
   return {
     context: { actorId: user.sub, actorRole: user.role, now },

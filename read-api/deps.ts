@@ -9,6 +9,7 @@ import type { AccessDenyList } from '../infra/auth/denyList.js';
 import type { PasswordResetStore } from '../infra/auth/passwordResets.js';
 import type { RefreshTokenStore } from '../infra/auth/sessions.js';
 import type { TokenSubject } from '../infra/auth/tokens.js';
+import type { Clock } from '../infra/clock/clock.js';
 import type { Config } from '../infra/config/config.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
@@ -42,6 +43,8 @@ export interface SearchServices {
 /** Everything the HTTP app needs, built by the composition root (infra/main.ts) or a test. */
 export interface AppDeps {
   config: Config;
+  /** The one clock: routes pass its time to commands and queries. */
+  clock: Clock;
   logger: Logger;
   /** The store as the application reads it (with upcasting). */
   eventStore: EventStore;

@@ -172,7 +172,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const body = request.body as { roomId: string; checkIn: string; checkOut: string; guests: number };
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const bookingId = newAggregateId(request, 'booking');
       const result = await requestBooking(
         bookings,
@@ -210,7 +210,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const { status, reason } = request.body as { status: keyof typeof STATUS_COMMANDS; reason?: string };
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const command = {
         type: STATUS_COMMANDS[status],
         data: { bookingId: id, reason: reason ?? null },
@@ -244,7 +244,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const { amount } = request.body as { amount: number };
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const paymentId = newAggregateId(request, 'payment');
       const result = await recordCashPayment(payments, { bookingId: id, paymentId, amount }, context, envelope);
       return reply

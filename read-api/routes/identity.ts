@@ -174,7 +174,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       const policy = checkPasswordPolicy(body.password, { email: body.email, fullName: body.fullName });
       if (!policy.ok) throw new ApiError(422, policy.code, policy.message);
       const userId = uuidv7();
-      const now = new Date().toISOString();
+      const now = deps.clock.now().toISOString();
       const result = await registerUser(
         identity,
         {
@@ -343,7 +343,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const changes = request.body;
       const result = await runUserCommand(
         identity,
@@ -384,7 +384,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const { id } = request.params;
       const { role, universityId } = request.body;
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       // Denied before the change (so a crash after the append cannot leave old tokens working) and after it
       // (tokens read from any revision before the change's): the person's next request is answered 401,
       // in every API process, and their next refresh carries the new role.
@@ -423,7 +423,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const result = await runUserCommand(
         identity,
         { type: 'ErasePersonalData', data: { userId: id }, context },
@@ -574,7 +574,7 @@ export async function bootstrapAdmin(deps: AppDeps): Promise<'created' | 'presen
   const policy = checkPasswordPolicy(password, { email });
   if (!policy.ok) throw new Error(`ROOMLINE_ADMIN_PASSWORD: ${policy.message}`);
   const userId = uuidv7();
-  const now = new Date().toISOString();
+  const now = deps.clock.now().toISOString();
   try {
     await registerUser(
       identity,

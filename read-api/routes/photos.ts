@@ -211,7 +211,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         if (!request.isMultipart()) {
           throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the photos as multipart/form-data');
         }
-        const { context, envelope } = commandFrom(request);
+        const { context, envelope } = commandFrom(request, deps.clock);
         // The decider is asked before any file is read or stored: a stranger's upload costs nothing.
         const state = await loadRoom(deps, id);
         roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
@@ -273,7 +273,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { id, photoId } = request.params as typeof PhotoParams.static;
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const result = await runRoomCommand(
         deps.eventStore,
         { type: 'RemoveRoomPhoto', data: { roomId: id, photoId }, context },

@@ -42,7 +42,7 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
     request: FastifyRequest,
     build: (ctx: ReturnType<typeof commandFrom>['context']) => Parameters<typeof runRoomCommand>[1],
   ) => {
-    const { context, envelope } = commandFrom(request);
+    const { context, envelope } = commandFrom(request, deps.clock);
     return runRoomCommand(deps.eventStore, build(context), envelope, {
       maxRetries: deps.config.COMMAND_MAX_RETRIES,
       ifRevision: ifMatchRevision(request),

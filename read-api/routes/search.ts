@@ -337,7 +337,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
         ...breakdown,
         distanceMeters: Math.round(distance * 10) / 10,
         weights: deps.search.ranking.weights,
-        calculatedAt: new Date().toISOString(),
+        calculatedAt: deps.clock.now().toISOString(),
       };
     },
   );

@@ -90,7 +90,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
     request: FastifyRequest,
     build: (context: Awaited<ReturnType<typeof universityContext>>) => UniversityCommand,
   ) => {
-    const { context, envelope } = commandFrom(request);
+    const { context, envelope } = commandFrom(request, deps.clock);
     const command = build(await universityContext(deps.eventStore, context));
     return runUniversityCommand(deps.eventStore, command, envelope, deps.config.COMMAND_MAX_RETRIES);
   };
@@ -406,7 +406,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       await honourMinPosition(deps, request, 'universities');
       const session = await deps.orm.em.fork().findOne(ExamSessionView, { id: sessionId });
       if (!session) throw new ApiError(404, 'EXAM_SESSION_NOT_FOUND', 'exam session not found');
-      const { context, envelope } = commandFrom(request);
+      const { context, envelope } = commandFrom(request, deps.clock);
       const actor = await universityContext(deps.eventStore, context);
       let wanted: Array<{ tenantId: string; venueId: string }>;
       if ('venueId' in body) {
