@@ -16,6 +16,7 @@ import { DomainError } from '../domain/shared/errors.js';
 import type { DateRange } from '../domain/shared/values.js';
 import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+import { loadState } from './loadState.js';
 
 /** What a status change needs (no references: only requests make them). */
 export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries'>;
@@ -36,10 +37,7 @@ export interface BookingDeps {
 }
 
 async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot & { blocked: DateRange[] }> {
-  const events: RoomEvent[] = [];
-  for await (const event of store.readStream(roomStreamId(roomId)))
-    events.push({ type: event.type, data: event.data } as RoomEvent);
-  const room = fold(roomDecider, events);
+  const { state: room } = await loadState(store, roomStreamId(roomId), roomDecider);
   if (room.status === 'none') throw new DomainError('ROOM_NOT_FOUND', 'not_found', 'room not found');
   return {
     roomId,
@@ -51,12 +49,6 @@ async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot
     cancellationPolicy: room.cancellationPolicy ?? 'moderate',
     blocked: room.blocked,
   };
-}
-
-async function readEvents<E>(store: EventStore, streamId: string): Promise<E[]> {
-  const events: E[] = [];
-  for await (const event of store.readStream(streamId)) events.push({ type: event.type, data: event.data } as E);
-  return events;
 }
 
 /**
@@ -77,9 +69,9 @@ async function admitRequest(
   const streamId = tenantRequestsStreamId(tenantId);
   const [fromReadModel, gate] = await Promise.all([
     cap.pendingBookingsOf(tenantId, context.now),
-    readEvents<TenantRequestsEvent>(deps.store, streamId),
+    loadState(deps.store, streamId, tenantRequestsDecider),
   ]);
-  const candidates = new Set([...fromReadModel, ...recentAdmissions(fold(tenantRequestsDecider, gate), context.now)]);
+  const candidates = new Set([...fromReadModel, ...recentAdmissions(gate.state, context.now)]);
   candidates.delete(bookingId);
   const pendingBookingIds: string[] = [];
   const recordedBookingIds: string[] = [];
@@ -254,13 +246,7 @@ export async function loadBooking(
   store: EventStore,
   bookingId: string,
 ): Promise<{ state: BookingState; revision: bigint | null }> {
-  const events: BookingEvent[] = [];
-  let revision: bigint | null = null;
-  for await (const event of store.readStream(bookingStreamId(bookingId))) {
-    events.push({ type: event.type, data: event.data } as BookingEvent);
-    revision = event.revision;
-  }
-  return { state: fold(bookingDecider, events), revision };
+  return loadState(store, bookingStreamId(bookingId), bookingDecider);
 }
 
 async function releaseNights(

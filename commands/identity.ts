@@ -7,6 +7,7 @@ import { type CommandContext, fold } from '../domain/shared/decider.js';
 import { DomainError } from '../domain/shared/errors.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, type HandleOptions, handleCommand } from './handleCommand.js';
+import { loadState } from './loadState.js';
 
 /** A reservation left by a registration that never finished may be taken over after this long. */
 const STALE_RESERVATION_MS = 5 * 60_000;
@@ -33,22 +34,14 @@ export async function holderOf(
   kind: 'UserEmail' | 'UserPhone',
   value: string,
 ): Promise<string | null> {
-  const events = [];
-  for await (const event of deps.store.readStream(reservationStream(deps, kind, value))) events.push(event);
-  return fold(reservationDecider, events as never).holder;
+  return (await loadState(deps.store, reservationStream(deps, kind, value), reservationDecider)).state.holder;
 }
 
 export async function loadUser(
   store: EventStore,
   userId: string,
 ): Promise<{ state: UserState; revision: bigint | null }> {
-  const events = [];
-  let revision: bigint | null = null;
-  for await (const event of store.readStream(userStreamId(userId))) {
-    events.push({ type: event.type, data: event.data });
-    revision = event.revision;
-  }
-  return { state: fold(userDecider, events as never), revision };
+  return loadState(store, userStreamId(userId), userDecider);
 }
 
 async function reserve(
@@ -75,9 +68,7 @@ async function reserve(
   } catch (error) {
     if (!(error instanceof DomainError) || error.code !== takenCode) throw error;
     // Taken: by a real account, or by a registration that died half-way (its user stream never came).
-    const events = [];
-    for await (const event of deps.store.readStream(stream)) events.push(event);
-    const holder = fold(reservationDecider, events as never);
+    const { state: holder } = await loadState(deps.store, stream, reservationDecider);
     const age = holder.reservedAt ? Date.parse(context.now) - Date.parse(holder.reservedAt) : 0;
     if (!holder.holder || age < STALE_RESERVATION_MS) throw error;
     const { state } = await loadUser(deps.store, holder.holder);

@@ -16,6 +16,7 @@ import {
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
 import { loadUser } from './identity.js';
+import { loadState } from './loadState.js';
 
 /** The acting person's university, read from their account for officials (role grants name it). */
 export async function universityContext(store: EventStore, context: CommandContext): Promise<UniversityContext> {
@@ -25,11 +26,7 @@ export async function universityContext(store: EventStore, context: CommandConte
 }
 
 export async function loadUniversity(store: EventStore, universityId: string): Promise<UniversityState> {
-  const events: UniversityEvent[] = [];
-  for await (const event of store.readStream(universityStreamId(universityId))) {
-    events.push({ type: event.type, data: event.data } as UniversityEvent);
-  }
-  return fold(universityDecider, events);
+  return (await loadState(store, universityStreamId(universityId), universityDecider)).state;
 }
 
 export function runUniversityCommand(

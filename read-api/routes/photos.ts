@@ -2,6 +2,7 @@ import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
+import { loadState } from '../../commands/loadState.js';
 import { runRoomCommand } from '../../commands/rooms.js';
 import type { AddRoomPhotos } from '../../domain/rooms/commands.js';
 import { type RoomState, roomDecider } from '../../domain/rooms/decider.js';
@@ -157,11 +158,7 @@ async function readUploads(request: FastifyRequest, limiter: ImageLimiter): Prom
 }
 
 async function loadRoom(deps: AppDeps, roomId: string): Promise<RoomState> {
-  const history: RoomEvent[] = [];
-  for await (const recorded of deps.eventStore.readStream(roomStreamId(roomId))) {
-    history.push({ type: recorded.type, data: recorded.data } as RoomEvent);
-  }
-  return fold(roomDecider, history);
+  return (await loadState(deps.eventStore, roomStreamId(roomId), roomDecider)).state;
 }
 
 const linksOf = (photo: RoomPhoto) => ({
