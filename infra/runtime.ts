@@ -16,7 +16,7 @@ import { paymentsProjection } from '../projections/payments/paymentsProjection.j
 import type { PgProjection } from '../projections/projection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
-import { projectionStatuses } from '../projections/status.js';
+import { projectionLag } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices, SearchServices } from '../read-api/deps.js';
@@ -189,14 +189,7 @@ export async function createRuntime(
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
   let eventStoreRef: EventStore | undefined;
   let allProjections: readonly PgProjection[] = projections;
-  const metrics = createMetrics(async () =>
-    eventStoreRef
-      ? (await projectionStatuses(pool, eventStoreRef, allProjections)).map((s) => ({
-          name: s.name,
-          lagEvents: s.lagEvents,
-        }))
-      : [],
-  );
+  const metrics = createMetrics(async () => (eventStoreRef ? projectionLag(pool, eventStoreRef, allProjections) : []));
   const rawEventStore: EventStore =
     config.EVENT_STORE === 'esdb'
       ? createKurrentEventStore(config.EVENTSTORE_URL!)

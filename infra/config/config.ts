@@ -257,6 +257,12 @@ export const ConfigSchema = Type.Object({
   SMTP_URL: Type.Optional(
     Type.String({ pattern: '^smtps?://', description: 'SMTP relay; unset: mail goes to a file outbox under DATA_DIR' }),
   ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      description: 'when set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (401 without); unset: public',
+    }),
+  ),
   MAIL_FROM: Type.String({ default: 'Roomline <no-reply@roomline.local>', description: 'sender of outgoing mail' }),
   ROOMLINE_ADMIN_EMAIL: Type.Optional(
     Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', description: 'first admin, created at start-up if absent' }),
@@ -326,7 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function isSecret(key: string): boolean {
-  return key.includes('SECRET') || key.includes('PASSWORD') || key.endsWith('_KEY');
+  return key.includes('SECRET') || key.includes('PASSWORD') || key.endsWith('_KEY') || key.endsWith('_TOKEN');
 }
 
 function describe(key: string, message: string): string {

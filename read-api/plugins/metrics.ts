@@ -9,7 +9,11 @@ export interface Metrics {
   projectionLag: Gauge<'projection'>;
 }
 
-export function createMetrics(collectLag?: () => Promise<Array<{ name: string; lagEvents: number }>>): Metrics {
+/**
+ * `collectLag` runs on every scrape: it must cost the same whatever the lag (projections/status.ts
+ * `projectionLag`: the head and the checkpoints, no event read).
+ */
+export function createMetrics(collectLag?: () => Promise<Array<{ name: string; positionsBehind: number }>>): Metrics {
   const registry = new Registry();
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -30,14 +34,14 @@ export function createMetrics(collectLag?: () => Promise<Array<{ name: string; l
     registers: [registry],
   });
   const projectionLag = new Gauge({
-    name: 'projection_lag_events',
-    help: 'events a projection has yet to apply',
+    name: 'projection_lag_positions',
+    help: 'store positions between the head and the projection checkpoint (positions have gaps: at most this many events left)',
     labelNames: ['projection'] as const,
     registers: [registry],
     async collect() {
       if (!collectLag) return;
       try {
-        for (const { name, lagEvents } of await collectLag()) this.set({ projection: name }, lagEvents);
+        for (const { name, positionsBehind } of await collectLag()) this.set({ projection: name }, positionsBehind);
       } catch {
         // A scrape must not fail because the database is briefly away; the gauge keeps its last value.
       }

@@ -1,7 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectionStatuses } from '../../projections/status.js';
 import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
 import { errors, Position } from '../schemas.js';
 
 const ProjectionStatus = Type.Object({
@@ -10,7 +12,7 @@ const ProjectionStatus = Type.Object({
   status: Type.Union(['live', 'catching_up', 'rebuilding', 'no_runner', 'error'].map((s) => Type.Literal(s))),
   checkpoint: Position,
   headPosition: Position,
-  lagEvents: Type.Integer({ description: 'counted up to 10,000' }),
+  lagEvents: Type.Integer({ description: 'events not yet applied, counted up to 10,000' }),
   lagMs: Type.Integer({ description: 'age of the oldest event not yet applied' }),
   parkedEvents: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
@@ -20,7 +22,23 @@ const ProjectionStatus = Type.Object({
 /** Status only: what went wrong goes to the log, never to an anonymous caller. */
 const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('down')]) });
 
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Whether the request carries `Authorization: Bearer <token>`; compared in constant time. */
+function carriesToken(request: FastifyRequest, token: string): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  return match !== null && timingSafeEqual(digest(match[1]!), digest(token));
+}
+
 export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const metricsToken = deps.config.METRICS_TOKEN;
+  if (metricsToken) {
+    // The metrics token is no access token: the auth plugin, which verifies every Bearer token as a JWT, leaves
+    // this route to the check in its handler. It stays listed as public (routeAccess), having read it before.
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/metrics' && route.config) route.config = { ...route.config, access: undefined };
+    });
+  }
   app.get(
     '/health/live',
     {
@@ -85,16 +103,22 @@ export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics',
+        description:
+          'A fixed number of small queries whatever the projections lag (projection_lag_positions). With METRICS_TOKEN set, it needs `Authorization: Bearer <METRICS_TOKEN>`.',
         hide: false,
         response: {
           200: {
             description: 'Prometheus text exposition format',
             content: { 'text/plain': { schema: Type.String() } },
           },
+          ...errors(401),
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      if (metricsToken && !carriesToken(request, metricsToken)) {
+        throw new ApiError(401, 'UNAUTHENTICATED', 'use Authorization: Bearer <METRICS_TOKEN>');
+      }
       const text = await deps.metrics.registry.metrics();
       return reply.type(deps.metrics.registry.contentType).send(text);
     },

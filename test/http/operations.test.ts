@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { roomBody } from '../support/builders/rooms.js';
+import { roomBody, roomCreated } from '../support/builders/rooms.js';
 import { capturedLogger } from '../support/capturedLogger.js';
 
 const { logger, lines: logLines } = capturedLogger('info');
@@ -27,7 +28,7 @@ describe('health, metrics, docs', () => {
     expect(response.headers['content-type']).toMatch(/text\/plain/);
     expect(response.body).toMatch(/http_request_duration_seconds_bucket\{.*route="\/api\/rooms".*\} \d+/);
     expect(response.body).toMatch(/event_store_append_duration_seconds_count [1-9]/);
-    expect(response.body).toMatch(/projection_lag_events\{projection="rooms"\} \d+/);
+    expect(response.body).toMatch(/projection_lag_positions\{projection="rooms"\} \d+/);
   });
 
   it('serves the OpenAPI document and its UI at /docs, describing every room route', async () => {
@@ -101,5 +102,58 @@ describe('readiness when a dependency is down', () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe('GET /metrics under lag', () => {
+  const METRICS_TOKEN = 'metrics-test-token-0123456789';
+  let lagging: TestApp;
+  beforeAll(async () => {
+    lagging = await createTestApp({ projections: false, config: { METRICS_TOKEN } });
+  });
+  afterAll(async () => {
+    await lagging?.close();
+  });
+  const scrape = (headers: Record<string, string> = { authorization: `Bearer ${METRICS_TOKEN}` }) =>
+    lagging.app.inject({ method: 'GET', url: '/metrics', headers });
+
+  it('needs the METRICS_TOKEN when one is configured', async () => {
+    expect((await scrape({})).statusCode).toBe(401);
+    expect((await scrape({ authorization: 'Bearer not-the-metrics-token' })).statusCode).toBe(401);
+    // An access token of the app is no metrics token, even an admin's.
+    const admin = await scrape({ authorization: `Bearer ${lagging.token('admin')}` });
+    expect(admin.statusCode).toBe(401);
+    expect(admin.json().error).toBe('UNAUTHENTICATED');
+    expect((await scrape()).statusCode).toBe(200);
+  });
+
+  it('answers in under 100 ms with 20,000 events of lag: a fixed number of queries, no event read', async () => {
+    await scrape(); // opens the pool's connections
+    const landlordId = randomUUID();
+    for (let stream = 0; stream < 40; stream++) {
+      const roomId = randomUUID();
+      const events = Array.from({ length: 500 }, (_, i) => ({
+        eventId: randomUUID(),
+        type: i === 0 ? 'RoomCreated' : 'RoomUpdated',
+        schemaVersion: 1,
+        data: i === 0 ? roomCreated(roomId, landlordId).data : { roomId, changes: { title: `Room ${i}` } },
+        metadata: {
+          correlationId: randomUUID(),
+          causationId: null,
+          actorId: landlordId,
+          actorRole: 'landlord',
+          occurredAt: new Date().toISOString(),
+          requestId: null,
+        },
+      }));
+      await lagging.runtime.eventStore.append(`Room-${roomId}`, events, { expectedRevision: 'no_stream' });
+    }
+    const started = performance.now();
+    const response = await scrape();
+    const elapsedMs = performance.now() - started;
+    expect(response.statusCode).toBe(200);
+    const behind = Number(/projection_lag_positions\{projection="rooms"\} (\d+)/.exec(response.body)?.[1]);
+    expect(behind).toBeGreaterThanOrEqual(20_000);
+    expect(elapsedMs).toBeLessThan(100);
   });
 });
