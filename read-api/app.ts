@@ -213,13 +213,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   registerIdempotency(app, deps.pool);
-  operationRoutes(app, deps);
-  identityRoutes(app, deps);
+  // Route plugins come after every hook above (auth, access notes, rate limit, idempotency, swagger): each
+  // encapsulated context inherits the hooks its parent has when it loads, so they see every route.
+  await app.register(operationRoutes, deps);
+  await app.register(identityRoutes, deps);
   roomRoutes(app, deps);
-  photoRoutes(app, deps);
+  await app.register(photoRoutes, deps);
   bookingRoutes(app, deps);
-  roomCalendarRoutes(app, deps);
-  universityRoutes(app, deps);
-  searchRoutes(app, deps);
+  await app.register(roomCalendarRoutes, deps);
+  await app.register(universityRoutes, deps);
+  await app.register(searchRoutes, deps);
   return app;
 }

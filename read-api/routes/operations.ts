@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { projectionStatuses } from '../../projections/status.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -9,7 +10,13 @@ import { errors, Position } from '../schemas.js';
 const ProjectionStatus = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
-  status: Type.Union(['live', 'catching_up', 'rebuilding', 'no_runner', 'error'].map((s) => Type.Literal(s))),
+  status: Type.Union([
+    Type.Literal('live'),
+    Type.Literal('catching_up'),
+    Type.Literal('rebuilding'),
+    Type.Literal('no_runner'),
+    Type.Literal('error'),
+  ]),
   checkpoint: Position,
   headPosition: Position,
   lagEvents: Type.Integer({ description: 'events not yet applied, counted up to 10,000' }),
@@ -30,7 +37,7 @@ function carriesToken(request: FastifyRequest, token: string): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token));
 }
 
-export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const operationRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const metricsToken = deps.config.METRICS_TOKEN;
   if (metricsToken) {
     // The metrics token is no access token: the auth plugin, which verifies every Bearer token as a JWT, leaves
@@ -136,4 +143,4 @@ export function operationRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async () => projectionStatuses(deps.pool, deps.eventStore, deps.projections),
   );
-}
+};

@@ -1,16 +1,18 @@
+import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { loadState } from '../../commands/loadState.js';
 import { runRoomCommand } from '../../commands/rooms.js';
 import type { AddRoomPhotos } from '../../domain/rooms/commands.js';
 import { type RoomState, roomDecider } from '../../domain/rooms/decider.js';
-import { type RoomEvent, type RoomPhoto, roomStreamId } from '../../domain/rooms/events.js';
-import { fold } from '../../domain/shared/decider.js';
+import { type RoomPhoto, roomStreamId } from '../../domain/rooms/events.js';
 import { FILE_KEY_PATTERN, fileKeyOf } from '../../infra/fileStore/fileStore.js';
 import { photoAudience } from '../../projections/rooms/photoAudience.js';
 import { photoPath } from '../../projections/rooms/roomView.js';
+import { positionOf } from '../answers.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -44,6 +46,10 @@ const PhotosAdded = Type.Object({
 });
 const PhotoChange = Type.Object({ position: Type.Union([Position, Type.Null()]), revision: Type.String() });
 const PhotoParams = Type.Object({ id: Uuid, photoId: Uuid });
+/** A blob streamed from the file store as it is (OpenAPI: binary); fastify serialises no stream. */
+const StoredBytes = Type.Unsafe<Readable>({ type: 'string', format: 'binary' });
+/** An answer without a body (304): the handler sends nothing, so the type is `undefined`. */
+const NoBody = (description: string) => Type.Unsafe<undefined>({ description, type: 'null' });
 const KeyParams = Type.Object({
   key: Type.String({ pattern: FILE_KEY_PATTERN.source, description: 'SHA-256 of the file (64 hex digits)' }),
 });
@@ -176,85 +182,87 @@ function matchesEtag(header: string | undefined, key: string): boolean {
   });
 }
 
-export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
-  // Multipart is parsed only here: every other route keeps answering 415 to anything but JSON.
-  void app.register(async (scope) => {
-    await scope.register(multipart, {
-      limits: {
-        fileSize: PHOTO_LIMITS.fileBytes,
-        files: PHOTO_LIMITS.filesPerRequest,
-        fields: 20,
-        fieldSize: 1024,
-        parts: PHOTO_LIMITS.filesPerRequest + 20,
-        headerPairs: 50,
-      },
-    });
-
-    scope.post(
-      '/api/rooms/:id/photos',
-      {
-        config: { access: ['landlord', 'admin'] },
-        schema: {
-          tags,
-          summary: 'Add photos to a room (multipart; JPEG or PNG by content, 5 MB each, 10 per request)',
-          consumes: ['multipart/form-data'],
-          params: Type.Object({ id: Uuid }),
-          headers: IfMatchHeaders,
-          response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503) },
-        },
-      },
-      async (request, reply) => {
-        const { id } = request.params as { id: string };
-        if (!request.isMultipart()) {
-          throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the photos as multipart/form-data');
-        }
-        const { context, envelope } = commandFrom(request, deps.clock);
-        // The decider is asked before any file is read or stored: a stranger's upload costs nothing.
-        const state = await loadRoom(deps, id);
-        roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
-
-        // Refused before the body is read when the queue is already full: a burst costs no buffered files.
-        if (deps.imageLimiter.stats().queued >= deps.imageLimiter.maxQueued) {
-          throw busy(deps.imageLimiter.retryAfterSeconds);
-        }
-        const uploads = await readUploads(request, deps.imageLimiter);
-        const photos: RoomPhoto[] = uploads.map((upload) => {
-          const key = fileKeyOf(upload.bytes);
-          return {
-            id: newAggregateId(request, `photo:${key}`),
-            key,
-            thumbnailKey: fileKeyOf(upload.thumbnail),
-            contentType: upload.contentType,
-            width: upload.width,
-            height: upload.height,
-            bytes: upload.bytes.length,
-          };
-        });
-        const command: AddRoomPhotos = { type: 'AddRoomPhotos', data: { roomId: id, photos }, context };
-        // Refuses (e.g. TOO_MANY_PHOTOS) before the blobs are written; the command below decides again.
-        roomDecider.decide(command, state);
-        for (const upload of uploads) {
-          await deps.fileStore.put(upload.bytes, upload.contentType);
-          await deps.fileStore.put(upload.thumbnail, 'image/webp');
-        }
-        const result = await runRoomCommand(deps.eventStore, command, envelope, {
-          maxRetries: deps.config.COMMAND_MAX_RETRIES,
-          ifRevision: ifMatchRevision(request),
-        });
-        const shown = new Map(result.state.photos.map((photo) => [photo.key, photo]));
-        const answered = [...new Set(photos.map((photo) => photo.key))].flatMap((key) => {
-          const photo = shown.get(key);
-          return photo ? [linksOf(photo)] : [];
-        });
-        // 201 as API.md fixes it, also when every image was already on the room (position null: nothing appended).
-        return reply.code(201).send({
-          photos: answered,
-          position: result.position?.toString() ?? null,
-          revision: result.revision?.toString() ?? '0',
-        });
-      },
-    );
+/** Multipart is parsed only for the upload: every other route keeps answering 415 to anything but JSON. */
+const photoUploadRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
+  await app.register(multipart, {
+    limits: {
+      fileSize: PHOTO_LIMITS.fileBytes,
+      files: PHOTO_LIMITS.filesPerRequest,
+      fields: 20,
+      fieldSize: 1024,
+      parts: PHOTO_LIMITS.filesPerRequest + 20,
+      headerPairs: 50,
+    },
   });
+
+  app.post(
+    '/api/rooms/:id/photos',
+    {
+      config: { access: ['landlord', 'admin'] },
+      schema: {
+        tags,
+        summary: 'Add photos to a room (multipart; JPEG or PNG by content, 5 MB each, 10 per request)',
+        consumes: ['multipart/form-data'],
+        params: Type.Object({ id: Uuid }),
+        headers: IfMatchHeaders,
+        response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!request.isMultipart()) {
+        throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the photos as multipart/form-data');
+      }
+      const { context, envelope } = commandFrom(request, deps.clock);
+      // The decider is asked before any file is read or stored: a stranger's upload costs nothing.
+      const state = await loadRoom(deps, id);
+      roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
+
+      // Refused before the body is read when the queue is already full: a burst costs no buffered files.
+      if (deps.imageLimiter.stats().queued >= deps.imageLimiter.maxQueued) {
+        throw busy(deps.imageLimiter.retryAfterSeconds);
+      }
+      const uploads = await readUploads(request, deps.imageLimiter);
+      const photos: RoomPhoto[] = uploads.map((upload) => {
+        const key = fileKeyOf(upload.bytes);
+        return {
+          id: newAggregateId(request, `photo:${key}`),
+          key,
+          thumbnailKey: fileKeyOf(upload.thumbnail),
+          contentType: upload.contentType,
+          width: upload.width,
+          height: upload.height,
+          bytes: upload.bytes.length,
+        };
+      });
+      const command: AddRoomPhotos = { type: 'AddRoomPhotos', data: { roomId: id, photos }, context };
+      // Refuses (e.g. TOO_MANY_PHOTOS) before the blobs are written; the command below decides again.
+      roomDecider.decide(command, state);
+      for (const upload of uploads) {
+        await deps.fileStore.put(upload.bytes, upload.contentType);
+        await deps.fileStore.put(upload.thumbnail, 'image/webp');
+      }
+      const result = await runRoomCommand(deps.eventStore, command, envelope, {
+        maxRetries: deps.config.COMMAND_MAX_RETRIES,
+        ifRevision: ifMatchRevision(request),
+      });
+      const shown = new Map(result.state.photos.map((photo) => [photo.key, photo]));
+      const answered = [...new Set(photos.map((photo) => photo.key))].flatMap((key) => {
+        const photo = shown.get(key);
+        return photo ? [linksOf(photo)] : [];
+      });
+      // 201 as API.md fixes it, also when every image was already on the room (position null: nothing appended).
+      return reply.code(201).send({
+        photos: answered,
+        position: positionOf(result),
+        revision: result.revision?.toString() ?? '0',
+      });
+    },
+  );
+};
+
+export const photoRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
+  await app.register(photoUploadRoutes, deps);
 
   app.delete(
     '/api/rooms/:id/photos/:photoId',
@@ -269,7 +277,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id, photoId } = request.params as typeof PhotoParams.static;
+      const { id, photoId } = request.params;
       const { context, envelope } = commandFrom(request, deps.clock);
       const result = await runRoomCommand(
         deps.eventStore,
@@ -277,7 +285,7 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         envelope,
         { maxRetries: deps.config.COMMAND_MAX_RETRIES, ifRevision: ifMatchRevision(request) },
       );
-      return { position: result.position?.toString() ?? null, revision: result.revision?.toString() ?? '0' };
+      return { position: positionOf(result), revision: result.revision?.toString() ?? '0' };
     },
   );
 
@@ -296,18 +304,18 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
           200: {
             description: 'the image, byte for byte as stored',
             content: {
-              'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-              'image/png': { schema: { type: 'string', format: 'binary' } },
-              'image/webp': { schema: { type: 'string', format: 'binary' } },
+              'image/jpeg': { schema: StoredBytes },
+              'image/png': { schema: StoredBytes },
+              'image/webp': { schema: StoredBytes },
             },
           },
-          304: { description: 'the ETag sent in If-None-Match is current', type: 'null' },
+          304: NoBody('the ETag sent in If-None-Match is current'),
           ...errors(400, 401, 404, 503),
         },
       },
     },
     async (request, reply) => {
-      const { key } = request.params as typeof KeyParams.static;
+      const { key } = request.params;
       await honourMinPosition(deps, request, 'rooms');
       // A 404 is never kept, so it does not outlive the upload or publication that follows it; it and a private
       // answer depend on who asks (Vary), while a published photo is the same for everyone.
@@ -341,4 +349,4 @@ export function photoRoutes(app: FastifyInstance, deps: AppDeps): void {
         .send(content.body);
     },
   );
-}
+};

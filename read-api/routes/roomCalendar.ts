@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import icalGenerator from 'ical-generator';
 import { BookingView } from '../../projections/bookings/bookingView.js';
 import { RoomView } from '../../projections/rooms/roomView.js';
@@ -18,7 +18,7 @@ export const calendarPath = (key: Buffer, roomId: string) =>
 
 const HOLDING = ['pending', 'confirmed', 'checked_in'];
 
-export function roomCalendarRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const roomCalendarRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   app.get(
     '/api/rooms/:id/calendar.ics',
     {
@@ -38,8 +38,8 @@ export function roomCalendarRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { token } = request.query as { token: string };
+      const { id } = request.params;
+      const { token } = request.query;
       const expected = Buffer.from(calendarToken(deps.calendarLinkKey, id));
       const given = Buffer.from(token);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -84,4 +84,4 @@ export function roomCalendarRoutes(app: FastifyInstance, deps: AppDeps): void {
         .send(calendar.toString());
     },
   );
-}
+};

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Amenities } from '../../domain/rooms/amenities.js';
 import { cellsCovering } from '../../domain/search/cells.js';
 import { rankingScore } from '../../domain/search/ranking.js';
@@ -148,6 +149,14 @@ function parseStay(query: SearchQuery): RoomSearchQuery['stay'] {
   return { checkIn, checkOut };
 }
 
+/**
+ * Sends JSON as it was stored (it passed the response schema when it was made): no parse, no serialisation. The
+ * reply is the untyped one because the typed reply takes only the schema's object, not its text.
+ */
+function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}
+
 const searchScope = (sort: RoomSort) => `room-search:${sort}`;
 
 /**
@@ -161,7 +170,7 @@ function indexCursor(codec: CursorCodec, sort: RoomSort, cursor: string | undefi
   return inner;
 }
 
-export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const searchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   /**
    * The versions of the map cells the search covers (domain/search/cells.ts): part of its cache key, so a
    * change to any room it could find makes a new key, and changes elsewhere leave it cached.
@@ -203,7 +212,7 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       // The index, and the venues and assignments a search may start from.
       await honourMinPosition(deps, request, [SEARCH_PROJECTION, 'universities']);
-      const query = request.query as SearchQuery;
+      const { query } = request;
       if ((query.lat === undefined) !== (query.lng === undefined)) {
         throw new ApiError(400, 'INCOMPLETE_LOCATION', 'give both lat and lng');
       }
@@ -241,9 +250,9 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
         amenities,
         guests: query.guests,
         stay,
-        sort: query.sort as RoomSort,
+        sort: query.sort,
         limit: query.limit,
-        cursor: indexCursor(cursorCodec(deps.config), query.sort as RoomSort, query.cursor),
+        cursor: indexCursor(cursorCodec(deps.config), query.sort, query.cursor),
         ranking: deps.search.ranking,
       };
       const ttl = deps.config.SEARCH_CACHE_SECONDS;
@@ -254,11 +263,10 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (key) {
         const cached = await deps.redis.get(key).catch(() => null);
         if (cached?.endsWith('}')) {
-          // Sent as stored (it passed the response schema when it was made): no parse, no serialisation.
-          return reply
-            .header('x-cache', 'hit')
-            .type('application/json; charset=utf-8')
-            .send(`${cached.slice(0, -1)},"context":${JSON.stringify(context)}}`);
+          return sendSerialized(
+            reply.header('x-cache', 'hit'),
+            `${cached.slice(0, -1)},"context":${JSON.stringify(context)}}`,
+          );
         }
       }
       let page: Awaited<ReturnType<typeof deps.search.reader.search>>;
@@ -303,8 +311,8 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { examLocationId } = request.query as { examLocationId: string };
+      const { id } = request.params;
+      const { examLocationId } = request.query;
       const venue = await venueById(deps, examLocationId);
       // The search projection's own state: the same document whichever index (PostgreSQL, Meilisearch) it feeds.
       const { rows } = await deps.pool.query<{
@@ -341,4 +349,4 @@ export function searchRoutes(app: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-}
+};

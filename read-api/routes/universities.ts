@@ -1,7 +1,7 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TProperties, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { assignCandidate, runUniversityCommand, universityContext } from '../../commands/universities.js';
-import type { GeoPoint as Point } from '../../domain/shared/values.js';
 import type { UniversityCommand } from '../../domain/universities/commands.js';
 import {
   ExamAssignmentView,
@@ -9,6 +9,7 @@ import {
   ExamVenueView,
   UniversityView,
 } from '../../projections/universities/universityViews.js';
+import { positionOf } from '../answers.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import { cursorCodec, decodeKeyset, encodeKeyset } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
@@ -85,7 +86,7 @@ const nextNameCursor = (deps: AppDeps, list: string, rows: Array<{ name: string;
   return rows.length > limit && last ? encodeKeyset(cursorCodec(deps.config), list, last.name, last.id) : null;
 };
 
-export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const universityRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const run = async (
     request: FastifyRequest,
     build: (context: Awaited<ReturnType<typeof universityContext>>) => UniversityCommand,
@@ -119,7 +120,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const body = request.body as { name: string; city: string; country: string; location: Point };
+      const { body } = request;
       const universityId = newAggregateId(request, 'university');
       const result = await run(request, (context) => ({
         type: 'RegisterUniversity',
@@ -135,7 +136,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         city: data.city,
         country: data.country,
         location: data.location,
-        position: result.position?.toString() ?? null,
+        position: positionOf(result),
       });
     },
   );
@@ -160,7 +161,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       await honourMinPosition(deps, request, 'universities');
-      const { limit, cursor } = request.query as { limit: number; cursor?: string };
+      const { limit, cursor } = request.query;
       const after = nameCursor(deps, 'universities', cursor);
       const rows = await deps.orm.em
         .fork()
@@ -209,13 +210,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const body = request.body as {
-        universityId: string;
-        name: string;
-        address: string;
-        location?: Point;
-        capacity?: number | null;
-      };
+      const { body } = request;
       const location = body.location ?? (await locate(deps, body.address));
       const venueId = newAggregateId(request, 'venue');
       const result = await run(request, (context) => ({
@@ -230,7 +225,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         address: body.address.trim(),
         location,
         capacity: body.capacity ?? null,
-        position: result.position?.toString() ?? null,
+        position: positionOf(result),
       });
     },
   );
@@ -256,11 +251,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       await honourMinPosition(deps, request, 'universities');
-      const { universityId, limit, cursor } = request.query as {
-        universityId?: string;
-        limit: number;
-        cursor?: string;
-      };
+      const { universityId, limit, cursor } = request.query;
       const after = nameCursor(deps, 'exam-venues', cursor);
       const where: Record<string, unknown> = universityId ? { universityId } : {};
       if (after) where.$or = [{ name: { $gt: after.name } }, { name: after.name, id: { $gt: after.id } }];
@@ -305,13 +296,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const body = request.body as {
-        universityId: string;
-        name: string;
-        startsOn: string;
-        endsOn: string;
-        venueIds: string[];
-      };
+      const { body } = request;
       const sessionId = newAggregateId(request, 'exam-session');
       const result = await run(request, (context) => ({
         type: 'ScheduleExamSession',
@@ -325,7 +310,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
         startsOn: body.startsOn,
         endsOn: body.endsOn,
         venueIds: [...new Set(body.venueIds)],
-        position: result.position?.toString() ?? null,
+        position: positionOf(result),
       });
     },
   );
@@ -344,7 +329,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       await honourMinPosition(deps, request, 'universities');
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const em = deps.orm.em.fork();
       if (!(await em.findOne(UniversityView, { id })))
         throw new ApiError(404, 'UNIVERSITY_NOT_FOUND', 'university not found');
@@ -401,8 +386,8 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id: sessionId } = request.params as { id: string };
-      const body = request.body as { venueId: string } | { assignments: Array<{ tenantId: string; venueId: string }> };
+      const { id: sessionId } = request.params;
+      const { body } = request;
       await honourMinPosition(deps, request, 'universities');
       const session = await deps.orm.em.fork().findOne(ExamSessionView, { id: sessionId });
       if (!session) throw new ApiError(404, 'EXAM_SESSION_NOT_FOUND', 'exam session not found');
@@ -442,7 +427,7 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
           assignedAt: context.now,
         });
       }
-      return { assignments, position: position?.toString() ?? null };
+      return { assignments, position: positionOf({ position }) };
     },
   );
 
@@ -503,4 +488,4 @@ export function universityRoutes(app: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-}
+};

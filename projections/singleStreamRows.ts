@@ -1,0 +1,93 @@
+import type { EntityManager, EntityName, FilterQuery, RequiredEntityData } from '@mikro-orm/postgresql';
+import type { RecordedEvent } from '../infra/eventStore/eventStore.js';
+import type { PgProjection } from './projection.js';
+
+/** What a row remembers of the last event of its stream applied to it. */
+export interface AppliedMark {
+  /** Stream revision of the last event applied. */
+  revision: bigint;
+  /** Global position of the last event applied. */
+  lastPosition: bigint;
+}
+
+/** A row's own fields: the helper writes `revision` and `lastPosition`. */
+export type RowFields<Row extends AppliedMark> = Omit<Row, keyof AppliedMark>;
+
+/** What the store says of the event being applied, beside the event itself. */
+export interface Applying {
+  /** The stream id without its prefix: the row's key. */
+  id: string;
+  /** When the event occurred (`metadata.occurredAt`), as a date and as sent. */
+  at: Date;
+  occurredAt: string;
+  recorded: RecordedEvent;
+}
+
+export interface SingleStreamRowsOptions<Event extends { type: string }, Row extends AppliedMark> {
+  name: string;
+  version: number;
+  /** The streams, one row each: `Booking-` gives the row of `Booking-{id}`. */
+  streamPrefix: string;
+  eventTypes: readonly Event['type'][];
+  entity: EntityName<Row>;
+  /** The row's key property, holding the stream id without its prefix. */
+  key: keyof Row & string;
+  /** Emptied by `reset`. */
+  table: string;
+  /**
+   * The row after the event, from the row before it (null: none yet); null when the event changes nothing.
+   * Pure: it gets each event once, in stream order, never one the row already reflects.
+   */
+  evolve(row: Readonly<Row> | null, event: Event, applying: Applying): RowFields<Row> | null;
+  /**
+   * Events of other streams that touch these rows (a person's erasure, a room's calendar), applied as they come:
+   * they keep their own idempotency, and `revision` stays the row's own stream's.
+   */
+  also?: {
+    eventTypes: readonly string[];
+    streamPrefixes: readonly string[];
+    apply(em: EntityManager, recorded: RecordedEvent): Promise<void>;
+  };
+}
+
+/**
+ * A projection with one row per stream: it skips an event the row already reflects (by stream revision), casts
+ * each event once, and records the revision and position of the last one applied, so `evolve` holds only what the
+ * events mean for the row.
+ */
+export function singleStreamRows<Event extends { type: string }, Row extends AppliedMark>(
+  options: SingleStreamRowsOptions<Event, Row>,
+): PgProjection {
+  const { streamPrefix, entity, key, evolve, also } = options;
+  return {
+    name: options.name,
+    version: options.version,
+    filter: {
+      eventTypes: [...options.eventTypes, ...(also?.eventTypes ?? [])],
+      streamPrefixes: [streamPrefix, ...(also?.streamPrefixes ?? [])],
+    },
+
+    async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+      for (const recorded of events) {
+        if (!recorded.streamId.startsWith(streamPrefix)) {
+          await also?.apply(em, recorded);
+          continue;
+        }
+        const id = recorded.streamId.slice(streamPrefix.length);
+        const row = await em.findOne(entity, { [key]: id } as FilterQuery<Row>);
+        if (row && row.revision >= recorded.revision) continue;
+        const event = { type: recorded.type, data: recorded.data } as unknown as Event;
+        const { occurredAt } = recorded.metadata;
+        const next = evolve(row, event, { id, at: new Date(occurredAt), occurredAt, recorded });
+        if (!next) continue;
+        const mark: AppliedMark = { revision: recorded.revision, lastPosition: recorded.position };
+        if (row) Object.assign(row, next, mark);
+        else em.create(entity, { ...next, ...mark } as RequiredEntityData<Row>);
+      }
+    },
+
+    async reset(em: EntityManager): Promise<void> {
+      await em.execute(`DELETE FROM ${options.table}`);
+    },
+  };
+}
