@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BookingEvent } from '../domain/bookings/events.js';
 import { OVERDUE_AFTER_MS, type PaymentEvent } from '../domain/payments/events.js';
 import { dayNumber } from '../domain/shared/values.js';
+import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projections/projection.js';
 import { loadBooking } from './bookings.js';
@@ -29,6 +30,8 @@ export interface Notifier {
 
 export interface BookingProcessDeps {
   store: EventStore;
+  /** The app's clock: the time of the commands it sends, and the age of the events it would notify about. */
+  clock: Clock;
   timers: BookingTimers;
   notifier: Notifier;
 }
@@ -36,9 +39,9 @@ export interface BookingProcessDeps {
 const DAY_MS = 86_400_000;
 
 /** The envelope of a command the process manager sends because of `cause`: same correlation, caused by it. */
-function envelopeFor(cause: RecordedEvent, effect: string): CommandEnvelope {
+function envelopeFor(cause: RecordedEvent, effect: string, now: Date): CommandEnvelope {
   return {
-    now: new Date().toISOString(),
+    now: now.toISOString(),
     idSeed: `booking-process|${cause.eventId}|${effect}`,
     newId: randomUUID,
     metadata: {
@@ -70,7 +73,8 @@ export const bookingProcessName = 'booking-process';
 /** A notice about an event older than this is not sent: a first start over years of history mails nobody. */
 export const NOTICE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
-const isFresh = (event: RecordedEvent) => Date.now() - Date.parse(event.metadata.occurredAt) <= NOTICE_MAX_AGE_MS;
+const isFresh = (event: RecordedEvent, now: Date) =>
+  now.getTime() - Date.parse(event.metadata.occurredAt) <= NOTICE_MAX_AGE_MS;
 
 /**
  * The booking process manager: reacts to booking and payment events with commands and jobs.
@@ -84,7 +88,7 @@ const isFresh = (event: RecordedEvent) => Date.now() - Date.parse(event.metadata
  * in the worker catch every timer that Redis lost.
  */
 export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
-  const { store, timers, notifier } = deps;
+  const { store, timers, notifier, clock } = deps;
   return {
     name: bookingProcessName,
     version: 1,
@@ -109,9 +113,9 @@ export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
           case 'BookingConfirmed': {
             const { bookingId } = event.data;
             if (await claim(em, recorded, 'open-payment')) {
-              await openPaymentRecord({ store }, bookingId, envelopeFor(recorded, 'open-payment'));
+              await openPaymentRecord({ store }, bookingId, envelopeFor(recorded, 'open-payment', clock.now()));
             }
-            if ((await claim(em, recorded, 'notify-confirmed')) && isFresh(recorded)) {
+            if ((await claim(em, recorded, 'notify-confirmed')) && isFresh(recorded, clock.now())) {
               const { state } = await loadBooking(store, bookingId);
               if (state.tenantId) {
                 await notifier.notify({
@@ -137,7 +141,7 @@ export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
                   data: { bookingId: event.data.bookingId, feeDue: event.data.feeDue },
                   context: { actorId: 'system', actorRole: 'system', now: event.data.cancelledAt },
                 },
-                envelopeFor(recorded, 'adjust-payment'),
+                envelopeFor(recorded, 'adjust-payment', clock.now()),
               );
             }
             break;

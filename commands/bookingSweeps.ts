@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimer } from './bookingProcess.js';
 import { changeBookingStatus } from './bookings.js';
@@ -33,7 +32,7 @@ type TimerDeps = { store: EventStore };
 export async function runBookingTimer(
   deps: TimerDeps,
   timer: Pick<BookingTimer, 'kind' | 'bookingId'>,
-  now = new Date(),
+  now: Date,
 ): Promise<boolean> {
   const at = now.toISOString();
   const context = { actorId: 'system', actorRole: 'system', now: at } as const;
@@ -60,44 +59,43 @@ export async function runBookingTimer(
   }
 }
 
+/** Candidates of a sweep from a read model's query module: ids of bookings whose deadline has come at `now`. */
+export type SweepCandidates = (now: Date, limit: number) => Promise<string[]>;
+
+/** Where the sweeps find their candidates: the bookings and payments query modules, passed in. */
+export interface BookingSweepQueries {
+  expiredHolds: SweepCandidates;
+  endedStays: SweepCandidates;
+  overduePayments: SweepCandidates;
+}
+
+export type SweepDeps = TimerDeps & { queries: BookingSweepQueries };
+
 async function sweep(
-  deps: TimerDeps & { pool: pg.Pool },
+  deps: TimerDeps,
   kind: BookingTimer['kind'],
-  sql: string,
+  candidates: SweepCandidates,
   now: Date,
 ): Promise<number> {
-  const { rows } = await deps.pool.query<{ id: string }>(sql, [now, BATCH]);
   let changed = 0;
-  for (const { id } of rows) if (await runBookingTimer(deps, { kind, bookingId: id }, now)) changed++;
+  for (const id of await candidates(now, BATCH)) {
+    if (await runBookingTimer(deps, { kind, bookingId: id }, now)) changed++;
+  }
   return changed;
 }
 
 /**
- * The sweeps: candidates come from the read models, every decision from the streams. They catch every
- * deadline whose delayed job Redis lost. Safe to run from several workers at once, and again after a crash.
+ * The sweeps: candidates come from the read models (through their query modules), every decision from the
+ * streams. They catch every deadline whose delayed job Redis lost. Safe to run from several workers at once,
+ * and again after a crash. `now` is the app's clock: the queries compare with it, never with the database's.
  */
-export const expireOverdueHolds = (deps: TimerDeps & { pool: pg.Pool }, now = new Date()) =>
-  sweep(
-    deps,
-    'expire-hold',
-    "SELECT id FROM bookings WHERE status = 'pending' AND hold_expires_at <= $1 ORDER BY hold_expires_at LIMIT $2",
-    now,
-  );
+export const expireOverdueHolds = (deps: SweepDeps, now: Date) =>
+  sweep(deps, 'expire-hold', deps.queries.expiredHolds, now);
 
 /** Completes checked-in stays whose check-out day has come. */
-export const completeFinishedStays = (deps: TimerDeps & { pool: pg.Pool }, now = new Date()) =>
-  sweep(
-    deps,
-    'complete-stay',
-    "SELECT id FROM bookings WHERE status = 'checked_in' AND check_out <= ($1::timestamptz AT TIME ZONE 'UTC')::date ORDER BY check_out LIMIT $2",
-    now,
-  );
+export const completeFinishedStays = (deps: SweepDeps, now: Date) =>
+  sweep(deps, 'complete-stay', deps.queries.endedStays, now);
 
 /** Marks overdue every payment with a balance left one day after it was due. */
-export const markOverduePayments = (deps: TimerDeps & { pool: pg.Pool }, now = new Date()) =>
-  sweep(
-    deps,
-    'mark-payment-overdue',
-    "SELECT booking_id AS id FROM payments WHERE balance_due > 0 AND overdue_at IS NULL AND due_at <= $1::timestamptz - interval '1 day' ORDER BY due_at LIMIT $2",
-    now,
-  );
+export const markOverduePayments = (deps: SweepDeps, now: Date) =>
+  sweep(deps, 'mark-payment-overdue', deps.queries.overduePayments, now);

@@ -51,11 +51,15 @@ async function main(): Promise<void> {
   }
   if (runs('worker')) {
     const workers = await startWorkers({
-      config,
+      at: runtime.queueConnection,
+      maintenanceQueue: runtime.queues.maintenance,
+      mailer: runtime.mailer,
+      clock: runtime.clock,
       logger,
       pool: runtime.pool,
-      eventStore: runtime.eventStore,
-      fileStore: runtime.fileStore,
+      addressOf: runtime.addressOf,
+      bookings: { eventStore: runtime.eventStore, queries: runtime.sweepQueries },
+      files: { fileStore: runtime.fileStore, headPosition: () => runtime.eventStore.headPosition() },
     });
     stops.push({ name: 'worker', stop: () => workers.close() });
   }

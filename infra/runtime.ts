@@ -6,14 +6,18 @@ import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import sharp from 'sharp';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
+import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
+import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
+import { overduePaymentsQuery } from '../projections/payments/paymentQueries.js';
 import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
+import { fileReferencesProjection } from '../projections/rooms/fileReferencesProjection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
 import { projectionLag } from '../projections/status.js';
@@ -22,7 +26,7 @@ import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices, SearchServices } from '../read-api/deps.js';
 import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
-import { CredentialStore } from './auth/credentials.js';
+import { PostgresCredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
 import { PasswordResetStore } from './auth/passwordResets.js';
 import { RefreshTokenStore } from './auth/sessions.js';
@@ -40,9 +44,11 @@ import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
 import type { FileStore } from './fileStore/fileStore.js';
 import { LocalFileStore } from './fileStore/localFileStore.js';
 import { createGeocoder, type Geocoder } from './geocoding/geocoder.js';
+import type { Mailer } from './mail/mailer.js';
 import { mailNotifier } from './mail/mailNotifier.js';
+import { createMailer } from './mail/transports.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
-import { createQueue, type MailJob, QueueNames, queueConnection } from './queues/queues.js';
+import { createQueue, type MailJob, type QueueConnection, QueueNames, queueConnection } from './queues/queues.js';
 import { createMeiliRoomSearch } from './search/meilisearch/meiliRoomSearch.js';
 import { pgRoomSearchReader, pgRoomSearchWriter, poolSql, transactionSql } from './search/postgres/pgRoomSearch.js';
 import type { RoomSearchReader } from './search/roomSearchIndex.js';
@@ -50,6 +56,7 @@ import type { RoomSearchReader } from './search/roomSearchIndex.js';
 /** The read models. The runtime adds the process managers, which need its adapters. */
 export const projections: readonly PgProjection[] = [
   roomsProjection,
+  fileReferencesProjection,
   usersProjection,
   bookingsProjection,
   paymentsProjection,
@@ -73,7 +80,15 @@ export interface Runtime {
   metrics: Metrics;
   /** Read models and process managers, as the projection runner runs them. */
   projections: readonly PgProjection[];
-  queues: { mail: Queue<MailJob>; bookingTimers: Queue<BookingTimerJob> };
+  /** Where queues and workers connect (QUEUE_PREFIX). */
+  queueConnection: QueueConnection;
+  queues: { mail: Queue<MailJob>; bookingTimers: Queue<BookingTimerJob>; maintenance: Queue };
+  /** SMTP when SMTP_URL is set, otherwise the file outbox; the mail worker sends through it. */
+  mailer: Mailer;
+  /** Candidates of the booking sweeps, from the bookings and payments query modules. */
+  sweepQueries: BookingSweepQueries;
+  /** A person's address from the users read model: undefined when unknown (yet), null when erased. */
+  addressOf(userId: string): Promise<string | null | undefined>;
   identity: IdentityServices;
   calendarLinkKey: Buffer;
   fileStore: FileStore;
@@ -214,10 +229,12 @@ export async function createRuntime(
   const queues = {
     mail: createQueue<MailJob>(QueueNames.mail, at),
     bookingTimers: createQueue<BookingTimerJob>(QueueNames.bookingTimers, at),
+    maintenance: createQueue(QueueNames.maintenance, at),
   };
   for (const queue of Object.values(queues)) {
     queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   }
+  const mailer = createMailer(config);
   const search = createSearch(config, pool);
   await search.ready?.();
   allProjections = [
@@ -225,13 +242,14 @@ export async function createRuntime(
     search.projection,
     bookingProcessManager({
       store: eventStore,
-      timers: bullBookingTimers(queues.bookingTimers),
+      clock,
+      timers: bullBookingTimers(queues.bookingTimers, clock),
       notifier: mailNotifier(queues.mail),
     }),
   ];
   const identity: IdentityServices = {
     reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
-    credentials: new CredentialStore(pool),
+    credentials: new PostgresCredentialStore(pool),
     sessions: new RefreshTokenStore(pool, {
       tokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       familyMaxAgeSeconds: config.REFRESH_FAMILY_MAX_AGE_SECONDS,
@@ -265,9 +283,21 @@ export async function createRuntime(
     redis,
     metrics,
     projections: allProjections,
+    queueConnection: at,
     queues,
+    mailer,
+    sweepQueries: {
+      expiredHolds: expiredHoldsQuery(pool),
+      endedStays: endedStaysQuery(pool),
+      overduePayments: overduePaymentsQuery(pool),
+    },
+    addressOf: async (userId) => {
+      const { rows } = await pool.query<{ email: string | null }>('SELECT email FROM users WHERE id = $1', [userId]);
+      return rows.length === 0 ? undefined : rows[0]!.email;
+    },
     async close() {
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
+      await mailer.close().catch(() => {});
       await rawEventStore.close();
       await orm.close(true);
       redis.disconnect();

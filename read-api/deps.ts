@@ -4,10 +4,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Notifier } from '../commands/bookingProcess.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
-import type { CredentialStore } from '../infra/auth/credentials.js';
-import type { AccessDenyList } from '../infra/auth/denyList.js';
-import type { PasswordResetStore } from '../infra/auth/passwordResets.js';
-import type { RefreshTokenStore } from '../infra/auth/sessions.js';
+import type { CredentialStore, DenyList, PasswordResets, SessionStore } from '../infra/auth/ports.js';
 import type { TokenSubject } from '../infra/auth/tokens.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { Config } from '../infra/config/config.js';
@@ -24,9 +21,9 @@ export interface IdentityServices {
   /** Names reservation streams (HMAC), so no email or phone appears in a stream id. */
   reservationKey: Buffer;
   credentials: CredentialStore;
-  sessions: RefreshTokenStore;
-  denyList: AccessDenyList;
-  passwordResets: PasswordResetStore;
+  sessions: SessionStore;
+  denyList: DenyList;
+  passwordResets: PasswordResets;
   /** Mails to a person (by user id): password-reset links. */
   notifier: Notifier;
   signAccessToken(claims: TokenSubject): string;

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BookingTimer } from '../commands/bookingProcess.js';
 import { runBookingTimer } from '../commands/bookingSweeps.js';
+import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimerJob } from '../infra/queues/bookingTimers.js';
 import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
@@ -9,6 +10,7 @@ import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 /** Runs booking deadlines when their delayed job comes due (the job name is the timer kind). */
 export function createBookingTimersWorker(deps: {
   at: QueueConnection;
+  clock: Clock;
   eventStore: EventStore;
   logger: Logger;
 }): Worker<BookingTimerJob, { changed: boolean }> {
@@ -17,7 +19,11 @@ export function createBookingTimersWorker(deps: {
     QueueNames.bookingTimers,
     async (job) => {
       const kind = job.name as BookingTimer['kind'];
-      const changed = await runBookingTimer({ store: deps.eventStore }, { kind, bookingId: job.data.bookingId });
+      const changed = await runBookingTimer(
+        { store: deps.eventStore },
+        { kind, bookingId: job.data.bookingId },
+        deps.clock.now(),
+      );
       if (changed) log.info({ jobId: job.id, kind, bookingId: job.data.bookingId }, 'booking deadline acted on');
       return { changed };
     },

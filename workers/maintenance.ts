@@ -1,10 +1,17 @@
 import { type Queue, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { completeFinishedStays, expireOverdueHolds, markOverduePayments } from '../commands/bookingSweeps.js';
+import {
+  type BookingSweepQueries,
+  completeFinishedStays,
+  expireOverdueHolds,
+  markOverduePayments,
+} from '../commands/bookingSweeps.js';
+import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
 import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
+import { fileReferencesNotTrusted, referencedFileKeys } from '../projections/rooms/fileReferences.js';
 
 /** The jobs of the `maintenance` queue. */
 export const MaintenanceJobs = {
@@ -27,8 +34,11 @@ export type MaintenanceJobName = (typeof MaintenanceJobs)[keyof typeof Maintenan
 const HOUR_MS = 60 * 60 * 1000;
 
 /** Deletes HTTP idempotency keys older than 24 hours (past the window in which a client may retry). */
-export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number> {
-  const result = await pool.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'");
+export async function purgeExpiredIdempotencyKeys(pool: pg.Pool, now: Date): Promise<number> {
+  const result = await pool.query(
+    "DELETE FROM idempotency_keys WHERE created_at < $1::timestamptz - interval '24 hours'",
+    [now],
+  );
   return result.rowCount ?? 0;
 }
 
@@ -37,18 +47,22 @@ export async function purgeExpiredIdempotencyKeys(pool: pg.Pool): Promise<number
  * families a day past their expiry (a reused token that old is refused as expired anyway), and reset
  * tokens a day after they were used or expired. Returns the rows deleted.
  */
-export async function purgeExpiredSessions(pool: pg.Pool): Promise<number> {
+export async function purgeExpiredSessions(pool: pg.Pool, now: Date): Promise<number> {
   const { rows } = await pool.query<{ deleted: string }>(
     `WITH tokens AS (
-       DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day' RETURNING 1
+       DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz - interval '1 day' RETURNING 1
      ), families AS (
-       DELETE FROM refresh_families f WHERE f.expires_at < now() - interval '1 day'
-          AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.expires_at >= now() - interval '1 day')
+       DELETE FROM refresh_families f WHERE f.expires_at < $1::timestamptz - interval '1 day'
+          AND NOT EXISTS (
+            SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.expires_at >= $1::timestamptz - interval '1 day'
+          )
        RETURNING 1
      ), resets AS (
-       DELETE FROM password_reset_tokens WHERE coalesce(used_at, expires_at) < now() - interval '1 day' RETURNING 1
+       DELETE FROM password_reset_tokens WHERE coalesce(used_at, expires_at) < $1::timestamptz - interval '1 day'
+       RETURNING 1
      )
      SELECT (SELECT count(*) FROM tokens) + (SELECT count(*) FROM families) + (SELECT count(*) FROM resets) AS deleted`,
+    [now],
   );
   return Number(rows[0]?.deleted ?? 0);
 }
@@ -58,35 +72,46 @@ export async function purgeExpiredSessions(pool: pg.Pool): Promise<number> {
  * matters: its commands are idempotent in the deciders, its timers are no-ops once their deadline passed, and
  * notices older than a day are not sent (commands/bookingProcess.ts).
  */
-export async function purgeOldProcessEffects(pool: pg.Pool): Promise<number> {
-  const result = await pool.query("DELETE FROM process_effects WHERE done_at < now() - interval '30 days'");
+export async function purgeOldProcessEffects(pool: pg.Pool, now: Date): Promise<number> {
+  const result = await pool.query("DELETE FROM process_effects WHERE done_at < $1::timestamptz - interval '30 days'", [
+    now,
+  ]);
   return result.rowCount ?? 0;
 }
 
-/**
- * Every file key the read models refer to. Each context that stores files through the file store must add
- * its references here (today: room photos and their thumbnails), or its files are deleted a day after upload.
- */
-async function referencedFileKeys(pool: pg.Pool): Promise<Set<string>> {
-  const { rows } = await pool.query<{ key: string }>(
-    `SELECT DISTINCT substring(link FROM '[0-9a-f]{64}$') AS key
-       FROM rooms, jsonb_array_elements(photos) AS photo,
-            LATERAL (VALUES (photo->>'url'), (photo->>'thumbnailUrl')) AS links(link)
-      WHERE link IS NOT NULL`,
-  );
-  return new Set(rows.map((row) => row.key).filter(Boolean));
+export interface FilePurgeDeps {
+  pool: pg.Pool;
+  fileStore: FileStore;
+  /**
+   * The store's head: with it, nothing is deleted until the file references have applied every event up to the
+   * head as it was when the purge began (the worker always gives it).
+   */
+  headPosition?: () => Promise<bigint>;
+  /** Told why a run deleted nothing because the references could not be trusted. */
+  onSkipped?: (reason: string) => void;
 }
 
 /**
- * Deletes the files no read model refers to and that were stored more than `graceMs` ago (default a day):
- * photos removed from their room, uploads whose command was refused. The grace period covers files whose
- * event has not reached the read model yet.
+ * Deletes the stored files no event refers to now (projections/rooms/fileReferences.ts: photos and thumbnails
+ * from the event that adds them until the one that removes them) and that were stored more than `graceMs` ago
+ * (default a day): photos removed from their room, uploads whose command was refused. The grace period covers
+ * files whose event is recorded or applied after the purge read the references.
+ *
+ * It never reads a read model that a rebuild empties: the file references are never emptied (a rebuild replays
+ * over them), and while they are being built, failing, parked or behind the head, nothing is deleted.
  */
 export async function purgeUnreferencedFiles(
-  deps: { pool: pg.Pool; fileStore: FileStore },
+  deps: FilePurgeDeps,
+  // The worker passes its clock's time; the default serves callers that have no clock (tests of the routes).
   now = new Date(),
   graceMs = 24 * HOUR_MS,
 ): Promise<number> {
+  const head = await deps.headPosition?.();
+  const notTrusted = await fileReferencesNotTrusted(deps.pool, head);
+  if (notTrusted) {
+    deps.onSkipped?.(notTrusted);
+    return 0;
+  }
   const referenced = await referencedFileKeys(deps.pool);
   let deleted = 0;
   for await (const file of deps.fileStore.list()) {
@@ -138,12 +163,14 @@ export async function scheduleMaintenance(
 
 export interface MaintenanceWorkerDeps {
   at: QueueConnection;
+  /** Every job reads the time from it; SQL compares with that time, never with the database's. */
+  clock: Clock;
   pool: pg.Pool;
   logger: Logger;
-  /** Needed by the booking sweep, which runs commands. */
-  eventStore?: EventStore;
+  /** Needed by the booking sweep, which runs commands on candidates from the read models. */
+  bookings?: { eventStore: EventStore; queries: BookingSweepQueries };
   /** Needed by the clean-up of unreferenced files. */
-  fileStore?: FileStore;
+  files?: { fileStore: FileStore; headPosition: () => Promise<bigint> };
 }
 
 type MaintenanceResult =
@@ -157,34 +184,42 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
     QueueNames.maintenance,
     async (job) => {
       const name = job.name as MaintenanceJobName;
+      const now = deps.clock.now();
       switch (name) {
         case MaintenanceJobs.purgeIdempotencyKeys: {
-          const deleted = await purgeExpiredIdempotencyKeys(deps.pool);
+          const deleted = await purgeExpiredIdempotencyKeys(deps.pool, now);
           log.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
           return { deleted };
         }
         case MaintenanceJobs.purgeExpiredSessions: {
-          const deleted = await purgeExpiredSessions(deps.pool);
+          const deleted = await purgeExpiredSessions(deps.pool, now);
           log.info({ jobId: job.id, deleted }, 'expired sessions and reset tokens deleted');
           return { deleted };
         }
         case MaintenanceJobs.purgeProcessEffects: {
-          const deleted = await purgeOldProcessEffects(deps.pool);
+          const deleted = await purgeOldProcessEffects(deps.pool, now);
           log.info({ jobId: job.id, deleted }, 'old process effects forgotten');
           return { deleted };
         }
         case MaintenanceJobs.purgeUnreferencedFiles: {
-          if (!deps.fileStore) throw new Error('the file clean-up needs the file store');
-          const filesDeleted = await purgeUnreferencedFiles({ pool: deps.pool, fileStore: deps.fileStore });
+          if (!deps.files) throw new Error('the file clean-up needs the file store');
+          const filesDeleted = await purgeUnreferencedFiles(
+            {
+              pool: deps.pool,
+              ...deps.files,
+              onSkipped: (reason) => log.warn({ jobId: job.id, reason }, 'file clean-up skipped: nothing deleted'),
+            },
+            now,
+          );
           log.info({ jobId: job.id, filesDeleted }, 'unreferenced files deleted');
           return { filesDeleted };
         }
         case MaintenanceJobs.sweepBookings: {
-          if (!deps.eventStore) throw new Error('the booking sweep needs the event store');
-          const sweepDeps = { store: deps.eventStore, pool: deps.pool };
-          const expired = await expireOverdueHolds(sweepDeps);
-          const completed = await completeFinishedStays(sweepDeps);
-          const overdue = await markOverduePayments(sweepDeps);
+          if (!deps.bookings) throw new Error('the booking sweep needs the event store');
+          const sweepDeps = { store: deps.bookings.eventStore, queries: deps.bookings.queries };
+          const expired = await expireOverdueHolds(sweepDeps, now);
+          const completed = await completeFinishedStays(sweepDeps, now);
+          const overdue = await markOverduePayments(sweepDeps, now);
           if (expired + completed + overdue > 0)
             log.info({ jobId: job.id, expired, completed, overdue }, 'bookings swept');
           return { expired, completed, overdue };

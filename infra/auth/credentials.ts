@@ -1,7 +1,8 @@
 import type pg from 'pg';
+import type { CredentialStore } from './ports.js';
 
-/** Password hashes by user id: command-side, never in events, logs or answers. */
-export class CredentialStore {
+/** Password hashes by user id, in PostgreSQL. */
+export class PostgresCredentialStore implements CredentialStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async set(userId: string, passwordHash: string): Promise<void> {

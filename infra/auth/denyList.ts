@@ -1,16 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { DeniableToken, DenyList } from './ports.js';
 
-/** What the deny list needs to know of an access token. */
-export interface DeniableToken {
-  jti: string;
-  sub: string;
-  iat: number;
-  iat_ms?: number;
-  /** The session (refresh family) the token was issued in. */
-  sid?: string;
-  /** Revision of the person's stream the token's claims were read from. */
-  rev?: string;
-}
+export type { DeniableToken } from './ports.js';
 
 /** Raises a key's value, never lowers it, so concurrent role changes cannot undo one another. */
 const RAISE = `
@@ -29,7 +20,7 @@ return 1`;
  * race-free against a refresh that read the old role), or every token of a person issued before a moment
  * (password reset). Each entry is kept only as long as such a token could still be alive.
  */
-export class AccessDenyList {
+export class AccessDenyList implements DenyList {
   constructor(
     private readonly redis: Redis,
     /** The longest an access token lives (ACCESS_TOKEN_TTL_SECONDS). */

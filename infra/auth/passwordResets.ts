@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { PasswordResets } from './ports.js';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -8,7 +9,7 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
  * Single-use password-reset tokens, stored only as hashes: whoever reads the table cannot reset anyone's
  * password. A token works once, within its lifetime, and issuing a new one or using one voids the others.
  */
-export class PasswordResetStore {
+export class PasswordResetStore implements PasswordResets {
   constructor(
     private readonly pool: pg.Pool,
     private readonly ttlSeconds: number,

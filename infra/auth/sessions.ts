@@ -1,21 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { type IssuedRefreshToken, RefreshRejected, type SessionStore } from './ports.js';
 
-export class RefreshRejected extends Error {
-  constructor(
-    readonly code: 'REFRESH_INVALID' | 'REFRESH_REUSED' | 'REFRESH_EXPIRED',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RefreshRejected';
-  }
-}
-
-export interface IssuedRefreshToken {
-  token: string;
-  familyId: string;
-  expiresAt: Date;
-}
+export { type IssuedRefreshToken, RefreshRejected } from './ports.js';
 
 export interface SessionSettings {
   /** Lifetime of one refresh token (REFRESH_TOKEN_TTL_SECONDS). */
@@ -48,7 +35,7 @@ function parse(token: string): { id: string; hash: string } | null {
  * The family id is the session id (`sid`) of the access tokens issued with it: revoking a family and
  * denying its `sid` ends the session, including a refresh that was in flight while it was revoked.
  */
-export class RefreshTokenStore {
+export class RefreshTokenStore implements SessionStore {
   private readonly now: () => Date;
 
   constructor(

@@ -31,7 +31,7 @@ describe('scheduled sweeps', () => {
   it('expires holds that ran out, from the read model, and frees their nights', async () => {
     const booking = await pendingBooking('2027-05-01', '2027-05-03');
     await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(booking.position), 5000);
-    const deps = { store: t.runtime.eventStore, pool: t.runtime.pool };
+    const deps = { store: t.runtime.eventStore, queries: t.runtime.sweepQueries };
     expect(await expireOverdueHolds(deps, new Date(Date.now() + 10 * 60_000))).toBe(0);
     const later = new Date(Date.now() + 16 * 60_000);
     expect(await expireOverdueHolds(deps, later)).toBe(1);
@@ -55,7 +55,7 @@ describe('scheduled sweeps', () => {
       payload: { status: 'confirmed' },
     });
     await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(confirmed.json().position), 5000);
-    const deps = { store: t.runtime.eventStore, pool: t.runtime.pool };
+    const deps = { store: t.runtime.eventStore, queries: t.runtime.sweepQueries };
     await expireOverdueHolds(deps, new Date(Date.now() + 16 * 60_000));
     expect((await loadBooking(t.runtime.eventStore, booking.id)).state.status).toBe('confirmed');
     // Not checked in: nothing to complete after check-out either.

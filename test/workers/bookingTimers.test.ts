@@ -18,6 +18,7 @@ beforeAll(async () => {
   // Only the timers worker: the minute sweep, which would expire the same holds, is not running here.
   worker = createBookingTimersWorker({
     at: queueConnection(t.runtime.config.REDIS_URL, t.runtime.config.QUEUE_PREFIX),
+    clock: t.runtime.clock,
     eventStore: t.runtime.eventStore,
     logger: t.runtime.logger,
   });

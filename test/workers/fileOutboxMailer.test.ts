@@ -2,13 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createFileOutboxMailer,
-  createMailer,
-  idempotencyToken,
-  type Mailer,
-  messageIdFor,
-} from '../../infra/mail/mailer.js';
+import { idempotencyToken, type Mailer, messageIdFor } from '../../infra/mail/mailer.js';
+import { createFileOutboxMailer, createMailer } from '../../infra/mail/transports.js';
 import { aMail, MAIL_FROM, parseMail } from './support.js';
 
 describe('file outbox mailer', () => {

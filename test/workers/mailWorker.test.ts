@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailer, type Mailer, type MailMessage, messageIdFor } from '../../infra/mail/mailer.js';
+import { type Mailer, type MailMessage, messageIdFor } from '../../infra/mail/mailer.js';
+import { createMailer } from '../../infra/mail/transports.js';
 import {
   createQueue,
   enqueueMail,

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFileOutboxMailer, type Mailer } from '../../infra/mail/mailer.js';
+import { systemClock } from '../../infra/clock/clock.js';
+import type { Mailer } from '../../infra/mail/mailer.js';
+import { createFileOutboxMailer } from '../../infra/mail/transports.js';
 import {
   createQueue,
   enqueueMail,
@@ -54,10 +56,11 @@ async function createScratchDatabase() {
   };
 }
 
+/** Dated by the app's clock (the purge compares with it, not with the database's). */
 async function insertKey(pool: pg.Pool, key: string, age: string): Promise<void> {
   await pool.query(
-    `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('POST /api/bookings', $1, 'h', now() - $2::interval)`,
-    [key, age],
+    `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('POST /api/bookings', $1, 'h', $3::timestamptz - $2::interval)`,
+    [key, age, systemClock.now()],
   );
 }
 
@@ -72,6 +75,25 @@ describe('startWorkers', () => {
   const logger = pino({ level: 'silent' });
   let db: Awaited<ReturnType<typeof createScratchDatabase>>;
   let dataDir: string;
+  /** What the composition root gives the workers: here a file outbox and no booking or file jobs. */
+  const start = async (mailer: Mailer) => {
+    const maintenanceQueue = createQueue(QueueNames.maintenance, at);
+    const workers = await startWorkers({
+      at,
+      maintenanceQueue,
+      mailer,
+      clock: systemClock,
+      logger,
+      pool: db.pool,
+      addressOf: async () => undefined,
+    });
+    return {
+      async close() {
+        await workers.close();
+        await maintenanceQueue.close();
+      },
+    };
+  };
 
   beforeAll(async () => {
     db = await createScratchDatabase();
@@ -89,9 +111,8 @@ describe('startWorkers', () => {
     await insertKey(db.pool, 'b-a-day-and-a-minute-old', '24 hours 1 minute');
     await insertKey(db.pool, 'c-23-hours-old', '23 hours');
     await insertKey(db.pool, 'd-new', '0 seconds');
-    const config = { REDIS_URL, SMTP_URL: undefined, MAIL_FROM, DATA_DIR: dataDir };
-
-    const workers = await startWorkers({ config, logger, pool: db.pool, prefix });
+    const mailer = createFileOutboxMailer(join(dataDir, 'outbox'), MAIL_FROM);
+    const workers = await start(mailer);
     try {
       await waitFor('the expired keys deleted', async () => (await keys(db.pool)).length === 2);
       expect(await keys(db.pool)).toEqual(['c-23-hours-old', 'd-new']);
@@ -109,14 +130,15 @@ describe('startWorkers', () => {
       }
     } finally {
       await workers.close();
+      await mailer.close();
     }
   });
 
   it('purgeExpiredIdempotencyKeys reports how many rows it deleted', async () => {
     await insertKey(db.pool, 'e-three-days-old', '3 days');
 
-    expect(await purgeExpiredIdempotencyKeys(db.pool)).toBe(1);
-    expect(await purgeExpiredIdempotencyKeys(db.pool)).toBe(0);
+    expect(await purgeExpiredIdempotencyKeys(db.pool, systemClock.now())).toBe(1);
+    expect(await purgeExpiredIdempotencyKeys(db.pool, systemClock.now())).toBe(0);
     expect(await keys(db.pool)).toEqual(['c-23-hours-old', 'd-new']);
   });
 
@@ -131,8 +153,7 @@ describe('startWorkers', () => {
       },
       close: () => outbox.close(),
     };
-    const config = { REDIS_URL, SMTP_URL: undefined, MAIL_FROM, DATA_DIR: dataDir };
-    const workers = await startWorkers({ config, logger, pool: db.pool, prefix, mailer: slowMailer });
+    const workers = await start(slowMailer);
     const queue = createQueue<MailJob>(QueueNames.mail, at);
     const mail = aMail();
     try {
