@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { holderOf, type IdentityDeps, loadUser, registerUser, runUserCommand } from '../../commands/identity.js';
 import type { UserState } from '../../domain/identity/decider.js';
@@ -11,6 +11,7 @@ import { Roles } from '../../domain/shared/decider.js';
 import { checkPasswordPolicy, hashPassword, verifyAgainstDummy, verifyPassword } from '../../infra/auth/passwords.js';
 import { RefreshRejected } from '../../infra/auth/ports.js';
 import { UserView } from '../../projections/users/userView.js';
+import { positionOf } from '../answers.js';
 import { commandFrom } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -94,8 +95,7 @@ function publicUser(userId: string, state: UserState) {
   };
 }
 
-export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+export const identityRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const identity: IdentityDeps = {
     store: deps.eventStore,
     reservationKey: deps.identity.reservationKey,
@@ -158,7 +158,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
   }
 
-  api.post(
+  app.post(
     '/api/auth/register',
     {
       config: { access: 'public', idempotent: false },
@@ -196,11 +196,11 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         async () => credentials.set(userId, await hashPassword(body.password)),
       );
       const session = await issueSession(userId, result.state, result.revision, await sessions.open(userId));
-      return reply.code(201).send({ ...session, position: result.position?.toString() });
+      return reply.code(201).send({ ...session, position: positionOf(result) ?? undefined });
     },
   );
 
-  api.post(
+  app.post(
     '/api/auth/login',
     {
       config: { access: 'public', idempotent: false },
@@ -228,7 +228,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.post(
+  app.post(
     '/api/auth/refresh',
     {
       config: { access: 'public', idempotent: false },
@@ -267,7 +267,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.post(
+  app.post(
     '/api/auth/logout',
     {
       config: { access: 'authenticated', idempotent: false },
@@ -304,7 +304,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get(
+  app.get(
     '/api/auth/me',
     {
       config: { access: 'authenticated' },
@@ -328,7 +328,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.put(
+  app.put(
     '/api/auth/profile',
     {
       config: { access: 'authenticated', idempotent: false },
@@ -350,11 +350,11 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         { type: 'UpdateProfile', data: { userId: context.actorId, changes }, context },
         envelope,
       );
-      return { ...publicUser(context.actorId, result.state), position: result.position?.toString() ?? null };
+      return { ...publicUser(context.actorId, result.state), position: positionOf(result) };
     },
   );
 
-  api.put(
+  app.put(
     '/api/admin/users/:id/role',
     {
       config: { access: ['admin'] },
@@ -402,12 +402,12 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
         id,
         role: result.state.role!,
         universityId: result.state.universityId ?? null,
-        position: result.position?.toString() ?? null,
+        position: positionOf(result),
       };
     },
   );
 
-  api.delete(
+  app.delete(
     '/api/admin/users/:id/personal-data',
     {
       config: { access: ['admin'] },
@@ -434,11 +434,11 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (result.revision !== null) await denyList.denyRevisionsBelow(id, result.revision);
       await denyList.denyAllIssuedBefore(id);
       await credentials.remove(id);
-      return reply.code(202).send({ id, position: result.position?.toString() ?? null });
+      return reply.code(202).send({ id, position: positionOf(result) });
     },
   );
 
-  api.put(
+  app.put(
     '/api/auth/password',
     {
       config: { access: 'authenticated', idempotent: false },
@@ -482,7 +482,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
   const resetRequestKey = (email: string) =>
     `roomline:password-reset-requests:${createHmac('sha256', deps.identity.reservationKey).update(normalizeEmail(email)).digest('base64url')}`;
 
-  api.post(
+  app.post(
     '/api/auth/password-reset',
     {
       config: { access: 'public', idempotent: false },
@@ -527,7 +527,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.post(
+  app.post(
     '/api/auth/password-reset/confirm',
     {
       config: { access: 'public', idempotent: false },
@@ -563,7 +563,7 @@ export function identityRoutes(app: FastifyInstance, deps: AppDeps): void {
       return reply.code(204).send(null);
     },
   );
-}
+};
 
 /** Creates the first admin from ROOMLINE_ADMIN_EMAIL / ROOMLINE_ADMIN_PASSWORD when absent. */
 export async function bootstrapAdmin(deps: AppDeps): Promise<'created' | 'present' | 'not_configured'> {
