@@ -11,11 +11,22 @@
  *  - one room: every client asks for an overlapping stay of one room; most answer 409 ROOM_UNAVAILABLE. The
  *    nights held afterwards are checked: no night may have two holders.
  *
+ * Every row also gives the SQL statements sent per request (every `query` of a pg client in this process: the
+ * event store's batches, the stream reads, the read-model lookups of the pending cap, the idempotency store).
+ *
  *   BENCH_BOOKINGS=4000   requests in the many-rooms case (the one-room case sends a quarter of that)
  *   BENCH_ROOMS=2000      rooms seeded
+ *   BENCH_BASELINE_DIR    a worktree of an earlier commit (`git worktree add /tmp/bench-old <commit>`, node_modules
+ *                         symlinked): this file is run there first, in its own process, and its rows come first in
+ *                         the one table (before / after, same machine, same run)
+ *   BENCH_ROWS_OUT        (set by the run above) write the rows as JSON to this file instead of publishing
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { runRoomCommand } from '../commands/rooms.js';
 import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
 import { type DomainEvent, fold } from '../domain/shared/decider.js';
@@ -35,16 +46,41 @@ import {
 const REQUESTS = Number(process.env.BENCH_BOOKINGS ?? 4000);
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 2000);
 const CLIENTS = 32;
-const TENANTS = 64;
 
-const log = (message: string) => process.stderr.write(`[bench:bookings] ${message}\n`);
+const LABEL = process.env.BENCH_LABEL ?? 'after';
+const log = (message: string) => process.stderr.write(`[bench:bookings ${LABEL}] ${message}\n`);
+
+/** SQL statements sent by every pg client of this process (a pool's `query` runs a client's). */
+let queries = 0;
+const clientQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  queries++;
+  return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof clientQuery;
+
+/** Runs this benchmark in the baseline worktree first, in its own process; its rows, labelled. */
+function baselineRows(dir: string): string[][] {
+  const commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD']).toString().trim();
+  const out = join(os.tmpdir(), `bench-bookings-baseline-${process.pid}.json`);
+  copyFileSync(new URL(import.meta.url).pathname, join(dir, 'bench/bookings.bench.ts'));
+  log(`baseline: running the benchmark at ${commit} in ${dir}`);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/bookings.bench.ts'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, BENCH_ROWS_OUT: out, BENCH_LABEL: `before (${commit})`, BENCH_BASELINE_DIR: '' },
+  });
+  if (run.status !== 0) throw new Error(`the baseline run failed (${run.status ?? run.signal})`);
+  return JSON.parse(readFileSync(out, 'utf8')) as string[][];
+}
 
 const DAY_MS = 86_400_000;
 const day = (offset: number) =>
   new Date(Date.parse('2027-09-01T00:00:00Z') + offset * DAY_MS).toISOString().slice(0, 10);
 
 async function main(): Promise<void> {
-  const db = await createBenchDatabase('roomline_bench_bookings');
+  const baselineDir = process.env.BENCH_BASELINE_DIR;
+  const before = baselineDir ? baselineRows(baselineDir) : [];
+  const db = await createBenchDatabase(`roomline_bench_bookings_${process.pid}`);
   await prepareDatabase(db.url);
   const { runtime, base, close } = await startBenchApp(db.url);
   const { config } = runtime;
@@ -54,10 +90,15 @@ async function main(): Promise<void> {
     audience: config.JWT_AUDIENCE,
     ttlSeconds: 3600,
   });
-  const tenants = Array.from({ length: TENANTS }, () => {
-    const sub = randomUUID();
-    return `Bearer ${sign({ sub, role: 'tenant', email: `${sub}@example.org` })}`;
-  });
+  // A tenant per request: the pending-bookings cap (3) never refuses, and its check costs what one tenant's costs.
+  const tenants = new Map<number, string>();
+  const tenant = (k: number) => {
+    if (!tenants.has(k)) {
+      const sub = randomUUID();
+      tenants.set(k, `Bearer ${sign({ sub, role: 'tenant', email: `${sub}@example.org` })}`);
+    }
+    return tenants.get(k)!;
+  };
   const rows: string[][] = [];
   let doubleHeld = 0;
   try {
@@ -106,7 +147,7 @@ async function main(): Promise<void> {
     const book = async (roomId: string, checkIn: string, checkOut: string, client: number) => {
       const response = await fetch(`${base}/api/bookings`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: tenants[client % TENANTS]! },
+        headers: { 'content-type': 'application/json', authorization: tenant(client) },
         body: JSON.stringify({ roomId, checkIn, checkOut, guests: 1 }),
       });
       const body = await response.text();
@@ -129,19 +170,23 @@ async function main(): Promise<void> {
       const offset = 400 + (pass - 1) * REQUESTS;
       log(`pass ${pass}: ${REQUESTS} bookings over ${ROOMS} rooms, ${CLIENTS} clients`);
       const load = os.loadavg()[0]!;
+      queries = 0;
       const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, REQUESTS, manyRooms(offset));
+      const perRequest = queries / REQUESTS;
       const p99 = percentile(latencies, 0.99);
       const rps = REQUESTS / seconds;
       rows.push([
+        LABEL,
         `many rooms, pass ${pass}`,
         formatNumber(REQUESTS),
+        formatNumber(perRequest, 1),
         `${created} / ${conflicts}`,
         formatNumber(rps, 0),
         formatNumber(percentile(latencies, 0.5), 1),
         formatNumber(p99, 1),
         formatNumber(cpuMs / 1000 / seconds, 2),
         load.toFixed(2),
-        p99 < 25 && rps >= 1000 ? 'PASS' : 'FAIL',
+        rps >= 2 * 462 ? 'PASS' : 'FAIL',
       ]);
     }
 
@@ -151,10 +196,13 @@ async function main(): Promise<void> {
       conflicts = 0;
       const few = Math.max(200, Math.floor(REQUESTS / 4));
       log(`${few} bookings over ${ROOMS} rooms, 4 clients`);
+      queries = 0;
       const { latencies, seconds, cpuMs } = await runClosedLoop(4, few, manyRooms(400 + 2 * REQUESTS));
       rows.push([
+        LABEL,
         'many rooms, 4 clients',
         formatNumber(few),
+        formatNumber(queries / few, 1),
         `${created} / ${conflicts}`,
         formatNumber(few / seconds, 0),
         formatNumber(percentile(latencies, 0.5), 1),
@@ -171,10 +219,12 @@ async function main(): Promise<void> {
     created = 0;
     conflicts = 0;
     log(`${oneRoomRequests} overlapping requests on one room, ${CLIENTS} clients`);
+    queries = 0;
     const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, oneRoomRequests, async (i) => {
       const start = 200 + ((i * 7919) % 40);
       await book(contested, day(start), day(start + 3), i);
     });
+    const oneRoomQueries = queries / oneRoomRequests;
     const events: DomainEvent[] = [];
     for await (const event of runtime.eventStore.readStream(calendarStreamId(contested))) {
       events.push({ type: event.type, data: event.data });
@@ -192,8 +242,10 @@ async function main(): Promise<void> {
     }
     const held = fold(calendarDecider, events as never).held.size;
     rows.push([
+      LABEL,
       'one room, overlapping stays',
       formatNumber(oneRoomRequests),
+      formatNumber(oneRoomQueries, 1),
       `${created} / ${conflicts}`,
       formatNumber(oneRoomRequests / seconds, 0),
       formatNumber(percentile(latencies, 0.5), 1),
@@ -207,19 +259,30 @@ async function main(): Promise<void> {
     await db.drop();
   }
 
+  if (process.env.BENCH_ROWS_OUT) {
+    writeFileSync(process.env.BENCH_ROWS_OUT, JSON.stringify(rows));
+    if (doubleHeld > 0) process.exitCode = 1;
+    return;
+  }
   const report = [
     `# Booking creation benchmark (${new Date().toISOString()})`,
     '',
-    'Command: `npm run bench:bookings` (bench/bookings.bench.ts): `POST /api/bookings` over HTTP on loopback against the',
-    'real app (JWT, idempotency and rate-limit plugins, room stream fold, reference stream, calendar hold, booking',
-    'append, all on the PostgreSQL event store), closed-loop clients in the same process.',
-    `Goal (issue 4): p99 < 25 ms and ≥ 1,000 bookings/s at ${CLIENTS} clients over many rooms.`,
+    'Command: `git worktree add /tmp/bench-old <commit before>; ln -s $PWD/node_modules /tmp/bench-old/node_modules;',
+    '`BENCH_BASELINE_DIR=/tmp/bench-old npm run bench:bookings` (bench/bookings.bench.ts): `POST /api/bookings` over',
+    'HTTP on loopback against the real app (JWT, idempotency and rate-limit plugins, the PostgreSQL event store),',
+    'closed-loop clients in the same process. "before" is this same file run first in the worktree of the earlier',
+    'commit, in its own process and database; "after" is the working tree. "SQL/req" counts every statement sent by',
+    "the process's pg clients per request (event-store batches count once for all the appends they carry).",
+    `Goal (issue 10): ≥ 2 × the 350–462 bookings/s of before at ${CLIENTS} clients over many rooms (≥ 924/s).`,
     '',
     `Machine: nproc ${os.cpus().length}, Node ${process.version}. "CPU" is this process's CPU time per second of wall`,
     'time (API and load generator together; PostgreSQL and Redis are other processes). Load is the 1-minute load',
     'average when the case started.',
     '',
-    markdownTable(['Case', 'Requests', '201 / 409', 'per second', 'p50 ms', 'p99 ms', 'CPU', 'Load', 'Goal'], rows),
+    markdownTable(
+      ['Code', 'Case', 'Requests', 'SQL/req', '201 / 409', 'per second', 'p50 ms', 'p99 ms', 'CPU', 'Load', 'Goal'],
+      [...before, ...rows],
+    ),
     '',
   ].join('\n');
   await publishReport('bookings', report);

@@ -1,31 +1,26 @@
-import { calendarDecider, calendarStreamId, isBlocked, nightsOf } from '../domain/bookings/calendar.js';
+import { createHash } from 'node:crypto';
+import { calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
 import type { BookingCommand, RequestBooking, RoomSnapshot } from '../domain/bookings/commands.js';
 import { type BookingState, bookingDecider } from '../domain/bookings/decider.js';
 import { type BookingEvent, bookingStreamId } from '../domain/bookings/events.js';
-import { referenceStreamId } from '../domain/bookings/reference.js';
-import {
-  recentAdmissions,
-  type TenantRequestsEvent,
-  tenantRequestsDecider,
-  tenantRequestsStreamId,
-} from '../domain/bookings/tenantRequests.js';
+import { referenceFromDigest, referenceStreamId } from '../domain/bookings/reference.js';
+import { recentAdmissions, tenantRequestsDecider, tenantRequestsStreamId } from '../domain/bookings/tenantRequests.js';
 import { roomDecider } from '../domain/rooms/decider.js';
-import { type RoomEvent, roomStreamId } from '../domain/rooms/events.js';
-import { fold } from '../domain/shared/decider.js';
+import { roomStreamId } from '../domain/rooms/events.js';
 import { DomainError } from '../domain/shared/errors.js';
 import type { DateRange } from '../domain/shared/values.js';
 import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
 import { loadState } from './loadState.js';
 
-/** What a status change needs (no references: only requests make them). */
+/** What a status change needs. */
 export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries'>;
 
 export interface BookingDeps {
   store: EventStore;
   maxRetries?: number;
-  /** A fresh reference candidate (`RL-XXXXXX`); uniqueness is reserved here, on the write side. Only requests use it. */
-  newReference(): string;
+  /** @deprecated References derive from the booking id now (`claimReference`); ignored, kept for old callers. */
+  newReference?: () => string;
   /**
    * The pending-bookings cap: the most pending bookings a tenant may have, and the ids of the tenant's
    * pending bookings in the bookings read model (through its query module). Absent: no cap.
@@ -115,10 +110,26 @@ async function withdrawRequest(
   );
 }
 
-/** Claims a reference no other booking has: a stream per reference, appended with no_stream. */
-async function reserveReference(deps: BookingDeps, bookingId: string, envelope: CommandEnvelope): Promise<string> {
+/** The booking's reference candidate for an attempt: derived from the booking id, so a retry finds its own. */
+const referenceCandidate = (bookingId: string, attempt: number) =>
+  referenceFromDigest(createHash('sha256').update(`${bookingId}#${attempt}`).digest());
+
+/** Who claimed a reference stream (null: nobody). */
+const referenceOwner = {
+  initialState: null as string | null,
+  evolve: (owner: string | null, event: { type: string; data: unknown }) =>
+    owner ?? (event.data as { bookingId: string }).bookingId,
+};
+
+/**
+ * Claims the booking's reference: a stream per reference, appended with no_stream. The first candidate is derived
+ * from the booking id, so the claim runs at once with the hold (one group commit, no round trip of its own) and a
+ * retried request finds the reference it claimed. Only a clash with another booking's reference (27^6 names)
+ * costs a further attempt.
+ */
+async function claimReference(deps: BookingDeps, bookingId: string, envelope: CommandEnvelope): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt++) {
-    const reference = deps.newReference();
+    const reference = referenceCandidate(bookingId, attempt);
     try {
       await deps.store.append(
         referenceStreamId(reference),
@@ -136,15 +147,22 @@ async function reserveReference(deps: BookingDeps, bookingId: string, envelope: 
       return reference;
     } catch (error) {
       if (!(error instanceof WrongExpectedVersion)) throw error;
+      const { state: owner } = await loadState(deps.store, referenceStreamId(reference), referenceOwner);
+      if (owner === bookingId) return reference;
     }
   }
   throw new Error('could not find a free booking reference in 8 attempts');
 }
 
+const holdExpiry = (now: string, holdMinutes: number) => new Date(Date.parse(now) + holdMinutes * 60_000).toISOString();
+
 /**
- * A booking request: validates against the room, claims a unique reference, holds every night on
- * the room's calendar stream (all or none), then records the booking. If recording fails, the
- * nights are released again.
+ * A booking request. Availability is decided on the room's calendar stream alone (its blocks and its holds, one
+ * expected revision), and the hold carries the booking's answer deadline as its expiry. The three claims (the
+ * nights, the tenant's admission under the pending cap, the reference) run at once and share a group commit; the
+ * booking is recorded only once all three hold. Whatever a crash or a failure leaves behind is safe to lose: the
+ * hold frees itself at its expiry, an admission without a booking stops counting after IN_FLIGHT_MS, an unused
+ * reference names no booking. Releasing them on failure is a courtesy that only frees things sooner.
  */
 export async function requestBooking(
   deps: BookingDeps,
@@ -165,80 +183,53 @@ export async function requestBooking(
     return { events: [], state: existing.state, position: null, revision: existing.revision };
   }
   const plain = { ...envelope, idSeed: undefined };
-  if (deps.pendingCap) await admitRequest(deps, deps.pendingCap, input.bookingId, context, plain);
-  try {
-    return await holdAndRecord(deps, input, draft, room, context, envelope, plain);
-  } catch (error) {
-    // No booking came of it: the request no longer takes a place under the cap.
-    if (deps.pendingCap) await withdrawRequest(deps, input.bookingId, context, plain).catch(() => undefined);
-    throw error;
-  }
-}
-
-async function holdAndRecord(
-  deps: BookingDeps,
-  input: Omit<RequestBooking['data'], 'room' | 'reference'> & { roomId: string },
-  draft: RequestBooking,
-  room: RoomSnapshot & { blocked: DateRange[] },
-  context: RequestBooking['context'],
-  envelope: CommandEnvelope,
-  plain: CommandEnvelope,
-): Promise<CommandResult<BookingState, BookingEvent>> {
-  // The reference and the nights are claimed at once (they share a group commit). A reference claimed for a
-  // request that then finds its nights taken stays unused: harmless, it names no booking that exists.
-  const [referenceClaim, holdClaim] = await Promise.allSettled([
-    reserveReference(deps, input.bookingId, plain),
+  const cap = deps.pendingCap;
+  const [admission, hold, reference] = await Promise.allSettled([
+    cap ? admitRequest(deps, cap, input.bookingId, context, plain) : Promise.resolve(),
     handleCommand(
       deps.store,
       calendarStreamId(room.roomId),
       calendarDecider,
       {
         type: 'HoldNights',
-        data: { bookingId: input.bookingId, checkIn: input.checkIn, checkOut: input.checkOut, blocked: room.blocked },
+        data: {
+          bookingId: input.bookingId,
+          checkIn: input.checkIn,
+          checkOut: input.checkOut,
+          expiresAt: holdExpiry(context.now, input.holdMinutes),
+          roomBlocked: room.blocked,
+        },
         context,
       },
       plain,
       { maxRetries: deps.maxRetries ?? 20 },
     ),
+    claimReference(deps, input.bookingId, plain),
   ]);
-  if (holdClaim.status === 'rejected') throw holdClaim.reason;
-  if (referenceClaim.status === 'rejected') {
-    await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);
-    throw referenceClaim.reason;
+  const undo = () =>
+    Promise.all([
+      hold.status === 'fulfilled' ? releaseNights(deps, room.roomId, input.bookingId, context, plain) : null,
+      cap && admission.status === 'fulfilled' ? withdrawRequest(deps, input.bookingId, context, plain) : null,
+    ]).catch(() => undefined);
+  const failed = [admission, hold, reference].find((claim) => claim.status === 'rejected');
+  if (failed) {
+    await undo();
+    throw failed.reason;
   }
-  const reference = referenceClaim.value;
   try {
-    await refuseNightsBlockedMeanwhile(deps.store, room.roomId, input.checkIn, input.checkOut);
     return await handleCommand(
       deps.store,
       bookingStreamId(input.bookingId),
       bookingDecider,
-      { ...draft, data: { ...draft.data, reference } },
+      { ...draft, data: { ...draft.data, reference: (reference as PromiseFulfilledResult<string>).value } },
       envelope,
       { maxRetries: deps.maxRetries ?? 5, assumeNew: true },
     );
   } catch (error) {
-    await releaseNights(deps, room.roomId, input.bookingId, context, plain).catch(() => undefined);
+    // A concurrent retry of the same request may have recorded the booking: its nights stay.
+    const after = await loadBooking(deps.store, input.bookingId).catch(() => null);
+    if (after?.state.status === 'none') await undo();
     throw error;
-  }
-}
-
-/**
- * Blocked dates live on the room's stream, holds on the calendar stream. The hold above was checked against
- * the blocks read before it; a block the landlord added in between would slip through, so the room is read
- * again once the nights are held. A block visible now refuses the booking (and the nights are released); a
- * block committed after this read came after the hold, like a block over a booking already made.
- */
-async function refuseNightsBlockedMeanwhile(
-  store: EventStore,
-  roomId: string,
-  checkIn: string,
-  checkOut: string,
-): Promise<void> {
-  const { blocked } = await loadRoom(store, roomId);
-  const nights = nightsOf(checkIn, checkOut).filter((night) => isBlocked(night, blocked));
-  if (nights.length > 0) {
-    throw new DomainError('ROOM_UNAVAILABLE', 'conflict', `the room is not free on ${nights.join(', ')}`, { nights });
   }
 }
 
@@ -272,12 +263,18 @@ async function releaseNights(
 /** Statuses whose nights are free again. Releasing is idempotent, so a retry also repairs a release that failed. */
 const RELEASED_STATUSES = new Set(['rejected', 'cancelled', 'expired']);
 
-/** A status change; rejection, cancellation and expiry give the nights back. */
+/**
+ * A status change; rejection, cancellation and expiry give the nights back. A confirmation first makes the hold
+ * last on the calendar (refused there once the hold expired), then records itself: a crash in between leaves a
+ * pending booking whose own expiry releases the nights.
+ */
 export async function changeBookingStatus(
   deps: BookingStatusDeps,
   command: Exclude<BookingCommand, RequestBooking>,
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {
+  const plain = { ...envelope, idSeed: undefined };
+  if (command.type === 'ConfirmBooking') await confirmHold(deps, command, plain);
   const result = await handleCommand(
     deps.store,
     bookingStreamId(command.data.bookingId),
@@ -289,14 +286,70 @@ export async function changeBookingStatus(
     },
   );
   if (RELEASED_STATUSES.has(result.state.status) && result.state.roomId) {
-    const released = await releaseNights(deps, result.state.roomId, command.data.bookingId, command.context, {
-      ...envelope,
-      idSeed: undefined,
-    });
+    const released = await releaseNights(deps, result.state.roomId, command.data.bookingId, command.context, plain);
     // The answer's position covers the release too: a read with X-Min-Position sees the nights free.
     if (released !== null && (result.position === null || released > result.position)) {
       return { ...result, position: released };
     }
   }
   return result;
+}
+
+/** Checks the confirmation against the booking (who, from which status), then confirms the hold on the calendar. */
+async function confirmHold(
+  deps: BookingStatusDeps,
+  command: Extract<BookingCommand, { type: 'ConfirmBooking' }>,
+  envelope: CommandEnvelope,
+): Promise<void> {
+  const { state } = await loadBooking(deps.store, command.data.bookingId);
+  if (bookingDecider.decide(command, state).length === 0 || !state.roomId) return;
+  await handleCommand(
+    deps.store,
+    calendarStreamId(state.roomId),
+    calendarDecider,
+    { type: 'ConfirmHold', data: { bookingId: command.data.bookingId }, context: command.context },
+    envelope,
+    { maxRetries: deps.maxRetries ?? 20 },
+  );
+}
+
+/**
+ * Frees the nights of holds that expired without their booking being confirmed: a hold's expiry already frees
+ * its nights for the calendar's decisions; this records it, so the read models (search) show them free.
+ * Idempotent: a calendar with no expired hold changes nothing. Returns the number of holds released.
+ */
+export async function releaseExpiredHolds(
+  deps: BookingStatusDeps,
+  roomId: string,
+  context: RequestBooking['context'],
+  envelope: CommandEnvelope,
+): Promise<number> {
+  const { events } = await handleCommand(
+    deps.store,
+    calendarStreamId(roomId),
+    calendarDecider,
+    { type: 'ReleaseExpiredHolds', data: {}, context },
+    envelope,
+    { maxRetries: deps.maxRetries ?? 20 },
+  );
+  return events.length;
+}
+
+/**
+ * The sweep of holds that expired without a confirmed booking: candidates from the search projection's query
+ * module (`roomsWithExpiredHoldsQuery`), each decided again on its calendar stream at `now`. Safe to run from
+ * several workers at once and again after a crash. Returns the number of holds released.
+ */
+export async function releaseExpiredCalendarHolds(
+  deps: BookingStatusDeps & { roomsWithExpiredHolds(now: Date, limit: number): Promise<string[]> },
+  now: Date,
+  envelopeAt: (now: string) => CommandEnvelope,
+): Promise<number> {
+  const at = now.toISOString();
+  const context = { actorId: 'system', actorRole: 'system', now: at } as const;
+  let released = 0;
+  for (const roomId of await deps.roomsWithExpiredHolds(now, 500)) {
+    released += await releaseExpiredHolds(deps, roomId, context, envelopeAt(at));
+  }
+  return released;
 }

@@ -150,14 +150,14 @@ function createSearch(
     const meili = createMeiliRoomSearch({ url: config.MEILI_URL!, apiKey: config.MEILI_MASTER_KEY });
     return {
       reader: meili.reader,
-      projection: roomSearchProjection(() => meili.writer),
+      projection: roomSearchProjection(() => meili.writer, transactionSql),
       // The index settings (filterable and sortable attributes, geo) are applied by code at start-up.
       ready: () => meili.ensureSettings(),
     };
   }
   return {
     reader: pgRoomSearchReader(poolSql(pool)),
-    projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))),
+    projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em)), transactionSql),
   };
 }
 

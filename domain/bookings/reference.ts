@@ -10,4 +10,14 @@ export function bookingReference(random: readonly number[]): string {
   return `RL-${random.map((r) => REFERENCE_ALPHABET[Math.floor(r * REFERENCE_ALPHABET.length)]).join('')}`;
 }
 
+/**
+ * The reference derived from a digest (at least 6 bytes) of the booking id: the same booking always gets the same
+ * candidate, so a retried request claims the reference it claimed before. Each byte picks a letter (a slight bias
+ * towards the first 13 letters: 256 = 9 × 27 + 13; harmless for a name).
+ */
+export function referenceFromDigest(digest: Uint8Array): string {
+  if (digest.length < 6) throw new RangeError('a reference takes a digest of six bytes or more');
+  return `RL-${Array.from(digest.subarray(0, 6), (byte) => REFERENCE_ALPHABET[byte % REFERENCE_ALPHABET.length]).join('')}`;
+}
+
 export const referenceStreamId = (reference: string) => `BookingReference-${reference}`;

@@ -7,4 +7,10 @@ export const bookingUpcasters: Upcaster[] = [
     // No-shows were recorded without a reason before version 2.
     upcast: (data) => ({ reason: null, ...(data as object) }),
   },
+  {
+    type: 'NightsHeld',
+    fromVersion: 1,
+    // Holds made before they carried an expiry belong to recorded bookings, whose own expiry releases them.
+    upcast: (data) => ({ expiresAt: null, ...(data as object) }),
+  },
 ];

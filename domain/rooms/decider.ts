@@ -2,7 +2,6 @@ import type { CommandContext, Decider } from '../shared/decider.js';
 import { DomainError } from '../shared/errors.js';
 import { assertCurrency, assertGeoPoint, assertMinorUnits, type DateRange } from '../shared/values.js';
 import { type Amenity, isAmenity } from './amenities.js';
-import { DEFAULT_AVAILABILITY_HORIZON_DAYS, nextBlockedDates } from './availability.js';
 import type { RoomCommand } from './commands.js';
 import {
   CancellationPolicies,
@@ -18,6 +17,7 @@ export interface RoomState extends Partial<RoomDetails> {
   status: RoomStatus;
   roomId?: string;
   landlordId?: string;
+  /** The last `RoomBlockedDatesSet` of this stream: blocks from before they moved to the calendar stream. */
   blocked: DateRange[];
   photos: RoomPhoto[];
 }
@@ -29,7 +29,6 @@ const LIMITS = {
   description: [0, 5000],
   address: [3, 300],
   maxOccupants: [1, 20],
-  blockedRanges: 200,
   photos: 30,
 } as const;
 
@@ -169,21 +168,9 @@ export function decide(command: RoomCommand, state: RoomState): RoomEvent[] {
       if (state.status !== 'published') return [];
       return [{ type: 'RoomUnpublished', data: { roomId: command.data.roomId, unpublishedAt: context.now } }];
     }
-    case 'SetBlockedDates': {
-      assertExists(state);
-      assertOwner(state, context);
-      if (command.data.blocked.length > LIMITS.blockedRanges) {
-        throw new DomainError('TOO_MANY_RANGES', 'validation', `at most ${LIMITS.blockedRanges} blocked ranges`);
-      }
-      const blocked = nextBlockedDates(
-        state.blocked,
-        command.data.blocked,
-        context.now,
-        command.data.horizonDays ?? DEFAULT_AVAILABILITY_HORIZON_DAYS,
-      );
-      if (sameValue(blocked, state.blocked)) return [];
-      return [{ type: 'RoomBlockedDatesSet', data: { roomId: command.data.roomId, blocked, setAt: context.now } }];
-    }
+    case 'SetBlockedDates':
+      // Blocked dates are decided on the room's calendar stream (domain/bookings/calendar.ts), with the holds.
+      throw new Error('SetBlockedDates runs on the calendar stream: commands/rooms.ts setBlockedDates');
     case 'AddRoomPhotos': {
       assertExists(state);
       assertOwner(state, context);

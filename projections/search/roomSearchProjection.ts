@@ -1,29 +1,47 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CalendarEvent } from '../../domain/bookings/calendar.js';
+import {
+  blockedOf,
+  type CalendarEvent,
+  CalendarEventTypes,
+  calendarDecider,
+  restoredCalendarState,
+  type StoredCalendarState,
+  storedCalendarState,
+} from '../../domain/bookings/calendar.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import { cellOf } from '../../domain/search/cells.js';
 import { type DateRange, dateOfDay, dayNumber, normalizeRanges } from '../../domain/shared/values.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { transactionSql } from '../../infra/search/postgres/pgRoomSearch.js';
 import type { RoomSearchDocument, RoomSearchWriter } from '../../infra/search/roomSearchIndex.js';
 import type { PgProjection } from '../projection.js';
 import { photoPath } from '../rooms/roomView.js';
 
+/** SQL on the runner's open transaction, with `$n` parameters (the composition root gives it). */
+export type TransactionSql = (text: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
+
 /** What the projection remembers of a room between batches (table `search_room_state`). */
-interface RoomSearchState {
+export interface RoomSearchState {
   document?: RoomSearchDocument;
   photos: Array<{ id: string; thumbnailKey: string }>;
-  /** Night to the booking holding it. */
-  held: Record<string, string>;
-  blocked: DateRange[];
+  /** The room's calendar, folded by the calendar decider's own `evolve` (stored as JSON). */
+  calendar: StoredCalendarState;
+  /** The room stream's last `RoomBlockedDatesSet` (blocks from before they moved to the calendar). */
+  roomBlocked: DateRange[];
 }
 
-const emptyState = (): RoomSearchState => ({ photos: [], held: {}, blocked: [] });
+const emptyState = (): RoomSearchState => ({
+  photos: [],
+  calendar: storedCalendarState(calendarDecider.initialState),
+  roomBlocked: [],
+});
 
-/** The blocked ranges and the held nights, merged: as many ranges as there are gaps, however many nights. */
+/**
+ * The blocked ranges and the held nights, merged: as many ranges as there are gaps, however many nights. A hold
+ * that expired stays unavailable here until its release is recorded (`releaseExpiredHolds`, run by the sweep).
+ */
 function unavailableRanges(state: RoomSearchState): DateRange[] {
-  const held = Object.keys(state.held).map((night) => ({ from: night, to: dateOfDay(dayNumber(night) + 1) }));
-  return normalizeRanges([...state.blocked, ...held]);
+  const held = Object.keys(state.calendar.held).map((night) => ({ from: night, to: dateOfDay(dayNumber(night) + 1) }));
+  return normalizeRanges([...blockedOf(restoredCalendarState(state.calendar), state.roomBlocked), ...held]);
 }
 
 /**
@@ -32,20 +50,24 @@ function unavailableRanges(state: RoomSearchState): DateRange[] {
  * Its own state per room lives in PostgreSQL in the runner's transaction, whichever index it writes, so a
  * batch is applied exactly once; writes to the index are idempotent (by room version, and whole sets of ranges).
  */
-export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearchWriter): PgProjection {
+export function roomSearchProjection(
+  writerFor: (em: EntityManager) => RoomSearchWriter,
+  sqlFor: (em: EntityManager) => TransactionSql,
+): PgProjection {
   return {
     name: 'room-search',
     // 2: the index holds each room's words and its unavailable nights as ranges (migration 0009).
-    version: 2,
+    // 3: blocks from the calendar stream; the state keeps the calendar decider's state (holds with their expiry).
+    version: 3,
     filter: {
-      eventTypes: [...RoomEventTypes, 'NightsHeld', 'NightsReleased'],
+      eventTypes: [...RoomEventTypes, ...CalendarEventTypes],
       streamPrefixes: ['Room-', 'RoomCalendar-'],
     },
 
     async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
       const roomIdOf = (e: RecordedEvent) => e.streamId.slice(e.streamId.indexOf('-') + 1);
       const ids = [...new Set(events.map(roomIdOf))];
-      const sql = transactionSql(em);
+      const sql = sqlFor(em);
       const { rows } = (await sql('SELECT room_id, state FROM search_room_state WHERE room_id = ANY($1::uuid[])', [
         ids,
       ])) as { rows: Array<{ room_id: string; state: RoomSearchState }> };
@@ -64,10 +86,7 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
         states.set(roomId, state);
         if (recorded.streamId.startsWith('RoomCalendar-')) {
           const event = { type: recorded.type, data: recorded.data } as CalendarEvent;
-          for (const night of event.data.nights) {
-            if (event.type === 'NightsHeld') state.held[night] = event.data.bookingId;
-            else if (state.held[night] === event.data.bookingId) delete state.held[night];
-          }
+          state.calendar = storedCalendarState(calendarDecider.evolve(restoredCalendarState(state.calendar), event));
           nightsChanged.add(roomId);
           touch(state);
           continue;
@@ -113,7 +132,7 @@ export function roomSearchProjection(writerFor: (em: EntityManager) => RoomSearc
             if (state.document) state.document.published = event.type === 'RoomPublished';
             break;
           case 'RoomBlockedDatesSet':
-            state.blocked = event.data.blocked;
+            state.roomBlocked = event.data.blocked;
             nightsChanged.add(roomId);
             break;
           case 'RoomPhotosAdded':

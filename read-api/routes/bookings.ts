@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +5,6 @@ import { type BookingDeps, changeBookingStatus, requestBooking } from '../../com
 import { type PaymentDeps, recordCashPayment } from '../../commands/payments.js';
 import type { BookingCommand } from '../../domain/bookings/commands.js';
 import type { BookingState } from '../../domain/bookings/decider.js';
-import { bookingReference } from '../../domain/bookings/reference.js';
 import { balanceDue } from '../../domain/payments/decider.js';
 import { BookingView } from '../../projections/bookings/bookingView.js';
 import { pendingBookingsQuery } from '../../projections/bookings/pendingBookings.js';
@@ -148,7 +146,6 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
   const bookings: BookingDeps = {
     store: deps.eventStore,
     maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20),
-    newReference: () => bookingReference(Array.from({ length: 6 }, () => randomInt(0, 1_000_000) / 1_000_000)),
     pendingCap: {
       max: deps.config.MAX_PENDING_BOOKINGS_PER_TENANT,
       pendingBookingsOf: pendingBookingsQuery(deps.pool),

@@ -1,6 +1,7 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { runRoomCommand } from '../../commands/rooms.js';
+import { blockedDatesOf, runRoomCommand, setBlockedDates } from '../../commands/rooms.js';
 import type { RoomState } from '../../domain/rooms/decider.js';
 import { RoomView } from '../../projections/rooms/roomView.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
@@ -37,7 +38,8 @@ function accepted(roomId: string, state: RoomState, position: bigint | null, rev
   };
 }
 
-export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function roomRoutes(fastify: FastifyInstance, deps: AppDeps): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const run = (
     request: FastifyRequest,
     build: (ctx: ReturnType<typeof commandFrom>['context']) => Parameters<typeof runRoomCommand>[1],
@@ -63,7 +65,7 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const roomId = newAggregateId(request, 'room');
-      const body = request.body as typeof CreateRoomBody.static;
+      const body = request.body;
       const location = body.location ?? (await locate(deps, body.address));
       const result = await run(request, (context) => ({
         type: 'CreateRoom',
@@ -91,8 +93,8 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const changes = request.body as typeof UpdateRoomBody.static;
+      const { id } = request.params;
+      const changes = request.body;
       const result = await run(request, (context) => ({ type: 'UpdateRoom', data: { roomId: id, changes }, context }));
       return accepted(id, result.state, result.position, result.revision);
     },
@@ -113,7 +115,7 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
       async (request) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const result = await run(request, (context) =>
           action === 'publish'
             ? { type: 'PublishRoom', data: { roomId: id }, context }
@@ -147,16 +149,22 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { blocked } = request.body as typeof AvailabilityBody.static;
-      const result = await run(request, (context) => ({
-        type: 'SetBlockedDates',
-        data: { roomId: id, blocked, horizonDays: deps.config.AVAILABILITY_HORIZON_DAYS },
-        context,
-      }));
+      const { id } = request.params;
+      const { blocked } = request.body;
+      const { context, envelope } = commandFrom(request, deps.clock);
+      const result = await setBlockedDates(
+        deps.eventStore,
+        {
+          type: 'SetBlockedDates',
+          data: { roomId: id, blocked, horizonDays: deps.config.AVAILABILITY_HORIZON_DAYS },
+          context,
+        },
+        envelope,
+        { maxRetries: deps.config.COMMAND_MAX_RETRIES, ifRevision: ifMatchRevision(request) },
+      );
       return {
         id,
-        blocked: result.state.blocked,
+        blocked: [...blockedDatesOf(result.state)],
         position: result.position?.toString() ?? null,
         revision: result.revision?.toString() ?? '0',
       };
@@ -176,7 +184,7 @@ export function roomRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await honourMinPosition(deps, request, 'rooms');
       const room = await deps.orm.em.fork().findOne(RoomView, { id });
       const user = request.user;

@@ -73,7 +73,7 @@ describe('no double booking across two API processes', () => {
     );
     const nightsPerBooking = new Map<string, number>();
     for (const booking of calendar.held.values())
-      nightsPerBooking.set(booking, (nightsPerBooking.get(booking) ?? 0) + 1);
+      nightsPerBooking.set(booking.bookingId, (nightsPerBooking.get(booking.bookingId) ?? 0) + 1);
     expect(nightsPerBooking.size).toBe(accepted);
     for (const count of nightsPerBooking.values()) expect(count).toBe(2);
     expect(calendar.held.size).toBe(accepted * 2);

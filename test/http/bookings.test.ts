@@ -126,7 +126,8 @@ describe('requesting a stay', () => {
     );
     // Every accepted booking holds all its nights, and no night has two holders.
     const heldBy = new Map<string, string[]>();
-    for (const [night, booking] of calendar.held) heldBy.set(booking, [...(heldBy.get(booking) ?? []), night]);
+    for (const [night, hold] of calendar.held)
+      heldBy.set(hold.bookingId, [...(heldBy.get(hold.bookingId) ?? []), night]);
     expect(heldBy.size).toBe(accepted.length);
     for (const nights of heldBy.values()) expect(nights).toHaveLength(3);
     expect(calendar.held.size).toBe(accepted.length * 3);

@@ -15,7 +15,7 @@ import { roomDetails } from '../support/builders/rooms.js';
 import { projectionSpec, recordedEvent } from '../support/projectionSpec.js';
 
 /** The search projection, given events, then what a search finds: against the real PostGIS. */
-const spec = projectionSpec(roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em))));
+const spec = projectionSpec(roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em)), transactionSql));
 const recorded = (streamId: string, revision: number, event: RoomEvent | CalendarEvent) =>
   recordedEvent(streamId, revision, event);
 const apply = spec.apply;
@@ -65,7 +65,7 @@ describe('room search projection', () => {
       }),
       recorded(calendar, 0, {
         type: 'NightsHeld',
-        data: { bookingId: booking, nights: [d(30), d(31)], heldAt: '2027-01-06T10:00:00.000Z' },
+        data: { bookingId: booking, nights: [d(30), d(31)], heldAt: '2027-01-06T10:00:00.000Z', expiresAt: null },
       }),
       recorded(room, 3, {
         type: 'RoomBlockedDatesSet',
@@ -122,7 +122,12 @@ describe('room search projection', () => {
       }),
       recorded(calendar, 2, {
         type: 'NightsHeld',
-        data: { bookingId: booking, nights: [d(40), d(41), d(43)], heldAt: '2027-01-06T10:00:00.000Z' },
+        data: {
+          bookingId: booking,
+          nights: [d(40), d(41), d(43)],
+          heldAt: '2027-01-06T10:00:00.000Z',
+          expiresAt: null,
+        },
       }),
     ]);
     expect(performance.now() - started).toBeLessThan(1_000);
