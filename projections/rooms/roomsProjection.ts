@@ -1,8 +1,14 @@
+import { type BlockedDatesSet, calendarStreamId } from '../../domain/bookings/calendar.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import { singleStreamRows } from '../singleStreamRows.js';
 import { photoPath, RoomView } from './roomView.js';
 
-/** Builds the PostGIS `rooms` table from the Room streams. */
+const calendarPrefix = calendarStreamId('');
+
+/**
+ * Builds the PostGIS `rooms` table from the Room streams, and the blocked dates from the room's calendar stream
+ * (`BlockedDatesSet`; a room's legacy `RoomBlockedDatesSet` stands until the calendar has one).
+ */
 export const roomsProjection = singleStreamRows<RoomEvent, RoomView>({
   name: 'rooms',
   version: 1,
@@ -58,5 +64,18 @@ export const roomsProjection = singleStreamRows<RoomEvent, RoomView>({
         throw new Error(`rooms projection: unknown event ${(unhandled as { type: string }).type}`);
       }
     }
+  },
+  also: {
+    eventTypes: ['BlockedDatesSet'],
+    streamPrefixes: [calendarPrefix],
+    async apply(em, recorded) {
+      if (recorded.type !== 'BlockedDatesSet') return;
+      const room = await em.findOne(RoomView, { id: recorded.streamId.slice(calendarPrefix.length) });
+      // The whole list each time: applying it again changes nothing. The room's revision (its ETag) stays.
+      if (!room || room.lastPosition >= recorded.position) return;
+      room.blocked = (recorded.data as BlockedDatesSet['data']).blocked;
+      room.updatedAt = new Date(recorded.metadata.occurredAt);
+      room.lastPosition = recorded.position;
+    },
   },
 });
