@@ -30,17 +30,6 @@ const ADAPTERS: readonly RegExp[] = [
 /** The layers that import ports and domain only. */
 const PORT_USERS = ['commands', 'projections', 'read-api', 'workers'] as const;
 
-/**
- * Known and being removed, one import each. An entry whose import is gone is harmless; a new one must be argued.
- */
-const ALLOWED: ReadonlyArray<{ file: string; imports: string; why: string }> = [
-  {
-    file: 'projections/search/roomSearchProjection.ts',
-    imports: 'infra/search/postgres/pgRoomSearch.ts',
-    why: 'fixed in the search projection change',
-  },
-];
-
 function sourceFiles(folder: string): string[] {
   return readdirSync(join(root, folder), { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
@@ -72,7 +61,6 @@ describe('dependency rules', () => {
     const offending = PORT_USERS.flatMap((folder) => sourceFiles(folder))
       .flatMap((file) => importsOf(file).map((imported) => ({ file, imported })))
       .filter(({ imported }) => ADAPTERS.some((adapter) => adapter.test(imported)))
-      .filter(({ file, imported }) => !ALLOWED.some((a) => a.file === file && a.imports === imported))
       .map(({ file, imported }) => `${file} imports ${imported}`);
     expect(offending).toEqual([]);
   });

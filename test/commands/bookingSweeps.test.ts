@@ -9,6 +9,10 @@ import { publishedRoom } from '../support/flows.js';
 
 let t: TestApp;
 const landlordId = randomUUID();
+
+const TODAY_MS = Date.now();
+/** The day `offset` days from today (UTC), yyyy-mm-dd: no test date is one the calendar will pass. */
+const dayFromNow = (offset: number) => new Date(TODAY_MS + offset * 86_400_000).toISOString().slice(0, 10);
 beforeAll(async () => {
   t = await createTestApp({ config: { BOOKING_HOLD_MINUTES: '15' } });
 });
@@ -29,7 +33,7 @@ async function pendingBooking(checkIn: string, checkOut: string) {
 
 describe('scheduled sweeps', () => {
   it('expires holds that ran out, from the read model, and frees their nights', async () => {
-    const booking = await pendingBooking('2027-05-01', '2027-05-03');
+    const booking = await pendingBooking(dayFromNow(60), dayFromNow(62));
     await waitForCheckpoint(t.runtime.pool, bookingsProjection, BigInt(booking.position), 5000);
     const deps = { store: t.runtime.eventStore, queries: t.runtime.sweepQueries };
     expect(await expireOverdueHolds(deps, new Date(Date.now() + 10 * 60_000))).toBe(0);
@@ -41,13 +45,13 @@ describe('scheduled sweeps', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant'),
-      payload: { roomId: booking.roomId, checkIn: '2027-05-01', checkOut: '2027-05-03', guests: 1 },
+      payload: { roomId: booking.roomId, checkIn: dayFromNow(60), checkOut: dayFromNow(62), guests: 1 },
     });
     expect(again.statusCode).toBe(201);
   });
 
   it('leaves a booking the landlord confirmed in time alone', async () => {
-    const booking = await pendingBooking('2027-06-01', '2027-06-03');
+    const booking = await pendingBooking(dayFromNow(90), dayFromNow(92));
     const confirmed = await t.app.inject({
       method: 'PUT',
       url: `/api/bookings/${booking.id}/status`,
@@ -59,7 +63,7 @@ describe('scheduled sweeps', () => {
     await expireOverdueHolds(deps, new Date(Date.now() + 16 * 60_000));
     expect((await loadBooking(t.runtime.eventStore, booking.id)).state.status).toBe('confirmed');
     // Not checked in: nothing to complete after check-out either.
-    await completeFinishedStays(deps, new Date('2027-06-03T12:00:00Z'));
+    await completeFinishedStays(deps, new Date(`${dayFromNow(92)}T12:00:00Z`));
     expect((await loadBooking(t.runtime.eventStore, booking.id)).state.status).toBe('confirmed');
   });
 });

@@ -15,6 +15,10 @@ import { publishedRoom } from '../support/flows.js';
 import { waitFor } from '../workers/support.js';
 
 let t: TestApp;
+
+const TODAY_MS = Date.now();
+/** The day `offset` days from today (UTC), yyyy-mm-dd: no test date is one the calendar will pass. */
+const dayFromNow = (offset: number) => new Date(TODAY_MS + offset * 86_400_000).toISOString().slice(0, 10);
 beforeAll(async () => {
   t = await createTestApp();
 });
@@ -59,7 +63,7 @@ async function confirmedBooking(
     method: 'POST',
     url: '/api/bookings',
     headers: tenant,
-    payload: { roomId: room.id, checkIn: '2027-03-01', checkOut: '2027-03-04', guests: 1 },
+    payload: { roomId: room.id, checkIn: dayFromNow(90), checkOut: dayFromNow(93), guests: 1 },
   });
   expect(requested.statusCode).toBe(201);
   const id = requested.json().id as string;
@@ -104,7 +108,7 @@ describe('payment tracking', () => {
       balanceDue: 13_500,
       refundDue: 0,
       currency: 'EUR',
-      dueAt: '2027-03-01T00:00:00.000Z',
+      dueAt: `${dayFromNow(90)}T00:00:00.000Z`,
       overdueSince: null,
     });
     expect(booking.payments).toEqual([]);
@@ -168,7 +172,7 @@ describe('payment tracking', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant'),
-      payload: { roomId: room.id, checkIn: '2027-04-01', checkOut: '2027-04-02', guests: 1 },
+      payload: { roomId: room.id, checkIn: dayFromNow(120), checkOut: dayFromNow(121), guests: 1 },
     });
     const early = await pay(pending.json().id, t.as('landlord', landlordId), 100);
     expect([early.statusCode, early.json().error]).toEqual([422, 'NO_PAYMENT_DUE']);
@@ -206,14 +210,14 @@ describe('payment tracking', () => {
       5000,
     );
     const deps = { store: t.runtime.eventStore, queries: t.runtime.sweepQueries };
-    expect(await markOverduePayments(deps, new Date('2027-03-01T23:59:00Z'))).toBe(0);
-    expect(await markOverduePayments(deps, new Date('2027-03-02T00:00:01Z'))).toBeGreaterThanOrEqual(1);
+    expect(await markOverduePayments(deps, new Date(`${dayFromNow(90)}T23:59:00Z`))).toBe(0);
+    expect(await markOverduePayments(deps, new Date(`${dayFromNow(91)}T00:00:01Z`))).toBeGreaterThanOrEqual(1);
     const booking = await waitFor('overdue in the read model', async () => {
       const view = (await getBooking(b.id, b.landlord)).json() as { payment: Json };
       return view.payment.status === 'overdue' ? view : undefined;
     });
-    expect(booking.payment).toMatchObject({ balanceDue: 11_500, overdueSince: '2027-03-02T00:00:01.000Z' });
-    expect(await markOverduePayments(deps, new Date('2027-03-03T00:00:00Z'))).toBe(0);
+    expect(booking.payment).toMatchObject({ balanceDue: 11_500, overdueSince: `${dayFromNow(91)}T00:00:01.000Z` });
+    expect(await markOverduePayments(deps, new Date(`${dayFromNow(92)}T00:00:00Z`))).toBe(0);
     const overdue = [];
     for await (const event of t.runtime.eventStore.readStream(paymentStreamId(b.id))) {
       if (event.type === 'PaymentOverdue') overdue.push(event);
@@ -265,8 +269,8 @@ describe('the booking process manager', () => {
       {
         roomId: room.id,
         bookingId,
-        checkIn: '2027-05-01',
-        checkOut: '2027-05-03',
+        checkIn: dayFromNow(150),
+        checkOut: dayFromNow(152),
         guests: 1,
         holdMinutes: 7 * 24 * 60,
       },
@@ -321,9 +325,9 @@ describe('the booking process manager', () => {
     const overdue = await waitFor('the overdue timer', () =>
       queues.bookingTimers.getJob(timerJobId({ kind: 'mark-payment-overdue', bookingId: b.id })),
     );
-    expect(Math.abs(overdue.timestamp + (overdue.opts.delay ?? 0) - Date.parse('2027-03-02T00:00:00Z'))).toBeLessThan(
-      1000,
-    );
+    expect(
+      Math.abs(overdue.timestamp + (overdue.opts.delay ?? 0) - Date.parse(`${dayFromNow(91)}T00:00:00Z`)),
+    ).toBeLessThan(1000);
 
     // Replay everything with a new runner, having forgotten which effects were done (as after a crash
     // between an effect and its commit): the effects themselves must still happen once.

@@ -12,6 +12,10 @@ import { publishedRoom } from '../support/flows.js';
 import { waitFor } from './support.js';
 
 let t: TestApp;
+
+const TODAY_MS = Date.now();
+/** The day `offset` days from today (UTC), yyyy-mm-dd: no test date is one the calendar will pass. */
+const dayFromNow = (offset: number) => new Date(TODAY_MS + offset * 86_400_000).toISOString().slice(0, 10);
 let worker: ReturnType<typeof createBookingTimersWorker>;
 beforeAll(async () => {
   t = await createTestApp();
@@ -49,11 +53,11 @@ describe('booking deadlines as BullMQ delayed jobs', () => {
     const requestedAt = new Date(Date.now() - 36 * 3600_000).toISOString();
     await requestBooking(
       { store: t.runtime.eventStore, newReference: () => `RL-${randomUUID().slice(0, 6).toUpperCase()}` },
-      { roomId, bookingId, checkIn: '2027-05-10', checkOut: '2027-05-12', guests: 1, holdMinutes: 24 * 60 },
+      { roomId, bookingId, checkIn: dayFromNow(60), checkOut: dayFromNow(62), guests: 1, holdMinutes: 24 * 60 },
       { actorId: randomUUID(), actorRole: 'tenant', now: requestedAt },
       envelope(requestedAt),
     );
-    expect(await heldNights(roomId)).toEqual(['2027-05-10', '2027-05-11']);
+    expect(await heldNights(roomId)).toEqual([dayFromNow(60), dayFromNow(61)]);
 
     const job = await waitFor('the expiry job', () =>
       t.runtime.queues.bookingTimers.getJob(timerJobId({ kind: 'expire-hold', bookingId })),
@@ -70,7 +74,7 @@ describe('booking deadlines as BullMQ delayed jobs', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant'),
-      payload: { roomId, checkIn: '2027-06-10', checkOut: '2027-06-11', guests: 1 },
+      payload: { roomId, checkIn: dayFromNow(90), checkOut: dayFromNow(91), guests: 1 },
     });
     const bookingId = booking.json().id as string;
     const scheduled = await waitFor('the expiry job', () =>
@@ -89,7 +93,7 @@ describe('booking deadlines as BullMQ delayed jobs', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant'),
-      payload: { roomId, checkIn: '2027-07-10', checkOut: '2027-07-11', guests: 1 },
+      payload: { roomId, checkIn: dayFromNow(120), checkOut: dayFromNow(121), guests: 1 },
     });
     early.bookingId = loneBooking.json().id;
     await t.runtime.queues.bookingTimers.add(
