@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimer } from './bookingProcess.js';
-import { changeBookingStatus } from './bookings.js';
+import { changeBookingStatus, releaseExpiredCalendarHolds } from './bookings.js';
 import type { CommandEnvelope } from './handleCommand.js';
 import { handlePaymentCommand } from './payments.js';
 
@@ -67,6 +67,8 @@ export interface BookingSweepQueries {
   expiredHolds: SweepCandidates;
   endedStays: SweepCandidates;
   overduePayments: SweepCandidates;
+  /** Rooms whose calendar has a hold expired at `now` and not released (a request that died half-way). */
+  calendarsWithExpiredHolds: SweepCandidates;
 }
 
 export type SweepDeps = TimerDeps & { queries: BookingSweepQueries };
@@ -99,3 +101,14 @@ export const completeFinishedStays = (deps: SweepDeps, now: Date) =>
 /** Marks overdue every payment with a balance left one day after it was due. */
 export const markOverduePayments = (deps: SweepDeps, now: Date) =>
   sweep(deps, 'mark-payment-overdue', deps.queries.overduePayments, now);
+
+/**
+ * Records the release of holds that expired without a booking (a request that died between its hold and its
+ * booking). The calendar already treats them as free; the release lets the search index show the nights free.
+ */
+export const releaseAbandonedHolds = (deps: SweepDeps, now: Date) =>
+  releaseExpiredCalendarHolds(
+    { store: deps.store, roomsWithExpiredHolds: deps.queries.calendarsWithExpiredHolds },
+    now,
+    systemEnvelope,
+  );

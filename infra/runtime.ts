@@ -19,6 +19,7 @@ import { paymentsProjection } from '../projections/payments/paymentsProjection.j
 import type { PgProjection } from '../projections/projection.js';
 import { fileReferencesProjection } from '../projections/rooms/fileReferencesProjection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
+import { roomsWithExpiredHoldsQuery } from '../projections/search/expiredHolds.js';
 import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
 import { projectionLag } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
@@ -290,6 +291,7 @@ export async function createRuntime(
       expiredHolds: expiredHoldsQuery(pool),
       endedStays: endedStaysQuery(pool),
       overduePayments: overduePaymentsQuery(pool),
+      calendarsWithExpiredHolds: roomsWithExpiredHoldsQuery(pool),
     },
     addressOf: async (userId) => {
       const { rows } = await pool.query<{ email: string | null }>('SELECT email FROM users WHERE id = $1', [userId]);

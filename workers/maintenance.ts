@@ -6,6 +6,7 @@ import {
   completeFinishedStays,
   expireOverdueHolds,
   markOverduePayments,
+  releaseAbandonedHolds,
 } from '../commands/bookingSweeps.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
@@ -175,7 +176,7 @@ export interface MaintenanceWorkerDeps {
 
 type MaintenanceResult =
   | { deleted: number }
-  | { expired: number; completed: number; overdue: number }
+  | { expired: number; completed: number; overdue: number; released: number }
   | { filesDeleted: number };
 
 export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, MaintenanceResult> {
@@ -220,9 +221,10 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
           const expired = await expireOverdueHolds(sweepDeps, now);
           const completed = await completeFinishedStays(sweepDeps, now);
           const overdue = await markOverduePayments(sweepDeps, now);
-          if (expired + completed + overdue > 0)
-            log.info({ jobId: job.id, expired, completed, overdue }, 'bookings swept');
-          return { expired, completed, overdue };
+          const released = await releaseAbandonedHolds(sweepDeps, now);
+          if (expired + completed + overdue + released > 0)
+            log.info({ jobId: job.id, expired, completed, overdue, released }, 'bookings swept');
+          return { expired, completed, overdue, released };
         }
         default: {
           const unhandled: never = name;

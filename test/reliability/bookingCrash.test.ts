@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BookingDeps, releaseExpiredCalendarHolds, requestBooking } from '../../commands/bookings.js';
+import { releaseAbandonedHolds } from '../../commands/bookingSweeps.js';
+import { type BookingDeps, requestBooking } from '../../commands/bookings.js';
 import type { CommandEnvelope } from '../../commands/handleCommand.js';
 import { loadState } from '../../commands/loadState.js';
 import { runRoomCommand } from '../../commands/rooms.js';
@@ -169,10 +170,10 @@ async function expectRecoveredAfterExpiry(roomId: string, bookingId: string): Pr
 
   clock.advanceMinutes(HOLD_MINUTES + 1);
   expect((await liveHolders(roomId)).size).toBe(0);
-  const released = await releaseExpiredCalendarHolds(
-    { store: runtime.eventStore, roomsWithExpiredHolds: roomsWithExpiredHoldsQuery(runtime.pool) },
+  // The sweep the maintenance worker runs every minute records the release.
+  const released = await releaseAbandonedHolds(
+    { store: runtime.eventStore, queries: runtime.sweepQueries },
     clock.now(),
-    (now) => ({ ...envelope('system'), now }),
   );
   if (held) expect(released).toBeGreaterThanOrEqual(1);
   await eventually(() => searchFinds(roomId), 'search to show the nights free again');
