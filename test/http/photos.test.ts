@@ -412,10 +412,16 @@ describe('clean-up of files nothing refers to', () => {
     const keyOf = (url: string) => url.slice(-64);
     const exists = (url: string) => t.runtime.fileStore.exists(keyOf(url));
     const deps = { pool: t.runtime.pool, fileStore: t.runtime.fileStore };
+    // The grace period counts from when the file store stored the file (its own clock, the file's time).
+    let storedAt = 0;
+    for await (const file of t.runtime.fileStore.list()) {
+      if (file.key === keyOf(removed!.url)) storedAt = file.storedAt.getTime();
+    }
+    expect(storedAt).toBeGreaterThan(0);
     // Within the grace period nothing goes: the event of a fresh upload may not have reached the read model.
-    await purgeUnreferencedFiles(deps);
+    await purgeUnreferencedFiles(deps, new Date(storedAt + 60_000));
     expect(await exists(removed!.url)).toBe(true);
-    const deleted = await purgeUnreferencedFiles(deps, new Date(Date.now() + 25 * 3_600_000));
+    const deleted = await purgeUnreferencedFiles(deps, new Date(storedAt + 25 * 3_600_000));
     expect(deleted).toBeGreaterThanOrEqual(2);
     expect([await exists(removed!.url), await exists(removed!.thumbnailUrl)]).toEqual([false, false]);
     expect([await exists(kept!.url), await exists(kept!.thumbnailUrl)]).toEqual([true, true]);

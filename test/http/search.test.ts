@@ -4,6 +4,9 @@ import { offset } from '../contracts/roomIndex.contract.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 
+/** Calendar dates around an exam two months from today: `day(0)` is its first day. */
+const day = (offset: number) => new Date(Date.now() + (60 + offset) * 86_400_000).toISOString().slice(0, 10);
+
 let t: TestApp;
 const landlordId = randomUUID();
 let venueId: string;
@@ -38,8 +41,8 @@ beforeAll(async () => {
     payload: {
       universityId: university.id,
       name: 'Admission test',
-      startsOn: '2027-09-06',
-      endsOn: '2027-09-07',
+      startsOn: day(0),
+      endsOn: day(1),
       venueIds: [venueId],
     },
   });
@@ -98,19 +101,19 @@ describe('GET /api/rooms/search', () => {
       method: 'POST',
       url: '/api/bookings',
       headers: t.as('tenant', tenantId),
-      payload: { roomId: booked, checkIn: '2027-09-05', checkOut: '2027-09-07', guests: 1 },
+      payload: { roomId: booked, checkIn: day(-1), checkOut: day(1), guests: 1 },
     });
     expect(booking.statusCode).toBe(201);
     const block = await t.app.inject({
       method: 'PUT',
       url: `/api/rooms/${blocked}/availability`,
       headers: t.as('landlord', landlordId),
-      payload: { blocked: [{ from: '2027-09-06', to: '2027-09-07' }] },
+      payload: { blocked: [{ from: day(0), to: day(1) }] },
     });
     lastPosition = block.json().position;
-    expect(await ids({ ...at(centre), checkIn: '2027-09-06', checkOut: '2027-09-08' })).toEqual([free]);
+    expect(await ids({ ...at(centre), checkIn: day(0), checkOut: day(2) })).toEqual([free]);
     // The night of checkOut is not needed.
-    expect(await ids({ ...at(centre), checkIn: '2027-09-03', checkOut: '2027-09-05', sort: 'distance' })).toEqual([
+    expect(await ids({ ...at(centre), checkIn: day(-3), checkOut: day(-1), sort: 'distance' })).toEqual([
       booked,
       blocked,
       free,
@@ -124,10 +127,7 @@ describe('GET /api/rooms/search', () => {
     });
     expect(cancelled.statusCode).toBe(200);
     lastPosition = cancelled.json().position;
-    expect(await ids({ ...at(centre), checkIn: '2027-09-06', checkOut: '2027-09-08', sort: 'distance' })).toEqual([
-      booked,
-      free,
-    ]);
+    expect(await ids({ ...at(centre), checkIn: day(0), checkOut: day(2), sort: 'distance' })).toEqual([booked, free]);
   });
 
   it('sorts by distance and price monotonically, and pages through every room exactly once', async () => {
@@ -208,8 +208,8 @@ describe('GET /api/rooms/search', () => {
     expect(response.json().items.map((h: Hit) => h.id)).toContain(near);
     expect(response.json().context).toMatchObject({
       examVenue: { id: venueId, name: 'Aula Rogers' },
-      examSession: { id: sessionId, startsOn: '2027-09-06', endsOn: '2027-09-07' },
-      proposedStay: { checkIn: '2027-09-05', checkOut: '2027-09-08' },
+      examSession: { id: sessionId, startsOn: day(0), endsOn: day(1) },
+      proposedStay: { checkIn: day(-1), checkOut: day(2) },
     });
     const byVenue = await search({ examLocationId: venueId });
     expect(byVenue.json().items.map((h: Hit) => h.id)).toContain(near);
@@ -260,8 +260,8 @@ describe('GET /api/rooms/search', () => {
       [{ lat: 91, lng: 9 }, 400, 'VALIDATION_FAILED'],
       [{ lat: 45 }, 400, 'INCOMPLETE_LOCATION'],
       [{ examLocationId: randomUUID() }, 404, 'EXAM_VENUE_NOT_FOUND'],
-      [{ ...at(VENUE), checkIn: '2027-09-08', checkOut: '2027-09-06' }, 400, 'INVALID_STAY'],
-      [{ ...at(VENUE), checkIn: '2027-09-08' }, 400, 'INCOMPLETE_STAY'],
+      [{ ...at(VENUE), checkIn: day(2), checkOut: day(0) }, 400, 'INVALID_STAY'],
+      [{ ...at(VENUE), checkIn: day(2) }, 400, 'INCOMPLETE_STAY'],
       [{ ...at(VENUE), amenities: 'desk,jacuzzi' }, 400, 'UNKNOWN_AMENITY'],
       [{ ...at(VENUE), minPrice: 500, maxPrice: 100 }, 400, 'INVALID_PRICE_RANGE'],
       [{ ...at(VENUE), cursor: 'bogus' }, 400, 'INVALID_CURSOR'],

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 
+/** Calendar dates of an exam session two months from today: `day(0)` is its first day. */
+const day = (offset: number) => new Date(Date.now() + (60 + offset) * 86_400_000).toISOString().slice(0, 10);
+
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
@@ -71,8 +74,8 @@ describe('universities, exam venues and sessions', () => {
       payload: {
         universityId: u.id,
         name: 'State exam, June 2027',
-        startsOn: '2027-06-14',
-        endsOn: '2027-06-18',
+        startsOn: day(0),
+        endsOn: day(4),
         venueIds: [law.json().id, eng.json().id],
       },
     });
@@ -92,7 +95,7 @@ describe('universities, exam venues and sessions', () => {
       headers: seen,
     });
     const [only] = sessions.json().items;
-    expect(only).toMatchObject({ name: 'State exam, June 2027', startsOn: '2027-06-14', endsOn: '2027-06-18' });
+    expect(only).toMatchObject({ name: 'State exam, June 2027', startsOn: day(0), endsOn: day(4) });
     expect(only.venues.map((v: { name: string; location: object }) => [v.name, v.location])).toEqual([
       ['Aula Magna, Faculty of Law', { lat: 44.4939, lng: 11.3428 }],
       ['Engineering Hall', { lat: 44.4877, lng: 11.3297 }],
@@ -116,8 +119,8 @@ describe('universities, exam venues and sessions', () => {
       payload: {
         universityId: mine.id,
         name: 'Mixed',
-        startsOn: '2027-06-14',
-        endsOn: '2027-06-15',
+        startsOn: day(0),
+        endsOn: day(1),
         venueIds: [foreign.json().id],
       },
     });
@@ -129,8 +132,8 @@ describe('universities, exam venues and sessions', () => {
       payload: {
         universityId: theirs.id,
         name: 'Backwards',
-        startsOn: '2027-06-15',
-        endsOn: '2027-06-14',
+        startsOn: day(1),
+        endsOn: day(0),
         venueIds: [foreign.json().id],
       },
     });
@@ -156,7 +159,7 @@ describe('universities, exam venues and sessions', () => {
       method: 'POST',
       url: '/api/exam-sessions',
       headers: official,
-      payload: { universityId: u.id, name: 'Finals', startsOn: '2027-07-01', endsOn: '2027-07-03', venueIds: [a, b] },
+      payload: { universityId: u.id, name: 'Finals', startsOn: day(17), endsOn: day(19), venueIds: [a, b] },
     });
     const sessionId = session.json().id as string;
     const seen = { 'x-min-position': session.json().position };
