@@ -2,6 +2,7 @@
 # npm test: local services, a test database (roomline_test on the same server), then type check,
 # lint and the vitest suite, stopping at the first failure. Extra arguments go to vitest:
 #   npm test -- test/infra          npm test -- -t "double booking"
+#   TEST_FAKETIME=+400d npm test -- test/http   (the tests alone, a year ahead)
 # TEST_DATABASE_URL, when set, is used as the test database instead of roomline_test.
 set -euo pipefail
 
@@ -20,6 +21,22 @@ export DATABASE_URL="$test_database_url"
 export JWT_SECRET="${JWT_SECRET:-roomline-test-only-jwt-secret-0123456789}"
 # A fixed, test-only key-encryption key (base64 of "roomline-test-only-data-key-0001"); never used outside tests.
 export DATA_ENCRYPTION_KEY="${DATA_ENCRYPTION_KEY:-cm9vbWxpbmUtdGVzdC1vbmx5LWRhdGEta2V5LTAwMDE=}"
+
+# TEST_FAKETIME=+400d: the tests alone, with the clock moved (Debian's faketime fakes this process tree's
+# clock, not PostgreSQL's): what proves that no test and no query depends on today's date.
+if [ -n "${TEST_FAKETIME:-}" ]; then
+  if ! command -v faketime >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get install -y -qq faketime >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+    else
+      echo "TEST_FAKETIME needs faketime: sudo apt-get install -y faketime" >&2
+      exit 1
+    fi
+  fi
+  step "tests under faketime $TEST_FAKETIME: vitest run $*"
+  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$TEST_FAKETIME" npx vitest run "$@"
+  exit 0
+fi
 
 step "type check: tsc --noEmit -p tsconfig.json"
 npx tsc --noEmit -p tsconfig.json
