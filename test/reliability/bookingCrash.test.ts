@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseAbandonedHolds } from '../../commands/bookingSweeps.js';
 import { type BookingDeps, requestBooking } from '../../commands/bookings.js';
@@ -13,14 +12,11 @@ import { bookingStreamId } from '../../domain/bookings/events.js';
 import { dateOfDay, dayNumber } from '../../domain/shared/values.js';
 import type { Clock } from '../../infra/clock/clock.js';
 import type { EventStore } from '../../infra/eventStore/eventStore.js';
-import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import type { Runtime } from '../../infra/runtime.js';
 import { pendingBookingsQuery } from '../../projections/bookings/pendingBookings.js';
-import { ProjectionRunner } from '../../projections/runner.js';
-import { roomsWithExpiredHoldsQuery } from '../../projections/search/expiredHolds.js';
-import { testConfig } from '../support/app.js';
+import { createTestApp, type TestApp } from '../support/app.js';
 import { roomDetails } from '../support/builders/rooms.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { deleteRedisKeys } from '../support/redis.js';
+import type { TestDatabase } from '../support/database.js';
 
 /**
  * A booking request killed after each of its writes leaves no night held past the hold's expiry and no booking
@@ -61,9 +57,9 @@ function crashingAfter(inner: EventStore, n: number): EventStore {
   });
 }
 
+let t: TestApp;
 let db: TestDatabase;
 let runtime: Runtime;
-let runner: ProjectionRunner;
 const clock = settableClock(new Date());
 const landlordId = randomUUID();
 const today = () => dayNumber(clock.now().toISOString().slice(0, 10));
@@ -76,25 +72,12 @@ const envelope = (actorId: string): CommandEnvelope => ({
 });
 
 beforeAll(async () => {
-  db = await createTestDatabase(4);
-  const config = testConfig(db.url, { BOOKING_HOLD_MINUTES: String(HOLD_MINUTES) });
-  runtime = await createRuntime(config, pino({ level: 'silent' }), clock);
-  runner = new ProjectionRunner({
-    orm: runtime.orm,
-    store: runtime.eventStore,
-    databaseUrl: db.url,
-    projections: runtime.projections,
-    logger: runtime.logger,
-    standbyRetryMs: 200,
-  });
-  await runner.start();
+  t = await createTestApp({ config: { BOOKING_HOLD_MINUTES: String(HOLD_MINUTES) }, clock });
+  ({ db, runtime } = t);
 }, 60_000);
 
 afterAll(async () => {
-  await runner?.stop();
-  await runtime?.close();
-  await deleteRedisKeys(runtime.config.QUEUE_PREFIX);
-  await db?.drop();
+  await t?.close();
 });
 
 async function publishedRoom(): Promise<string> {

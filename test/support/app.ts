@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Role } from '../../domain/shared/decider.js';
 import { accessTokenSigner } from '../../infra/auth/tokens.js';
+import type { Clock } from '../../infra/clock/clock.js';
 import { type Config, loadConfig } from '../../infra/config/config.js';
 import { createRuntime, type Runtime } from '../../infra/runtime.js';
 import { ProjectionRunner } from '../../projections/runner.js';
@@ -46,11 +47,11 @@ export interface TestApp {
 
 /** The real app on a fresh database, with the projection runner unless `projections: false`. */
 export async function createTestApp(
-  options: { projections?: boolean; config?: Record<string, string>; logger?: Logger } = {},
+  options: { projections?: boolean; config?: Record<string, string>; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(4);
   const config = testConfig(db.url, options.config);
-  const runtime = await createRuntime(config, options.logger ?? pino({ level: config.LOG_LEVEL }));
+  const runtime = await createRuntime(config, options.logger ?? pino({ level: config.LOG_LEVEL }), options.clock);
   const app = await buildApp(runtime);
   let runner: ProjectionRunner | undefined;
   if (options.projections !== false) {
