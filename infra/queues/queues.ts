@@ -7,6 +7,8 @@ export const QueueNames = {
   maintenance: 'maintenance',
   /** Booking deadlines as delayed jobs: hold expiry, stay completion, overdue payments. */
   bookingTimers: 'booking-timers',
+  /** Notifications to deliver (email, SMS, push), the reminders the day before check-in, message digests. */
+  notifications: 'notifications',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
@@ -26,6 +28,38 @@ export interface QueueConnection {
 
 export function queueConnection(redisUrl: string, prefix = DEFAULT_QUEUE_PREFIX): QueueConnection {
   return { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix };
+}
+
+/**
+ * Connection options of a producer that must never wait for Redis (a request, a subscription that retries):
+ * no offline queue, so a command fails at once while Redis is away instead of piling up in memory.
+ */
+export function producerConnection(at: QueueConnection): QueueConnection {
+  return { ...at, connection: { ...at.connection, enableOfflineQueue: false, maxRetriesPerRequest: 1 } };
+}
+
+/** Redis did not take a job in time. `code` is what the HTTP error handler answers 503 for. */
+export class QueueUnavailable extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(what: string, cause?: unknown) {
+    super(`the queue did not take ${what}: ${cause instanceof Error ? cause.message : 'timed out'}`);
+    this.name = 'QueueUnavailable';
+  }
+}
+
+/** A queue call bounded in time: QueueUnavailable after `timeoutMs`, or when Redis refuses it. */
+export async function boundedQueueCall<T>(what: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailable(what)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work(), timeout]);
+  } catch (error) {
+    throw error instanceof QueueUnavailable ? error : new QueueUnavailable(what, error);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
