@@ -49,3 +49,54 @@ export type MessagesRead = DomainEvent<
 export type ConversationEvent = ConversationStarted | MessageSent | MessagesDelivered | MessagesRead;
 
 export const conversationStreamId = (conversationId: string) => `Conversation-${conversationId}`;
+
+/**
+ * A photo uploaded for a message (`MessagePhoto-<photoId>`), before any message attaches it: the file store holds
+ * the EXIF-free image and its thumbnail; only its uploader may attach it (SendMessage checks), and it is shown to
+ * the uploader and, once attached, to the conversation's participants.
+ */
+export type MessagePhotoUploaded = DomainEvent<
+  'MessagePhotoUploaded',
+  {
+    photoId: string;
+    uploaderId: string;
+    key: string;
+    thumbnailKey: string;
+    contentType: 'image/jpeg' | 'image/png';
+    width: number;
+    height: number;
+    bytes: number;
+    uploadedAt: string;
+  }
+>;
+
+export type MessagePhotoEvent = MessagePhotoUploaded;
+
+export const ConversationEventTypes = [
+  'ConversationStarted',
+  'MessageSent',
+  'MessagesDelivered',
+  'MessagesRead',
+] as const satisfies readonly ConversationEvent['type'][];
+
+export const conversationSchemaVersions = {
+  ConversationStarted: 1,
+  MessageSent: 1,
+  MessagesDelivered: 1,
+  MessagesRead: 1,
+} as const satisfies Record<ConversationEvent['type'], number>;
+
+export const messagePhotoSchemaVersions = { MessagePhotoUploaded: 1 } as const satisfies Record<
+  MessagePhotoEvent['type'],
+  number
+>;
+
+export const messagePhotoStreamId = (photoId: string) => `MessagePhoto-${photoId}`;
+
+/** A message body is the sender's personal data: sealed with their key, null once they are erased. */
+export const messagingPersonalDataPolicy = {
+  MessageSent: { subject: (data: { senderId: string }) => data.senderId, fields: ['body'] },
+} as const;
+
+/** Limits of a message (API.md: up to 4,000 characters, optional photos). */
+export const MESSAGE_LIMITS = { bodyChars: 4000, photos: 10 } as const;
