@@ -22,6 +22,7 @@ import { Migration0009SearchRanges } from './migrations/0009_search_ranges.js';
 import { Migration0010SessionFamilies } from './migrations/0010_session_families.js';
 import { Migration0011RoomPhotoIndex } from './migrations/0011_room_photo_index.js';
 import { Migration0012FileReferences } from './migrations/0012_file_references.js';
+import { Migration0013Messaging } from './migrations/0013_messaging.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -36,6 +37,7 @@ export const migrations = [
   { name: '0010_session_families', class: Migration0010SessionFamilies },
   { name: '0011_room_photo_index', class: Migration0011RoomPhotoIndex },
   { name: '0012_file_references', class: Migration0012FileReferences },
+  { name: '0013_messaging', class: Migration0013Messaging },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
