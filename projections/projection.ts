@@ -16,3 +16,14 @@ export interface PgProjection {
   /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */
   reset(em: EntityManager): Promise<void>;
 }
+
+/**
+ * Thrown by a projection when a dependency it writes to is away for a while (Redis for a subscription that
+ * queues jobs): the runner retries the batch until it goes through and never parks its events as poison.
+ */
+export class TransientProjectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransientProjectionError';
+  }
+}

@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../infra/eventStore/eventStore.js';
-import type { PgProjection } from './projection.js';
+import { type PgProjection, TransientProjectionError } from './projection.js';
 
 export type RunnerState = 'starting' | 'active' | 'standby' | 'stopped';
 
@@ -18,6 +18,8 @@ export interface ProjectionRunnerOptions {
   /** Attempts of a failing batch before its events are tried one by one and poison ones parked (default 3). */
   attempts?: number;
   retryDelayMs?: number;
+  /** Longest pause between retries of a batch that failed as transient (TransientProjectionError; default 5000 ms). */
+  transientRetryMaxMs?: number;
   onBatch?: (projection: string, events: number, checkpoint: bigint) => void;
 }
 
@@ -205,12 +207,26 @@ export class ProjectionRunner {
     to: bigint,
   ): Promise<bigint> {
     const attempts = this.options.attempts ?? 3;
+    let transientFailures = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.commit(projection, events, from, to);
         return to;
       } catch (error) {
         if (error instanceof LostLease || this.stopping) throw error;
+        // A dependency away (Redis): not the events' fault. Retried until it goes through, never parked.
+        if (error instanceof TransientProjectionError) {
+          transientFailures++;
+          if (transientFailures === 1) await this.recordError(projection, error);
+          this.options.logger.warn(
+            { projection: projection.name, failures: transientFailures, err: error.message },
+            'projection batch failed on a transient error; retrying',
+          );
+          const base = this.options.retryDelayMs ?? 200;
+          await this.sleep(Math.min(this.options.transientRetryMaxMs ?? 5000, base * 2 ** Math.min(transientFailures, 10)));
+          attempt--;
+          continue;
+        }
         if (attempt < attempts) {
           await this.sleep((this.options.retryDelayMs ?? 200) * attempt);
           continue;
