@@ -48,6 +48,8 @@ import { createGeocoder, type Geocoder } from './geocoding/geocoder.js';
 import type { Mailer } from './mail/mailer.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { createMailer } from './mail/transports.js';
+import type { Presence } from './presence/presence.js';
+import { RedisPresence } from './presence/redisPresence.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
 import { createQueue, type MailJob, type QueueConnection, QueueNames, queueConnection } from './queues/queues.js';
 import { createMeiliRoomSearch } from './search/meilisearch/meiliRoomSearch.js';
@@ -97,6 +99,8 @@ export interface Runtime {
   /** Null when GEOCODER=none: addresses then need a location. */
   geocoder: Geocoder | null;
   search: SearchServices;
+  /** Who holds a feed socket on any API process (heartbeats in Redis). */
+  presence: Presence;
   close(): Promise<void>;
 }
 
@@ -267,9 +271,11 @@ export async function createRuntime(
     }),
     eraseKeys: (userId) => vault.destroy(userId),
   };
+  const presence = new RedisPresence(redis, { prefix: config.QUEUE_PREFIX, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
   return {
     clock,
     identity,
+    presence,
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
     imageLimiter: imageLimiter(config, metrics),
@@ -298,6 +304,7 @@ export async function createRuntime(
       return rows.length === 0 ? undefined : rows[0]!.email;
     },
     async close() {
+      await presence.close().catch(() => {});
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
       await mailer.close().catch(() => {});
       await rawEventStore.close();

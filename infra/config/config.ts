@@ -48,6 +48,24 @@ export const ConfigSchema = Type.Object({
     default: 1000,
     description: 'fallback poll of the PostgreSQL event store when no NOTIFY arrives',
   }),
+  FEED_REPLAY_MAX_EVENTS: Type.Integer({
+    minimum: 100,
+    maximum: 1000000,
+    default: 20000,
+    description: 'most events a WebSocket reconnect with ?since= scans; further behind, a feed:resync frame',
+  }),
+  FEED_TOKEN_CHECK_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600000,
+    default: 5000,
+    description: 'how often an open WebSocket checks that its access token is not revoked',
+  }),
+  PRESENCE_HEARTBEAT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600000,
+    default: 10000,
+    description: 'heartbeat of feed presence in Redis (a dead process counts offline after 2.5 of these)',
+  }),
   COMMAND_MAX_RETRIES: Type.Integer({
     minimum: 0,
     maximum: 50,
