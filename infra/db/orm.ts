@@ -22,6 +22,7 @@ import { Migration0009SearchRanges } from './migrations/0009_search_ranges.js';
 import { Migration0010SessionFamilies } from './migrations/0010_session_families.js';
 import { Migration0011RoomPhotoIndex } from './migrations/0011_room_photo_index.js';
 import { Migration0012FileReferences } from './migrations/0012_file_references.js';
+import { Migration0014Notifications } from './migrations/0014_notifications.js';
 import { Migration0013Messaging } from './migrations/0013_messaging.js';
 
 export const migrations = [
@@ -37,6 +38,7 @@ export const migrations = [
   { name: '0010_session_families', class: Migration0010SessionFamilies },
   { name: '0011_room_photo_index', class: Migration0011RoomPhotoIndex },
   { name: '0012_file_references', class: Migration0012FileReferences },
+  { name: '0014_notifications', class: Migration0014Notifications },
   { name: '0013_messaging', class: Migration0013Messaging },
 ];
 
