@@ -217,9 +217,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // encapsulated context inherits the hooks its parent has when it loads, so they see every route.
   await app.register(operationRoutes, deps);
   await app.register(identityRoutes, deps);
-  roomRoutes(app, deps);
+  await app.register(roomRoutes, deps);
   await app.register(photoRoutes, deps);
-  bookingRoutes(app, deps);
+  await app.register(bookingRoutes, deps);
   await app.register(roomCalendarRoutes, deps);
   await app.register(universityRoutes, deps);
   await app.register(searchRoutes, deps);

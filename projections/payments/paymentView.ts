@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { PaymentStatus } from '../../domain/payments/decider.js';
 
 export interface Receipt {
   id: string;
@@ -13,8 +14,8 @@ export class PaymentView {
   bookingId!: string;
   landlordId!: string;
   tenantId!: string;
-  status!: string;
-  method!: string;
+  status!: PaymentStatus;
+  method!: 'cash';
   amountDue!: number;
   amountPaid!: number;
   balanceDue!: number;

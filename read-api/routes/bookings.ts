@@ -1,6 +1,6 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { type BookingDeps, changeBookingStatus, requestBooking } from '../../commands/bookings.js';
 import { type PaymentDeps, recordCashPayment } from '../../commands/payments.js';
 import type { BookingCommand } from '../../domain/bookings/commands.js';
@@ -9,6 +9,7 @@ import { balanceDue } from '../../domain/payments/decider.js';
 import { BookingView } from '../../projections/bookings/bookingView.js';
 import { pendingBookingsQuery } from '../../projections/bookings/pendingBookings.js';
 import { PaymentView } from '../../projections/payments/paymentView.js';
+import { positionOf } from '../answers.js';
 import { commandFrom, newAggregateId } from '../commandContext.js';
 import { cursorCodec, decodeKeyset, encodeKeyset, invalidCursor } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
@@ -44,7 +45,7 @@ const Receipt = Type.Object({
 });
 
 const PaymentSummary = Type.Object({
-  status: Type.Union(['due', 'overdue', 'paid', 'void'].map((s) => Type.Literal(s))),
+  status: Type.Union([Type.Literal('due'), Type.Literal('overdue'), Type.Literal('paid'), Type.Literal('void')]),
   method: Type.Literal('cash'),
   amountDue: Type.Integer({ description: 'minor units: the total, or the cancellation fee after a cancellation' }),
   amountPaid: Type.Integer(),
@@ -88,6 +89,8 @@ const Booking = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
+type StatusCommand = Exclude<BookingCommand, { type: 'RequestBooking' }>;
+/** The status a caller asks for, as the booking command that moves there. */
 const STATUS_COMMANDS = {
   confirmed: 'ConfirmBooking',
   rejected: 'RejectBooking',
@@ -96,9 +99,10 @@ const STATUS_COMMANDS = {
   no_show: 'MarkNoShow',
   expired: 'ExpireBooking',
   completed: 'CompleteBooking',
-} as const;
+} as const satisfies Record<string, StatusCommand['type']>;
 
-function accepted(id: string, state: BookingState, position: bigint | null) {
+function accepted(id: string, result: { state: BookingState; position: bigint | null }) {
+  const { state } = result;
   return {
     id,
     bookingReference: state.reference!,
@@ -106,7 +110,7 @@ function accepted(id: string, state: BookingState, position: bigint | null) {
     totalAmount: state.totalAmount!,
     currency: state.currency!,
     holdExpiresAt: state.holdExpiresAt!,
-    position: position?.toString() ?? null,
+    position: positionOf(result),
   };
 }
 
@@ -141,7 +145,8 @@ async function paymentsOf(em: EntityManager, bookingIds: string[]): Promise<Map<
   return new Map(rows.map((row) => [row.bookingId, row]));
 }
 
-export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
+/** The booking and cash payment routes. */
+export const bookingRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const payments: PaymentDeps = { store: deps.eventStore, maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20) };
   const bookings: BookingDeps = {
     store: deps.eventStore,
@@ -168,7 +173,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const body = request.body as { roomId: string; checkIn: string; checkOut: string; guests: number };
+      const { body } = request;
       const { context, envelope } = commandFrom(request, deps.clock);
       const bookingId = newAggregateId(request, 'booking');
       const result = await requestBooking(
@@ -177,10 +182,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
         context,
         envelope,
       );
-      return reply
-        .code(201)
-        .header('location', `/api/bookings/${bookingId}`)
-        .send(accepted(bookingId, result.state, result.position));
+      return reply.code(201).header('location', `/api/bookings/${bookingId}`).send(accepted(bookingId, result));
     },
   );
 
@@ -196,7 +198,15 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
         headers: IdempotencyHeaders,
         body: Type.Object(
           {
-            status: Type.Union(Object.keys(STATUS_COMMANDS).map((s) => Type.Literal(s))),
+            status: Type.Union([
+              Type.Literal('confirmed'),
+              Type.Literal('rejected'),
+              Type.Literal('cancelled'),
+              Type.Literal('checked_in'),
+              Type.Literal('no_show'),
+              Type.Literal('expired'),
+              Type.Literal('completed'),
+            ]),
             reason: Type.Optional(Type.String({ maxLength: 500 })),
           },
           { additionalProperties: false },
@@ -205,16 +215,18 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { status, reason } = request.body as { status: keyof typeof STATUS_COMMANDS; reason?: string };
+      const { id } = request.params;
+      const { status, reason } = request.body;
       const { context, envelope } = commandFrom(request, deps.clock);
+      // Each transition takes the booking id and an optional reason; TypeScript cannot pair a union of types
+      // with the union of their commands, hence the one assertion.
       const command = {
         type: STATUS_COMMANDS[status],
         data: { bookingId: id, reason: reason ?? null },
         context,
-      } as Exclude<BookingCommand, { type: 'RequestBooking' }>;
+      } as StatusCommand;
       const result = await changeBookingStatus(bookings, command, envelope);
-      return accepted(id, result.state, result.position);
+      return accepted(id, result);
     },
   );
 
@@ -239,8 +251,8 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { amount } = request.body as { amount: number };
+      const { id } = request.params;
+      const { amount } = request.body;
       const { context, envelope } = commandFrom(request, deps.clock);
       const paymentId = newAggregateId(request, 'payment');
       const result = await recordCashPayment(payments, { bookingId: id, paymentId, amount }, context, envelope);
@@ -252,7 +264,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
           amount: result.receipt.amount,
           paidAt: result.receipt.paidAt,
           balanceDue: balanceDue(result.state),
-          position: result.position?.toString() ?? null,
+          position: positionOf(result),
         });
     },
   );
@@ -270,7 +282,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await honourMinPosition(deps, request, ['bookings', 'payments']);
       const em = deps.orm.em.fork();
       const view = await em.findOne(BookingView, { id });
@@ -311,7 +323,7 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       await honourMinPosition(deps, request, ['bookings', 'payments']);
-      const { status, limit, cursor } = request.query as { status?: string; limit: number; cursor?: string };
+      const { status, limit, cursor } = request.query;
       const user = request.user!;
       const where: Record<string, unknown> = user.role === 'tenant' ? { tenantId: user.sub } : { landlordId: user.sub };
       if (status) where.status = status;
@@ -338,4 +350,4 @@ export function bookingRoutes(app: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-}
+};

@@ -1,9 +1,10 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { blockedDatesOf, runRoomCommand, setBlockedDates } from '../../commands/rooms.js';
 import type { RoomState } from '../../domain/rooms/decider.js';
 import { RoomView } from '../../projections/rooms/roomView.js';
+import { positionOf } from '../answers.js';
 import { commandFrom, ifMatchRevision, newAggregateId } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -33,13 +34,13 @@ function accepted(roomId: string, state: RoomState, position: bigint | null, rev
   return {
     id: roomId,
     status: state.status === 'none' ? ('draft' as const) : state.status,
-    position: position?.toString() ?? null,
+    position: positionOf({ position }),
     revision: revision?.toString() ?? '0',
   };
 }
 
-export function roomRoutes(fastify: FastifyInstance, deps: AppDeps): void {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+/** The room routes: create, change, publish, block dates, read. */
+export const roomRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const run = (
     request: FastifyRequest,
     build: (ctx: ReturnType<typeof commandFrom>['context']) => Parameters<typeof runRoomCommand>[1],
@@ -206,4 +207,4 @@ export function roomRoutes(fastify: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-}
+};
