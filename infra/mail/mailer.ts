@@ -7,6 +7,8 @@ export interface MailMessage {
   subject: string;
   text: string;
   html?: string;
+  /** Extra headers, e.g. `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058). */
+  headers?: Record<string, string>;
   /**
    * Names this mail once and for all (e.g. `booking-confirmed.<bookingId>`): the queue, the outbox and the
    * Message-ID are derived from it, so sending it again never produces a second mail. It appears in job ids

@@ -14,6 +14,7 @@ function mailOptions(message: MailMessage, from: string) {
     subject: message.subject,
     text: message.text,
     ...(message.html === undefined ? {} : { html: message.html }),
+    ...(message.headers === undefined ? {} : { headers: message.headers }),
     messageId: messageIdFor(message.idempotencyKey, from),
   };
 }
