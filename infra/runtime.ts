@@ -10,10 +10,12 @@ import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
+import { messagingPersonalDataPolicy } from '../domain/messaging/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
+import { messagingProjection } from '../projections/messaging/messagingProjection.js';
 import { overduePaymentsQuery } from '../projections/payments/paymentQueries.js';
 import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
@@ -64,6 +66,7 @@ export const projections: readonly PgProjection[] = [
   bookingsProjection,
   paymentsProjection,
   universitiesProjection,
+  messagingProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
@@ -225,7 +228,11 @@ export async function createRuntime(
   // Personal data is sealed per person before it is stored (crypto-shredding), then upcast on reads.
   const vault = new PostgresPersonalDataVault({ pool, keyEncryptionKey: config.DATA_ENCRYPTION_KEY });
   const eventStore = withUpcasting(
-    withPersonalData(rawEventStore, vault, { ...personalDataPolicy, ...bookingPersonalDataPolicy }),
+    withPersonalData(rawEventStore, vault, {
+      ...personalDataPolicy,
+      ...bookingPersonalDataPolicy,
+      ...messagingPersonalDataPolicy,
+    }),
     upcasters,
   );
   eventStoreRef = eventStore;

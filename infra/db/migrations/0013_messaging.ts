@@ -43,9 +43,7 @@ export class Migration0013Messaging extends Migration {
         position        bigint NOT NULL,
         UNIQUE (conversation_id, seq)
       )`);
-    this.addSql(
-      'CREATE INDEX messages_unread ON messages (conversation_id, recipient_id, seq) WHERE read_at IS NULL',
-    );
+    this.addSql('CREATE INDEX messages_unread ON messages (conversation_id, recipient_id, seq) WHERE read_at IS NULL');
     this.addSql('CREATE INDEX messages_sender ON messages (sender_id)');
     this.addSql('CREATE INDEX messages_photos ON messages USING gin (photo_ids jsonb_path_ops)');
     this.addSql(`
