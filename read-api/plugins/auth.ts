@@ -12,6 +12,11 @@ export type Access = 'public' | 'authenticated' | readonly Role[];
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * The route reads a Bearer token of its own (not an access token), such as /metrics with METRICS_TOKEN:
+     * this plugin then leaves the Authorization header to the route and sets no user.
+     */
+    ownBearerToken?: boolean;
   }
   interface FastifyRequest {
     user: AccessClaims | null;
@@ -50,6 +55,7 @@ export function registerAuth(
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access;
     if (!access || request.method === 'OPTIONS') return; // 404s, framework routes, CORS preflight
+    if (request.routeOptions.config?.ownBearerToken) return;
     let token: string | undefined;
     try {
       token = bearer(request);

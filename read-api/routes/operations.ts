@@ -39,13 +39,6 @@ function carriesToken(request: FastifyRequest, token: string): boolean {
 
 export const operationRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   const metricsToken = deps.config.METRICS_TOKEN;
-  if (metricsToken) {
-    // The metrics token is no access token: the auth plugin, which verifies every Bearer token as a JWT, leaves
-    // this route to the check in its handler. It stays listed as public (routeAccess), having read it before.
-    app.addHook('onRoute', (route) => {
-      if (route.url === '/metrics' && route.config) route.config = { ...route.config, access: undefined };
-    });
-  }
   app.get(
     '/health/live',
     {
@@ -106,7 +99,8 @@ export const operationRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, d
   app.get(
     '/metrics',
     {
-      config: { access: 'public' },
+      // The metrics token is no access token: the handler checks it, not the auth plugin.
+      config: { access: 'public', ownBearerToken: Boolean(metricsToken) },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics',
