@@ -25,6 +25,7 @@ import { roomsWithExpiredHoldsQuery } from '../projections/search/expiredHolds.j
 import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
 import { projectionLag } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
+import { addressQuery } from '../projections/users/userQueries.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices, SearchServices } from '../read-api/deps.js';
 import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
@@ -306,10 +307,7 @@ export async function createRuntime(
       overduePayments: overduePaymentsQuery(pool),
       calendarsWithExpiredHolds: roomsWithExpiredHoldsQuery(pool),
     },
-    addressOf: async (userId) => {
-      const { rows } = await pool.query<{ email: string | null }>('SELECT email FROM users WHERE id = $1', [userId]);
-      return rows.length === 0 ? undefined : rows[0]!.email;
-    },
+    addressOf: addressQuery(pool),
     async close() {
       await presence.close().catch(() => {});
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
