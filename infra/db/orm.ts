@@ -22,8 +22,8 @@ import { Migration0009SearchRanges } from './migrations/0009_search_ranges.js';
 import { Migration0010SessionFamilies } from './migrations/0010_session_families.js';
 import { Migration0011RoomPhotoIndex } from './migrations/0011_room_photo_index.js';
 import { Migration0012FileReferences } from './migrations/0012_file_references.js';
-import { Migration0014Notifications } from './migrations/0014_notifications.js';
 import { Migration0013Messaging } from './migrations/0013_messaging.js';
+import { Migration0014Notifications } from './migrations/0014_notifications.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -38,8 +38,8 @@ export const migrations = [
   { name: '0010_session_families', class: Migration0010SessionFamilies },
   { name: '0011_room_photo_index', class: Migration0011RoomPhotoIndex },
   { name: '0012_file_references', class: Migration0012FileReferences },
-  { name: '0014_notifications', class: Migration0014Notifications },
   { name: '0013_messaging', class: Migration0013Messaging },
+  { name: '0014_notifications', class: Migration0014Notifications },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
