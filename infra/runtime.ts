@@ -6,6 +6,7 @@ import pg from 'pg';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import sharp from 'sharp';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
+import { notificationProcessManager } from '../commands/notifications.js';
 import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
@@ -18,6 +19,9 @@ import { bookingsProjection } from '../projections/bookings/bookingsProjection.j
 import { messagingProjection } from '../projections/messaging/messagingProjection.js';
 import { overduePaymentsQuery } from '../projections/payments/paymentQueries.js';
 import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
+import { notificationDelivery } from '../projections/notifications/notificationDelivery.js';
+import { notificationQueries } from '../projections/notifications/notificationQueries.js';
+import { notificationsProjection } from '../projections/notifications/notificationsProjection.js';
 import type { PgProjection } from '../projections/projection.js';
 import { fileReferencesProjection } from '../projections/rooms/fileReferencesProjection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
@@ -27,7 +31,7 @@ import { projectionLag } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { addressQuery } from '../projections/users/userQueries.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
-import type { IdentityServices, SearchServices } from '../read-api/deps.js';
+import type { IdentityServices, NotificationServices, SearchServices } from '../read-api/deps.js';
 import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import { PostgresCredentialStore } from './auth/credentials.js';
@@ -47,14 +51,27 @@ import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js'
 import { UpcasterRegistry, withUpcasting } from './eventStore/upcasting.js';
 import type { FileStore } from './fileStore/fileStore.js';
 import { LocalFileStore } from './fileStore/localFileStore.js';
-import { createGeocoder, type Geocoder } from './geocoding/geocoder.js';
+import { createGeocoder } from './geocoding/createGeocoder.js';
+import type { Geocoder } from './geocoding/geocoder.js';
 import type { Mailer } from './mail/mailer.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { createMailer } from './mail/transports.js';
 import type { Presence } from './presence/presence.js';
+import { bullNotificationFailures, bullNotificationJobs } from './notifications/bullNotificationJobs.js';
+import { createPushOutbox, createSmsOutbox } from './notifications/outbox.js';
+import type { NotificationJobs, NotificationQueueJob, PushSender, SmsSender } from './notifications/ports.js';
+import { unsubscribeTokens } from './notifications/unsubscribeTokens.js';
 import { RedisPresence } from './presence/redisPresence.js';
 import { type BookingTimerJob, bullBookingTimers } from './queues/bookingTimers.js';
-import { createQueue, type MailJob, type QueueConnection, QueueNames, queueConnection } from './queues/queues.js';
+import {
+  boundedQueueCall,
+  createQueue,
+  type MailJob,
+  producerConnection,
+  type QueueConnection,
+  QueueNames,
+  queueConnection,
+} from './queues/queues.js';
 import { createMeiliRoomSearch } from './search/meilisearch/meiliRoomSearch.js';
 import { pgRoomSearchReader, pgRoomSearchWriter, poolSql, transactionSql } from './search/postgres/pgRoomSearch.js';
 import type { RoomSearchReader } from './search/roomSearchIndex.js';
@@ -68,6 +85,7 @@ export const projections: readonly PgProjection[] = [
   paymentsProjection,
   universitiesProjection,
   messagingProjection,
+  notificationsProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
@@ -89,7 +107,13 @@ export interface Runtime {
   projections: readonly PgProjection[];
   /** Where queues and workers connect (QUEUE_PREFIX). */
   queueConnection: QueueConnection;
-  queues: { mail: Queue<MailJob>; bookingTimers: Queue<BookingTimerJob>; maintenance: Queue };
+  queues: {
+    mail: Queue<MailJob>;
+    bookingTimers: Queue<BookingTimerJob>;
+    maintenance: Queue;
+    /** A producer without an offline queue: adds fail fast while Redis is away. */
+    notifications: Queue<NotificationQueueJob>;
+  };
   /** SMTP when SMTP_URL is set, otherwise the file outbox; the mail worker sends through it. */
   mailer: Mailer;
   /** Candidates of the booking sweeps, from the bookings and payments query modules. */
@@ -105,6 +129,13 @@ export interface Runtime {
   search: SearchServices;
   /** Who holds a feed socket on any API process (heartbeats in Redis). */
   presence: Presence;
+  /** Notifications: what the routes use, and the channels and jobs the notification worker sends through. */
+  notifications: NotificationServices & {
+    jobs: NotificationJobs;
+    sms: SmsSender;
+    push: PushSender;
+    unsubscribeUrl(userId: string, kind: string): string;
+  };
   close(): Promise<void>;
 }
 
@@ -243,11 +274,15 @@ export async function createRuntime(
     mail: createQueue<MailJob>(QueueNames.mail, at),
     bookingTimers: createQueue<BookingTimerJob>(QueueNames.bookingTimers, at),
     maintenance: createQueue(QueueNames.maintenance, at),
+    notifications: createQueue<NotificationQueueJob>(QueueNames.notifications, producerConnection(at)),
   };
   for (const queue of Object.values(queues)) {
     queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue error'));
   }
   const mailer = createMailer(config);
+  const notificationJobs = bullNotificationJobs(queues.notifications, clock);
+  const unsubscribe = unsubscribeTokens(deriveKey(config.DATA_ENCRYPTION_KEY, 'unsubscribe'));
+  const appUrl = config.APP_URL.replace(/\/$/, '');
   const search = createSearch(config, pool);
   await search.ready?.();
   allProjections = [
@@ -259,7 +294,14 @@ export async function createRuntime(
       timers: bullBookingTimers(queues.bookingTimers, clock),
       notifier: mailNotifier(queues.mail),
     }),
+    notificationProcessManager({ store: eventStore, clock, jobs: notificationJobs }),
+    notificationDelivery({ jobs: notificationJobs, clock }),
   ];
+  // A request never waits on Redis for a mail: beyond 2 s it answers 503 (the add still goes when Redis is back).
+  const mailToPerson = mailNotifier(queues.mail);
+  const boundedMailNotifier: typeof mailToPerson = {
+    notify: (notice) => boundedQueueCall('a mail', () => mailToPerson.notify(notice), 2_000),
+  };
   const identity: IdentityServices = {
     reservationKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'reservation-names'),
     credentials: new PostgresCredentialStore(pool),
@@ -270,7 +312,7 @@ export async function createRuntime(
     }),
     denyList: new AccessDenyList(redis, config.ACCESS_TOKEN_TTL_SECONDS, undefined, () => clock.now().getTime()),
     passwordResets: new PasswordResetStore(pool, config.PASSWORD_RESET_TTL_MINUTES * 60, () => clock.now()),
-    notifier: mailNotifier(queues.mail),
+    notifier: boundedMailNotifier,
     signAccessToken: accessTokenSigner({
       secret: config.JWT_SECRET,
       issuer: config.JWT_ISSUER,
@@ -284,6 +326,16 @@ export async function createRuntime(
     clock,
     identity,
     presence,
+    notifications: {
+      queries: notificationQueries(pool),
+      unsubscribe,
+      failures: bullNotificationFailures(queues.notifications),
+      jobs: notificationJobs,
+      sms: createSmsOutbox(join(config.DATA_DIR, 'outbox-sms'), () => clock.now()),
+      push: createPushOutbox(join(config.DATA_DIR, 'outbox-push'), () => clock.now()),
+      unsubscribeUrl: (userId, kind) =>
+        `${appUrl}/api/notifications/unsubscribe?token=${encodeURIComponent(unsubscribe.sign(userId, kind as never))}`,
+    },
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
     imageLimiter: imageLimiter(config, metrics),

@@ -55,6 +55,7 @@ describe('dependency rules', () => {
     expect(importsOf('infra/runtime.ts')).toContain('infra/eventStore/postgres/postgresEventStore.ts');
     expect(ADAPTERS.some((adapter) => adapter.test('infra/auth/sessions.ts'))).toBe(true);
     expect(ADAPTERS.some((adapter) => adapter.test('infra/geocoding/geocoder.ts'))).toBe(false);
+    expect(ADAPTERS.some((adapter) => adapter.test('infra/geocoding/createGeocoder.ts'))).toBe(true);
   });
 
   it('commands/, projections/, read-api/ and workers/ import ports and domain, never an adapter', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGeocoder } from '../../../infra/geocoding/createGeocoder.js';
 import {
   cacheKeyOf,
-  createGeocoder,
   GEOCODER_DEFAULTS,
   GeocoderConfigurationError,
   toLocation,

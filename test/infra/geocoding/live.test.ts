@@ -1,5 +1,6 @@
 import { describe, it } from 'vitest';
-import { createGeocoder, GEOCODER_DEFAULTS, type Geocoder } from '../../../infra/geocoding/geocoder.js';
+import { createGeocoder } from '../../../infra/geocoding/createGeocoder.js';
+import { GEOCODER_DEFAULTS, type Geocoder } from '../../../infra/geocoding/geocoder.js';
 import { geocoderContract } from '../../contracts/geocoder.contract.js';
 
 // The contract against the real services. This machine reaches no internet besides the npm registry,
