@@ -62,7 +62,8 @@ function sniff(bytes: Buffer): ImageType | null {
   return null;
 }
 
-interface Upload {
+/** An uploaded image as stored: upright, re-encoded without metadata, and its thumbnail. */
+export interface Upload {
   bytes: Buffer;
   contentType: ImageType;
   width: number;
@@ -118,7 +119,7 @@ const multipartLimitErrors = new Set([
   'FST_FIELDS_LIMIT',
 ]);
 
-const busy = (retryAfterSeconds: number) =>
+export const busy = (retryAfterSeconds: number) =>
   new ApiError(
     503,
     'IMAGE_PROCESSING_BUSY',
@@ -137,8 +138,15 @@ async function inspectBounded(limiter: ImageLimiter, bytes: Buffer, filename: st
   }
 }
 
-/** Every file of the multipart request, checked; other fields are ignored. */
-async function readUploads(request: FastifyRequest, limiter: ImageLimiter): Promise<Upload[]> {
+/**
+ * Every file of the multipart request, checked; other fields are ignored. Shared by every image upload (room photos,
+ * message photos): the same types, sizes, decode limits, EXIF stripping and decode slots.
+ */
+export async function readUploads(
+  request: FastifyRequest,
+  limiter: ImageLimiter,
+  maxFiles: number = PHOTO_LIMITS.filesPerRequest,
+): Promise<Upload[]> {
   const uploads: Upload[] = [];
   try {
     for await (const part of request.parts()) {
@@ -152,8 +160,8 @@ async function readUploads(request: FastifyRequest, limiter: ImageLimiter): Prom
       throw new ApiError(
         413,
         'PAYLOAD_TOO_LARGE',
-        `at most ${PHOTO_LIMITS.filesPerRequest} files of ${PHOTO_LIMITS.fileBytes} bytes each per request`,
-        { maxFileBytes: PHOTO_LIMITS.fileBytes, maxFiles: PHOTO_LIMITS.filesPerRequest },
+        `at most ${maxFiles} files of ${PHOTO_LIMITS.fileBytes} bytes each per request`,
+        { maxFileBytes: PHOTO_LIMITS.fileBytes, maxFiles },
       );
     }
     // Busboy's own complaints (no boundary, a body cut short) are the client's.
@@ -182,18 +190,24 @@ function matchesEtag(header: string | undefined, key: string): boolean {
   });
 }
 
+/** The multipart limits of an image upload of at most `files` files. */
+export const imageMultipartLimits = (files: number) => ({
+  fileSize: PHOTO_LIMITS.fileBytes,
+  files,
+  fields: 20,
+  fieldSize: 1024,
+  parts: files + 20,
+  headerPairs: 50,
+});
+
+/** Refused before the body is read when the decode queue is already full: a burst costs no buffered files. */
+export function refuseWhenImageQueueFull(limiter: ImageLimiter): void {
+  if (limiter.stats().queued >= limiter.maxQueued) throw busy(limiter.retryAfterSeconds);
+}
+
 /** Multipart is parsed only for the upload: every other route keeps answering 415 to anything but JSON. */
 const photoUploadRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
-  await app.register(multipart, {
-    limits: {
-      fileSize: PHOTO_LIMITS.fileBytes,
-      files: PHOTO_LIMITS.filesPerRequest,
-      fields: 20,
-      fieldSize: 1024,
-      parts: PHOTO_LIMITS.filesPerRequest + 20,
-      headerPairs: 50,
-    },
-  });
+  await app.register(multipart, { limits: imageMultipartLimits(PHOTO_LIMITS.filesPerRequest) });
 
   app.post(
     '/api/rooms/:id/photos',
@@ -218,10 +232,7 @@ const photoUploadRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) 
       const state = await loadRoom(deps, id);
       roomDecider.decide({ type: 'AddRoomPhotos', data: { roomId: id, photos: [] }, context }, state);
 
-      // Refused before the body is read when the queue is already full: a burst costs no buffered files.
-      if (deps.imageLimiter.stats().queued >= deps.imageLimiter.maxQueued) {
-        throw busy(deps.imageLimiter.retryAfterSeconds);
-      }
+      refuseWhenImageQueueFull(deps.imageLimiter);
       const uploads = await readUploads(request, deps.imageLimiter);
       const photos: RoomPhoto[] = uploads.map((upload) => {
         const key = fileKeyOf(upload.bytes);
