@@ -158,6 +158,12 @@ export const ConfigSchema = Type.Object({
     default: 100,
     description: 'requests per minute per signed-in user (per address when anonymous), counted in Redis',
   }),
+  MESSAGE_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 30,
+    description: 'messages per minute a person may send (429 RATE_LIMITED beyond), counted in Redis',
+  }),
   CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated origins allowed by CORS (empty: none)' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({
     minimum: 100,
