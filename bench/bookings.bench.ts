@@ -74,8 +74,9 @@ function baselineRows(dir: string): string[][] {
 }
 
 const DAY_MS = 86_400_000;
-const day = (offset: number) =>
-  new Date(Date.parse('2027-09-01T00:00:00Z') + offset * DAY_MS).toISOString().slice(0, 10);
+/** Stays start a month from today: within the availability horizon whatever the date of the run. */
+const FIRST_DAY = Math.floor(Date.now() / DAY_MS) * DAY_MS + 30 * DAY_MS;
+const day = (offset: number) => new Date(FIRST_DAY + offset * DAY_MS).toISOString().slice(0, 10);
 
 async function main(): Promise<void> {
   const baselineDir = process.env.BENCH_BASELINE_DIR;

@@ -9,9 +9,9 @@ import { roomDecider } from '../domain/rooms/decider.js';
 import { roomStreamId } from '../domain/rooms/events.js';
 import { DomainError } from '../domain/shared/errors.js';
 import type { DateRange } from '../domain/shared/values.js';
-import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
+import { type EventStore, type RecordedEvent, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
-import { loadState } from './loadState.js';
+import { foldHistory, loadState, readHistory } from './loadState.js';
 
 /** What a status change needs. */
 export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries'>;
@@ -51,22 +51,20 @@ async function loadRoom(store: EventStore, roomId: string): Promise<RoomSnapshot
  * candidates are the read model's pending bookings and the requests admitted in the last minute; each
  * is then read from its own stream, so neither a request nor an answer the projection has not applied
  * yet is miscounted. The append with the expected revision serialises the tenant's concurrent requests:
- * the one that loses the race decides again and counts the winner as on its way.
+ * the one that loses the race decides again and counts the winner as on its way. `reads` are the read model's
+ * candidates and the tenant's stream, read with the room (no round trip of their own).
  */
 async function admitRequest(
   deps: BookingDeps,
   cap: NonNullable<BookingDeps['pendingCap']>,
   bookingId: string,
+  reads: { fromReadModel: string[]; tenantStream: readonly RecordedEvent[] },
   context: RequestBooking['context'],
   envelope: CommandEnvelope,
 ): Promise<void> {
-  const tenantId = context.actorId;
-  const streamId = tenantRequestsStreamId(tenantId);
-  const [fromReadModel, gate] = await Promise.all([
-    cap.pendingBookingsOf(tenantId, context.now),
-    loadState(deps.store, streamId, tenantRequestsDecider),
-  ]);
-  const candidates = new Set([...fromReadModel, ...recentAdmissions(gate.state, context.now)]);
+  const streamId = tenantRequestsStreamId(context.actorId);
+  const gate = foldHistory(reads.tenantStream, tenantRequestsDecider);
+  const candidates = new Set([...reads.fromReadModel, ...recentAdmissions(gate.state, context.now)]);
   candidates.delete(bookingId);
   const pendingBookingIds: string[] = [];
   const recordedBookingIds: string[] = [];
@@ -90,7 +88,7 @@ async function admitRequest(
       context,
     },
     envelope,
-    { maxRetries: deps.maxRetries ?? 20 },
+    { maxRetries: deps.maxRetries ?? 20, firstRead: reads.tenantStream },
   );
 }
 
@@ -170,10 +168,15 @@ export async function requestBooking(
   context: RequestBooking['context'],
   envelope: CommandEnvelope,
 ): Promise<CommandResult<BookingState, BookingEvent>> {
-  // Both reads at once: the room, and the booking itself in case this is a retry.
-  const [room, existing] = await Promise.all([
+  // Every read at once (one round trip): the room, the booking itself in case this is a retry, the room's calendar,
+  // and for the pending cap the tenant's request stream and the read model's pending bookings.
+  const cap = deps.pendingCap;
+  const [room, existing, calendar, tenantStream, fromReadModel] = await Promise.all([
     loadRoom(deps.store, input.roomId),
     loadBooking(deps.store, input.bookingId),
+    readHistory(deps.store, calendarStreamId(input.roomId)),
+    cap ? readHistory(deps.store, tenantRequestsStreamId(context.actorId)) : [],
+    cap ? cap.pendingBookingsOf(context.actorId, context.now) : [],
   ]);
   const { roomId: _roomId, ...stay } = input;
   const draft: RequestBooking = { type: 'RequestBooking', data: { ...stay, room, reference: 'RL-XXXXXX' }, context };
@@ -183,9 +186,9 @@ export async function requestBooking(
     return { events: [], state: existing.state, position: null, revision: existing.revision };
   }
   const plain = { ...envelope, idSeed: undefined };
-  const cap = deps.pendingCap;
+  // The three claims at once (one group commit): the tenant's admission, the nights, the reference.
   const [admission, hold, reference] = await Promise.allSettled([
-    cap ? admitRequest(deps, cap, input.bookingId, context, plain) : Promise.resolve(),
+    cap ? admitRequest(deps, cap, input.bookingId, { fromReadModel, tenantStream }, context, plain) : Promise.resolve(),
     handleCommand(
       deps.store,
       calendarStreamId(room.roomId),
@@ -202,7 +205,7 @@ export async function requestBooking(
         context,
       },
       plain,
-      { maxRetries: deps.maxRetries ?? 20 },
+      { maxRetries: deps.maxRetries ?? 20, firstRead: calendar },
     ),
     claimReference(deps, input.bookingId, plain),
   ]);

@@ -4,6 +4,7 @@ import {
   type EventMetadata,
   type EventStore,
   type NewEvent,
+  type RecordedEvent,
   WrongExpectedVersion,
 } from '../infra/eventStore/eventStore.js';
 
@@ -63,6 +64,11 @@ export interface HandleOptions {
    * its expected revision and the next attempt reads as usual.
    */
   assumeNew?: boolean;
+  /**
+   * The stream as the caller has just read it (`readHistory`), read at once with other streams: the first attempt
+   * decides on it without reading again. A conflict on append reads afresh, as usual.
+   */
+  firstRead?: readonly RecordedEvent[];
 }
 
 const EVENT_ID_NAMESPACE = '6f1c1a53-4d5e-4c0e-9a57-3f1d1b9a2f10';
@@ -77,7 +83,7 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   decider: Decider<Command, Event, State>,
   command: Command,
   envelope: CommandEnvelope,
-  { maxRetries = 5, ifRevision, assumeNew = false }: HandleOptions = {},
+  { maxRetries = 5, ifRevision, assumeNew = false, firstRead }: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const seededId = (index: number) => uuidv5(`${envelope.idSeed}|${streamId}|${index}`, EVENT_ID_NAMESPACE);
   const firstSeededId = envelope.idSeed ? seededId(0) : undefined;
@@ -85,7 +91,8 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
     const history: Event[] = [];
     let revision = -1n;
     let applied: { from: number; position: bigint; revision: bigint } | undefined;
-    const stream = assumeNew && attempt === 0 ? [] : store.readStream(streamId);
+    const stream =
+      attempt > 0 ? store.readStream(streamId) : assumeNew ? [] : (firstRead ?? store.readStream(streamId));
     for await (const recorded of stream) {
       history.push({ type: recorded.type, data: recorded.data } as Event);
       revision = recorded.revision;
