@@ -5,7 +5,7 @@ import { bootstrapAdmin } from '../read-api/routes/identity.js';
 import { startWorkers } from '../workers/startWorkers.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { prepareDatabase } from './db/prepare.js';
-import { createLogger, createRuntime } from './runtime.js';
+import { createLogger, createRuntime, notificationWorkerDeps } from './runtime.js';
 
 /**
  * The composition root: one code base, four entry points chosen by ROOMLINE_PROCESS
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
       addressOf: runtime.addressOf,
       bookings: { eventStore: runtime.eventStore, queries: runtime.sweepQueries },
       files: { fileStore: runtime.fileStore, headPosition: () => runtime.eventStore.headPosition() },
+      notifications: notificationWorkerDeps(runtime),
     });
     stops.push({ name: 'worker', stop: () => workers.close() });
   }

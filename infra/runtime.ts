@@ -33,6 +33,7 @@ import { addressQuery } from '../projections/users/userQueries.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
 import type { IdentityServices, NotificationServices, SearchServices } from '../read-api/deps.js';
 import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
+import type { WorkerDeps } from '../workers/startWorkers.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import { PostgresCredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
@@ -137,6 +138,20 @@ export interface Runtime {
     unsubscribeUrl(userId: string, kind: string): string;
   };
   close(): Promise<void>;
+}
+
+/** What the notification worker sends through, from the runtime (infra/main.ts, tests). */
+export function notificationWorkerDeps(runtime: Runtime): NonNullable<WorkerDeps['notifications']> {
+  return {
+    eventStore: runtime.eventStore,
+    sms: runtime.notifications.sms,
+    push: runtime.notifications.push,
+    presence: runtime.presence,
+    jobs: runtime.notifications.jobs,
+    queries: runtime.notifications.queries,
+    appUrl: runtime.config.APP_URL,
+    unsubscribeUrl: runtime.notifications.unsubscribeUrl,
+  };
 }
 
 export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {

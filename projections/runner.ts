@@ -223,7 +223,9 @@ export class ProjectionRunner {
             'projection batch failed on a transient error; retrying',
           );
           const base = this.options.retryDelayMs ?? 200;
-          await this.sleep(Math.min(this.options.transientRetryMaxMs ?? 5000, base * 2 ** Math.min(transientFailures, 10)));
+          await this.sleep(
+            Math.min(this.options.transientRetryMaxMs ?? 5000, base * 2 ** Math.min(transientFailures, 10)),
+          );
           attempt--;
           continue;
         }

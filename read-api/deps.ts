@@ -12,6 +12,9 @@ import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
 import type { Geocoder } from '../infra/geocoding/geocoder.js';
 import type { RoomSearchReader } from '../infra/search/roomSearchIndex.js';
+import type { NotificationFailures } from '../infra/notifications/ports.js';
+import type { UnsubscribeTokens } from '../infra/notifications/unsubscribeTokens.js';
+import type { NotificationQueries } from '../projections/notifications/notificationQueries.js';
 import type { PgProjection } from '../projections/projection.js';
 import type { ImageLimiter } from './imageLimiter.js';
 import type { Metrics } from './plugins/metrics.js';
@@ -29,6 +32,13 @@ export interface IdentityServices {
   signAccessToken(claims: TokenSubject): string;
   /** Crypto-shredding: destroys the person's data key. */
   eraseKeys(userId: string): Promise<void>;
+}
+
+/** Notifications: the read model's queries, the one-click unsubscribe tokens, the parked jobs for support. */
+export interface NotificationServices {
+  queries: NotificationQueries;
+  unsubscribe: UnsubscribeTokens;
+  failures: NotificationFailures;
 }
 
 /** Room search: the index reader and the ranking settings. */
@@ -61,4 +71,5 @@ export interface AppDeps {
   fileStore: FileStore;
   /** Bounds concurrent image decoding (IMAGE_DECODE_CONCURRENCY). */
   imageLimiter: ImageLimiter;
+  notifications: NotificationServices;
 }

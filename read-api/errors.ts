@@ -137,5 +137,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
 
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
+  // ioredis gives up on a command while Redis is away with this error, which has no code.
+  if ((error as Error).name === 'MaxRetriesPerRequestError') return true;
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300'].includes(code);
 }

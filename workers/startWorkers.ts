@@ -10,6 +10,7 @@ import { type QueueConnection, QueueNames } from '../infra/queues/queues.js';
 import { createBookingTimersWorker } from './bookingTimersWorker.js';
 import { createMailWorker } from './mailWorker.js';
 import { createMaintenanceWorker, scheduleMaintenance } from './maintenance.js';
+import { createNotificationWorker, type NotificationWorkerDeps } from './notificationWorker.js';
 
 /**
  * What the workers run on, built by the composition root (infra/runtime.ts, infra/main.ts) or a test: the
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   bookings?: { eventStore: EventStore; queries: BookingSweepQueries };
   /** With it, files no event refers to any more are deleted daily. */
   files?: { fileStore: FileStore; headPosition: () => Promise<bigint> };
+  /** With it, raised notifications are delivered (email, SMS, push), with reminders and message digests. */
+  notifications?: Omit<NotificationWorkerDeps, 'at' | 'logger' | 'clock' | 'mailer'>;
 }
 
 export interface RunningWorkers {
@@ -53,9 +56,17 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const timersWorker = deps.bookings
     ? createBookingTimersWorker({ at, clock, eventStore: deps.bookings.eventStore, logger })
     : undefined;
+  const notificationWorker = deps.notifications
+    ? createNotificationWorker({ ...deps.notifications, at, logger, clock, mailer: deps.mailer })
+    : undefined;
 
   const close = async () => {
-    const results = await Promise.allSettled([mailWorker.close(), maintenanceWorker.close(), timersWorker?.close()]);
+    const results = await Promise.allSettled([
+      mailWorker.close(),
+      maintenanceWorker.close(),
+      timersWorker?.close(),
+      notificationWorker?.close(),
+    ]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
   };
@@ -65,6 +76,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       mailWorker.waitUntilReady(),
       maintenanceWorker.waitUntilReady(),
       timersWorker?.waitUntilReady(),
+      notificationWorker?.waitUntilReady(),
     ]);
     await scheduleMaintenance(deps.maintenanceQueue, {
       bookings: deps.bookings !== undefined,

@@ -1,0 +1,250 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { v5 as uuidv5 } from 'uuid';
+import { checkInInstant } from '../domain/bookings/decider.js';
+import type { BookingEvent } from '../domain/bookings/events.js';
+import type { MessagesRead } from '../domain/messaging/events.js';
+import type { SetNotificationPreferences } from '../domain/notifications/commands.js';
+import {
+  type NotificationsState,
+  notificationPreferencesStreamId,
+  notificationsDecider,
+  type Preferences,
+  type PreferencesState,
+  preferencesDecider,
+} from '../domain/notifications/decider.js';
+import type { NotificationKind } from '../domain/notifications/events.js';
+import { notificationStreamId } from '../domain/notifications/events.js';
+import {
+  type NotificationFacts,
+  type NotificationIntent,
+  type NotificationSource,
+  NotificationSourceTypes,
+  notificationsFor,
+  REMINDER_BEFORE_MS,
+} from '../domain/notifications/rules.js';
+import type { CommandContext } from '../domain/shared/decider.js';
+import type { Clock } from '../infra/clock/clock.js';
+import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
+import type { NotificationJobs } from '../infra/notifications/ports.js';
+import { QueueUnavailable } from '../infra/queues/queues.js';
+import { type PgProjection, TransientProjectionError } from '../projections/projection.js';
+import { loadBooking } from './bookings.js';
+import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+import { loadState } from './loadState.js';
+
+const NOTIFICATION_NAMESPACE = 'c1f4a0de-5b7e-4f62-9d0c-2a8e6b3f7d15';
+
+/** The id of the notification of `kind` caused by an event: the same cause always names the same notification. */
+export const notificationIdFor = (sourceEventId: string, kind: NotificationKind) =>
+  uuidv5(`${sourceEventId}:${kind}`, NOTIFICATION_NAMESPACE);
+
+const systemContext = (now: string): CommandContext => ({ actorId: 'system', actorRole: 'system', now });
+
+/** The envelope of a system command caused by `causeId`: event ids seeded by the effect, so a retry appends once. */
+function systemEnvelope(
+  seed: string,
+  now: string,
+  cause: { correlationId: string; causationId: string | null },
+): CommandEnvelope {
+  return {
+    now,
+    idSeed: `notifications|${seed}`,
+    newId: () => {
+      throw new Error('seeded commands need no random id');
+    },
+    metadata: { ...cause, actorId: 'system', actorRole: 'system', requestId: null },
+  };
+}
+
+export interface NotificationDeps {
+  store: EventStore;
+}
+
+/** Raises a notification once: a second raise with the same id decides nothing and appends nothing. */
+export function raiseNotification(
+  deps: NotificationDeps,
+  intent: NotificationIntent & { sourceEventId: string; raisedAt: string },
+  cause: { correlationId: string; causationId: string | null },
+  now: string,
+): Promise<CommandResult<NotificationsState, unknown>> {
+  const notificationId = notificationIdFor(intent.sourceEventId, intent.kind);
+  return handleCommand(
+    deps.store,
+    notificationStreamId(intent.userId),
+    notificationsDecider,
+    { type: 'RaiseNotification', data: { notificationId, ...intent }, context: systemContext(now) },
+    systemEnvelope(`raise|${notificationId}`, now, cause),
+    { maxRetries: 10 },
+  );
+}
+
+/** Marks one of the caller's own notifications read; another person's is not found (404). */
+export function markNotificationRead(
+  deps: NotificationDeps,
+  input: { notificationId: string; userId: string },
+  context: CommandContext,
+  envelope: CommandEnvelope,
+) {
+  return handleCommand(
+    deps.store,
+    notificationStreamId(input.userId),
+    notificationsDecider,
+    { type: 'MarkNotificationRead', data: input, context },
+    envelope,
+    { maxRetries: 10 },
+  );
+}
+
+export async function loadPreferences(store: EventStore, userId: string): Promise<Preferences> {
+  const { state } = await loadState(store, notificationPreferencesStreamId(userId), preferencesDecider);
+  return state.preferences;
+}
+
+export function setNotificationPreferences(
+  deps: NotificationDeps,
+  data: SetNotificationPreferences['data'],
+  context: CommandContext,
+  envelope: CommandEnvelope,
+): Promise<CommandResult<PreferencesState, unknown>> {
+  return handleCommand(
+    deps.store,
+    notificationPreferencesStreamId(data.userId),
+    preferencesDecider,
+    { type: 'SetNotificationPreferences', data, context },
+    envelope,
+    { maxRetries: 10 },
+  );
+}
+
+export const notificationProcessName = 'notification-process';
+
+export interface NotificationProcessDeps {
+  store: EventStore;
+  clock: Clock;
+  jobs: NotificationJobs;
+}
+
+/** The booking facts a rule needs that its event does not carry (the tenant of a confirmed booking). */
+async function factsOf(store: EventStore, event: NotificationSource): Promise<NotificationFacts> {
+  if (!('bookingId' in event.data) || event.type === 'BookingRequested' || event.type === 'PaymentRecordOpened') {
+    return { booking: null };
+  }
+  const { state } = await loadBooking(store, event.data.bookingId);
+  return {
+    booking: state.tenantId && state.landlordId ? { tenantId: state.tenantId, landlordId: state.landlordId } : null,
+  };
+}
+
+/**
+ * Raises the notifications the events call for, in the owners' `Notifications-<userId>` streams. Idempotent on its
+ * own: a notification's id (and its event's id) derive from the cause, so replaying from position 0 raises nobody
+ * twice and needs no table of effects. Also:
+ * - BookingConfirmed schedules the reminder the day before check-in (a delayed job named after the booking);
+ * - MessagesRead marks read the reader's message notifications of that conversation.
+ * A queue that does not answer makes the batch fail as transient: the runner retries it, never parks it.
+ */
+export function notificationProcessManager(deps: NotificationProcessDeps): PgProjection {
+  const { store, clock, jobs } = deps;
+  return {
+    name: notificationProcessName,
+    version: 1,
+    filter: {
+      eventTypes: [...NotificationSourceTypes, 'MessagesRead'],
+      streamPrefixes: ['Booking-', 'Payment-', 'Conversation-'],
+    },
+
+    async apply(_em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+      for (const recorded of events) {
+        const cause = { correlationId: recorded.metadata.correlationId, causationId: recorded.eventId };
+        const now = clock.now().toISOString();
+        if (recorded.type === 'MessagesRead') {
+          await markConversationRead(store, recorded, cause, now);
+          continue;
+        }
+        const event = { type: recorded.type, data: recorded.data } as NotificationSource;
+        const intents = notificationsFor(event, await factsOf(store, event));
+        for (const intent of intents) {
+          await raiseNotification(
+            { store },
+            { ...intent, sourceEventId: recorded.eventId, raisedAt: recorded.metadata.occurredAt },
+            cause,
+            now,
+          );
+        }
+        if (recorded.type === 'BookingConfirmed') await scheduleReminder(recorded, intents);
+      }
+    },
+
+    // Its effects are events and idempotent jobs: a rebuild replays them as no-ops.
+    async reset(): Promise<void> {},
+  };
+
+  async function scheduleReminder(recorded: RecordedEvent, intents: NotificationIntent[]): Promise<void> {
+    const tenant = intents.find((intent) => intent.kind === 'booking_confirmed')?.userId;
+    const { state } = await loadBooking(store, (recorded.data as BookingEvent['data']).bookingId);
+    if (!tenant || !state.checkIn || !state.bookingId) return;
+    const at = checkInInstant(state.checkIn) - REMINDER_BEFORE_MS;
+    // A stay already begun needs no reminder (a replay of old confirmations schedules nothing).
+    if (checkInInstant(state.checkIn) <= clock.now().getTime()) return;
+    try {
+      await jobs.scheduleReminder({
+        bookingId: state.bookingId,
+        tenantId: tenant,
+        checkIn: state.checkIn,
+        sourceEventId: recorded.eventId,
+        at: new Date(at).toISOString(),
+      });
+    } catch (error) {
+      if (error instanceof QueueUnavailable) throw new TransientProjectionError(error.message);
+      throw error;
+    }
+  }
+}
+
+async function markConversationRead(
+  store: EventStore,
+  recorded: RecordedEvent,
+  cause: { correlationId: string; causationId: string | null },
+  now: string,
+): Promise<void> {
+  const { conversationId, readerId, readAt } = (recorded as unknown as { data: MessagesRead['data'] }).data;
+  const { state } = await loadState(store, notificationStreamId(readerId), notificationsDecider);
+  for (const [notificationId, notification] of state.notifications) {
+    if (notification.kind !== 'message_received' || notification.readAt !== null) continue;
+    if (notification.subject.conversationId !== conversationId) continue;
+    if (notification.raisedAt > readAt) continue;
+    await handleCommand(
+      store,
+      notificationStreamId(readerId),
+      notificationsDecider,
+      { type: 'MarkNotificationRead', data: { notificationId, userId: readerId }, context: systemContext(now) },
+      systemEnvelope(`read|${notificationId}|${recorded.eventId}`, now, cause),
+      { maxRetries: 10 },
+    );
+  }
+}
+
+/**
+ * The reminder timer fired: raises the reminder if the booking is still confirmed for that check-in. Its id derives
+ * from the confirmation that scheduled it, so a timer that fires twice raises one reminder.
+ */
+export async function runBookingReminder(
+  deps: NotificationDeps,
+  job: { bookingId: string; tenantId: string; checkIn: string; sourceEventId: string },
+  now: Date,
+): Promise<boolean> {
+  const { state } = await loadBooking(deps.store, job.bookingId);
+  if (state.status !== 'confirmed' || state.checkIn !== job.checkIn) return false;
+  if (checkInInstant(job.checkIn) <= now.getTime() - REMINDER_BEFORE_MS) return false;
+  const [intent] = notificationsFor(
+    { type: 'BookingReminderDue', data: { bookingId: job.bookingId, tenantId: job.tenantId, checkIn: job.checkIn } },
+    { booking: null },
+  );
+  const result = await raiseNotification(
+    deps,
+    { ...intent!, sourceEventId: job.sourceEventId, raisedAt: now.toISOString() },
+    { correlationId: job.sourceEventId, causationId: job.sourceEventId },
+    now.toISOString(),
+  );
+  return result.events.length > 0;
+}
