@@ -58,6 +58,11 @@ import type { Mailer } from './mail/mailer.js';
 import { mailNotifier } from './mail/mailNotifier.js';
 import { createMailer } from './mail/transports.js';
 import type { Presence } from './presence/presence.js';
+import { RedisFeedSubscriber, redisFeedPublisher } from './feed/redisFeedBus.js';
+import { createFeedFacts } from '../projections/feed/feedFacts.js';
+import { feedProjection } from '../projections/feed/feedProjection.js';
+import { createMessagingQueries } from '../projections/messaging/messagingQueries.js';
+import type { FeedServices } from '../read-api/feed/feedRoutes.js';
 import { bullNotificationFailures, bullNotificationJobs } from './notifications/bullNotificationJobs.js';
 import { createPushOutbox, createSmsOutbox } from './notifications/outbox.js';
 import type { NotificationJobs, NotificationQueueJob, PushSender, SmsSender } from './notifications/ports.js';
@@ -130,6 +135,8 @@ export interface Runtime {
   search: SearchServices;
   /** Who holds a feed socket on any API process (heartbeats in Redis). */
   presence: Presence;
+  /** The WebSocket feed's bus (a subscriber connection that opens on the first socket), presence and lookups. */
+  feed: FeedServices;
   /** Notifications: what the routes use, and the channels and jobs the notification worker sends through. */
   notifications: NotificationServices & {
     jobs: NotificationJobs;
@@ -300,9 +307,16 @@ export async function createRuntime(
   const appUrl = config.APP_URL.replace(/\/$/, '');
   const search = createSearch(config, pool);
   await search.ready?.();
+  const messagingLookups = createMessagingQueries(pool);
+  const feedPublisher = redisFeedPublisher(redis, config.QUEUE_PREFIX);
+  const feedFacts = createFeedFacts({
+    eventStore,
+    contactUnlocked: (conversationId) => messagingLookups.contactUnlocked(conversationId),
+  });
   allProjections = [
     ...projections,
     search.projection,
+    feedProjection({ publisher: feedPublisher, factsOf: feedFacts, logger }),
     bookingProcessManager({
       store: eventStore,
       clock,
@@ -337,10 +351,24 @@ export async function createRuntime(
     eraseKeys: (userId) => vault.destroy(userId),
   };
   const presence = new RedisPresence(redis, { prefix: config.QUEUE_PREFIX, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
+  // Its own connection (a subscribed connection takes no other commands), opened by the first socket's SUBSCRIBE.
+  const feedSubscriber = new RedisFeedSubscriber(
+    redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false }),
+    config.QUEUE_PREFIX,
+    (error) => logger.warn({ err: error.message }, 'feed subscriber connection error'),
+  );
+  const feed: FeedServices = {
+    subscriber: feedSubscriber,
+    publisher: feedPublisher,
+    presence,
+    factsOf: feedFacts,
+    partnersOf: (userId) => messagingLookups.conversationPartnersOf(userId),
+  };
   return {
     clock,
     identity,
     presence,
+    feed,
     notifications: {
       queries: notificationQueries(pool),
       unsubscribe,
@@ -377,6 +405,7 @@ export async function createRuntime(
     addressOf: addressQuery(pool),
     async close() {
       await presence.close().catch(() => {});
+      await feedSubscriber.close().catch(() => {});
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
       await mailer.close().catch(() => {});
       await rawEventStore.close();

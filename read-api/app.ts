@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.js';
 import { ApiError, frameworkErrors, registerErrorHandler } from './errors.js';
 import { type Access, registerAuth } from './plugins/auth.js';
+import { feedRoutes } from './feed/feedRoutes.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
 import { bookingRoutes } from './routes/bookings.js';
@@ -224,6 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(roomCalendarRoutes, deps);
   await app.register(universityRoutes, deps);
   await app.register(searchRoutes, deps);
+  await app.register(feedRoutes, deps);
   await app.register(notificationRoutes, deps);
   return app;
 }

@@ -16,6 +16,7 @@ import type { NotificationFailures } from '../infra/notifications/ports.js';
 import type { UnsubscribeTokens } from '../infra/notifications/unsubscribeTokens.js';
 import type { NotificationQueries } from '../projections/notifications/notificationQueries.js';
 import type { PgProjection } from '../projections/projection.js';
+import type { FeedServices } from './feed/feedRoutes.js';
 import type { ImageLimiter } from './imageLimiter.js';
 import type { Metrics } from './plugins/metrics.js';
 
@@ -71,5 +72,7 @@ export interface AppDeps {
   fileStore: FileStore;
   /** Bounds concurrent image decoding (IMAGE_DECODE_CONCURRENCY). */
   imageLimiter: ImageLimiter;
+  /** The WebSocket feed: bus, presence and the lookups its frames need. */
+  feed: FeedServices;
   notifications: NotificationServices;
 }
