@@ -13,6 +13,7 @@ import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
+import { messagingRoutes } from './routes/messaging.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { operationRoutes } from './routes/operations.js';
 import { photoRoutes } from './routes/photos.js';
@@ -225,6 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(roomCalendarRoutes, deps);
   await app.register(universityRoutes, deps);
   await app.register(searchRoutes, deps);
+  await app.register(messagingRoutes, deps);
   await app.register(feedRoutes, deps);
   await app.register(notificationRoutes, deps);
   return app;
