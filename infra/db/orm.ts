@@ -24,6 +24,7 @@ import { Migration0011RoomPhotoIndex } from './migrations/0011_room_photo_index.
 import { Migration0012FileReferences } from './migrations/0012_file_references.js';
 import { Migration0013Messaging } from './migrations/0013_messaging.js';
 import { Migration0014Notifications } from './migrations/0014_notifications.js';
+import { Migration0015NextHoldExpiry } from './migrations/0015_next_hold_expiry.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -40,6 +41,7 @@ export const migrations = [
   { name: '0012_file_references', class: Migration0012FileReferences },
   { name: '0013_messaging', class: Migration0013Messaging },
   { name: '0014_notifications', class: Migration0014Notifications },
+  { name: '0015_next_hold_expiry', class: Migration0015NextHoldExpiry },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {

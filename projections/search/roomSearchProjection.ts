@@ -44,6 +44,16 @@ function unavailableRanges(state: RoomSearchState): DateRange[] {
   return normalizeRanges([...blockedOf(restoredCalendarState(state.calendar), state.roomBlocked), ...held]);
 }
 
+/** The earliest expiry of the room's unconfirmed holds (null: none): the sweep's index (`expiredHolds.ts`). */
+function nextHoldExpiry(state: RoomSearchState): string | null {
+  let next: string | null = null;
+  for (const hold of Object.values(state.calendar.held)) {
+    if (hold.expiresAt !== null && (next === null || Date.parse(hold.expiresAt) < Date.parse(next)))
+      next = hold.expiresAt;
+  }
+  return next;
+}
+
 /**
  * Feeds the room search index from the Room and RoomCalendar streams: the room's document (only published
  * rooms are found) and its unavailable nights (held or booked on the calendar, or blocked by the landlord).
@@ -156,10 +166,14 @@ export function roomSearchProjection(
       }
 
       await sql(
-        `INSERT INTO search_room_state (room_id, state)
-         SELECT * FROM unnest($1::uuid[], $2::jsonb[])
-         ON CONFLICT (room_id) DO UPDATE SET state = excluded.state`,
-        [[...states.keys()], [...states.values()].map((s) => JSON.stringify(s))],
+        `INSERT INTO search_room_state (room_id, state, next_hold_expiry)
+         SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[])
+         ON CONFLICT (room_id) DO UPDATE SET state = excluded.state, next_hold_expiry = excluded.next_hold_expiry`,
+        [
+          [...states.keys()],
+          [...states.values()].map((s) => JSON.stringify(s)),
+          [...states.values()].map(nextHoldExpiry),
+        ],
       );
       const writer = writerFor(em);
       await writer.upsertRooms([...documentsChanged].map((id) => states.get(id)!.document!));
