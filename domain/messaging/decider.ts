@@ -81,7 +81,6 @@ function start(command: StartConversation, state: ConversationState): Conversati
   if (context.actorRole !== 'tenant' && context.actorRole !== 'landlord') {
     throw new DomainError('CONVERSATION_NOT_ALLOWED', 'forbidden', 'tenants and landlords start conversations');
   }
-  if (state.status === 'open') return []; // the pair and room already talk: the same conversation
   const participant = data.participant;
   if (!participant || participant.erased || participant.userId !== data.participantId) {
     throw new DomainError('PARTICIPANT_NOT_FOUND', 'not_found', 'no such person to talk to');
@@ -115,6 +114,8 @@ function start(command: StartConversation, state: ConversationState): Conversati
       throw new DomainError('ROOM_NOT_OF_LANDLORD', 'validation', "the room is not the landlord's of this pair");
     }
   }
+  // Checked like a first start (a bad room or booking is refused), then: the pair and room already talk.
+  if (state.status === 'open') return [];
   const participantIds = [context.actorId, participant.userId].sort() as [string, string];
   return [
     {
