@@ -37,6 +37,7 @@ import {
   formatNumber,
   markdownTable,
   percentile,
+  processesCpuMs,
   publishReport,
   runBenchmark,
   runClosedLoop,
@@ -63,6 +64,7 @@ function baselineRows(dir: string): string[][] {
   const commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD']).toString().trim();
   const out = join(os.tmpdir(), `bench-bookings-baseline-${process.pid}.json`);
   copyFileSync(new URL(import.meta.url).pathname, join(dir, 'bench/bookings.bench.ts'));
+  copyFileSync(new URL('./support.ts', import.meta.url).pathname, join(dir, 'bench/support.ts'));
   log(`baseline: running the benchmark at ${commit} in ${dir}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/bookings.bench.ts'], {
     cwd: dir,
@@ -78,10 +80,38 @@ const DAY_MS = 86_400_000;
 const FIRST_DAY = Math.floor(Date.now() / DAY_MS) * DAY_MS + 30 * DAY_MS;
 const day = (offset: number) => new Date(FIRST_DAY + offset * DAY_MS).toISOString().slice(0, 10);
 
+const CORES = os.cpus().length;
+/** The servers' CPU: this run's PostgreSQL backends (their titles name its database), the WAL writer, Redis. */
+let serverCpuMs = () => 0;
+
+/**
+ * Runs one case and returns, besides its latencies, the CPU each request cost: this process (API and load
+ * generator) and the servers (PostgreSQL, Redis). On a shared machine the throughput follows the other loads; the CPU
+ * per request much less so, and `cores ÷ CPU per request` is the throughput the machine would allow if it were ours.
+ */
+async function measured(callers: number, total: number, job: (index: number) => Promise<void>) {
+  const servers = serverCpuMs();
+  const result = await runClosedLoop(callers, total, job);
+  const serverMs = serverCpuMs() - servers;
+  const apiPerRequest = result.cpuMs / total;
+  const serverPerRequest = serverMs / total;
+  return {
+    ...result,
+    cpuColumns: [
+      formatNumber(apiPerRequest, 2),
+      formatNumber(serverPerRequest, 2),
+      formatNumber((CORES * 1000) / (apiPerRequest + serverPerRequest), 0),
+    ],
+  };
+}
+
 async function main(): Promise<void> {
   const baselineDir = process.env.BENCH_BASELINE_DIR;
   const before = baselineDir ? baselineRows(baselineDir) : [];
   const db = await createBenchDatabase(`roomline_bench_bookings_${process.pid}`);
+  serverCpuMs = () =>
+    processesCpuMs(['postgres'], [`roomline_bench_bookings_${process.pid} `, 'walwriter']) +
+    processesCpuMs(['redis-server']);
   await prepareDatabase(db.url);
   const { runtime, base, close } = await startBenchApp(db.url);
   const { config } = runtime;
@@ -172,7 +202,7 @@ async function main(): Promise<void> {
       log(`pass ${pass}: ${REQUESTS} bookings over ${ROOMS} rooms, ${CLIENTS} clients`);
       const load = os.loadavg()[0]!;
       queries = 0;
-      const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, REQUESTS, manyRooms(offset));
+      const { latencies, seconds, cpuColumns } = await measured(CLIENTS, REQUESTS, manyRooms(offset));
       const perRequest = queries / REQUESTS;
       const p99 = percentile(latencies, 0.99);
       const rps = REQUESTS / seconds;
@@ -185,7 +215,7 @@ async function main(): Promise<void> {
         formatNumber(rps, 0),
         formatNumber(percentile(latencies, 0.5), 1),
         formatNumber(p99, 1),
-        formatNumber(cpuMs / 1000 / seconds, 2),
+        ...cpuColumns,
         load.toFixed(2),
         rps >= 2 * 462 ? 'PASS' : 'FAIL',
       ]);
@@ -198,7 +228,7 @@ async function main(): Promise<void> {
       const few = Math.max(200, Math.floor(REQUESTS / 4));
       log(`${few} bookings over ${ROOMS} rooms, 4 clients`);
       queries = 0;
-      const { latencies, seconds, cpuMs } = await runClosedLoop(4, few, manyRooms(400 + 2 * REQUESTS));
+      const { latencies, seconds, cpuColumns } = await measured(4, few, manyRooms(400 + 2 * REQUESTS));
       rows.push([
         LABEL,
         'many rooms, 4 clients',
@@ -208,7 +238,7 @@ async function main(): Promise<void> {
         formatNumber(few / seconds, 0),
         formatNumber(percentile(latencies, 0.5), 1),
         formatNumber(percentile(latencies, 0.99), 1),
-        formatNumber(cpuMs / 1000 / seconds, 2),
+        ...cpuColumns,
         os.loadavg()[0]!.toFixed(2),
         '—',
       ]);
@@ -221,7 +251,7 @@ async function main(): Promise<void> {
     conflicts = 0;
     log(`${oneRoomRequests} overlapping requests on one room, ${CLIENTS} clients`);
     queries = 0;
-    const { latencies, seconds, cpuMs } = await runClosedLoop(CLIENTS, oneRoomRequests, async (i) => {
+    const { latencies, seconds, cpuColumns } = await measured(CLIENTS, oneRoomRequests, async (i) => {
       const start = 200 + ((i * 7919) % 40);
       await book(contested, day(start), day(start + 3), i);
     });
@@ -251,7 +281,7 @@ async function main(): Promise<void> {
       formatNumber(oneRoomRequests / seconds, 0),
       formatNumber(percentile(latencies, 0.5), 1),
       formatNumber(percentile(latencies, 0.99), 1),
-      formatNumber(cpuMs / 1000 / seconds, 2),
+      ...cpuColumns,
       os.loadavg()[0]!.toFixed(2),
       doubleHeld === 0 ? `PASS (${held} nights held, none twice)` : `FAIL: ${doubleHeld} nights held twice`,
     ]);
@@ -276,12 +306,28 @@ async function main(): Promise<void> {
     "the process's pg clients per request (event-store batches count once for all the appends they carry).",
     `Goal (issue 10): ≥ 2 × the 350–462 bookings/s of before at ${CLIENTS} clients over many rooms (≥ 924/s).`,
     '',
-    `Machine: nproc ${os.cpus().length}, Node ${process.version}. "CPU" is this process's CPU time per second of wall`,
-    'time (API and load generator together; PostgreSQL and Redis are other processes). Load is the 1-minute load',
-    'average when the case started.',
+    `Machine: nproc ${CORES}, Node ${process.version}. "API CPU" is this process's CPU time per request (API and load`,
+    'generator together), "server CPU" that of the run\'s PostgreSQL backends, the WAL writer and Redis (from /proc);',
+    `"ceiling/s" is ${CORES} cores ÷ their sum: the rate this machine would allow with nothing else running. On a shared`,
+    'machine throughput follows the other loads, CPU per request much less. Load is the 1-minute load average when the',
+    'case started.',
     '',
     markdownTable(
-      ['Code', 'Case', 'Requests', 'SQL/req', '201 / 409', 'per second', 'p50 ms', 'p99 ms', 'CPU', 'Load', 'Goal'],
+      [
+        'Code',
+        'Case',
+        'Requests',
+        'SQL/req',
+        '201 / 409',
+        'per second',
+        'p50 ms',
+        'p99 ms',
+        'API CPU ms/req',
+        'server CPU ms/req',
+        'ceiling/s',
+        'Load',
+        'Goal',
+      ],
       [...before, ...rows],
     ),
     '',

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -109,6 +110,29 @@ export function bookingEvent(extra: Record<string, unknown> = {}, type = 'Bookin
       requestId: `req-${sequence}`,
     },
   };
+}
+
+/**
+ * CPU time (ms) used so far by the server processes a benchmark drives (`/proc/<pid>/stat`, Linux; clock ticks of
+ * 10 ms): every process whose name is in `names` and, when `only` is given, whose command line (a PostgreSQL
+ * backend's title names its database) contains one of its strings. Processes that exit between two samples are
+ * not counted.
+ */
+export function processesCpuMs(names: readonly string[], only?: readonly string[]): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!names.includes(name)) continue;
+      if (only && !only.some((part) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(part))) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
 }
 
 /** Runs `total` jobs on `callers` concurrent loops; returns each job's latency (ms), the wall time (s) and this process's CPU time (ms). */
