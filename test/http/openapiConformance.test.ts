@@ -447,6 +447,98 @@ async function flow() {
   await call({ method: 'GET', url: '/api/user/bookings', headers: as('admin') });
   await call({ method: 'GET', url: '/api/user/bookings' });
 
+  // Messaging
+  const messagingLandlord = await call({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: {
+      ...person,
+      email: `landlord-${email}`,
+      phone: `+39${Math.floor(1e9 + Math.random() * 8e9)}`,
+      role: 'landlord',
+    },
+  });
+  const partnerId: string = messagingLandlord.body?.user?.id ?? randomUUID();
+  const conversation = await call({
+    method: 'POST',
+    url: '/api/conversations',
+    headers: tenant,
+    payload: { participantId: partnerId },
+  });
+  await call({ method: 'POST', url: '/api/conversations', headers: tenant, payload: { participantId: users.tenant } });
+  await call({ method: 'POST', url: '/api/conversations', headers: tenant, payload: { participantId: randomUUID() } });
+  await call({
+    method: 'POST',
+    url: '/api/conversations',
+    headers: as('admin'),
+    payload: { participantId: partnerId },
+  });
+  await call({ method: 'POST', url: '/api/conversations', headers: tenant, payload: { participantId: 'nope' } });
+  const conversationId: string = conversation.body?.id ?? randomUUID();
+  const messagePhoto = multipartBody([{ filename: 'view.jpg', contentType: 'image/jpeg', content: jpeg }]);
+  const messagePhotoUpload = await call({
+    method: 'POST',
+    url: '/api/messages/upload-photo',
+    headers: { ...tenant, ...messagePhoto.headers },
+    payload: messagePhoto.payload,
+  });
+  await call({ method: 'POST', url: '/api/messages/upload-photo', headers: tenant, payload: {} });
+  const messagePhotoId: string = messagePhotoUpload.body?.photoId ?? randomUUID();
+  const message = await call({
+    method: 'POST',
+    url: `/api/conversations/${conversationId}/messages`,
+    headers: tenant,
+    payload: { body: 'Is the room free? Mail me at someone@example.org', photoIds: [messagePhotoId] },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/conversations/${conversationId}/messages`,
+    headers: tenant,
+    payload: { body: '' },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/conversations/${conversationId}/messages`,
+    headers: tenant,
+    payload: { body: 'hello', photoIds: [randomUUID()] },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/conversations/${randomUUID()}/messages`,
+    headers: tenant,
+    payload: { body: 'hello' },
+  });
+  const messageWait = { 'x-min-position': (message.body?.position ?? '0') as string };
+  await call({ method: 'GET', url: '/api/conversations?limit=1', headers: { ...tenant, ...messageWait } });
+  await call({ method: 'GET', url: '/api/conversations?cursor=YQB4', headers: tenant });
+  await call({ method: 'GET', url: '/api/conversations' });
+  await call({
+    method: 'GET',
+    url: `/api/conversations/${conversationId}/messages?limit=1`,
+    headers: { ...tenant, ...messageWait },
+  });
+  await call({ method: 'GET', url: `/api/conversations/${conversationId}/messages`, headers: as('admin') });
+  await call({ method: 'GET', url: `/api/messages/photos/${messagePhotoId}`, headers: { ...tenant, ...messageWait } });
+  await call({ method: 'GET', url: `/api/messages/photos/${messagePhotoId}/thumbnail`, headers: tenant });
+  await call({ method: 'GET', url: `/api/messages/photos/${messagePhotoId}`, headers: as('admin') });
+  await call({ method: 'GET', url: `/api/messages/photos/${randomUUID()}/thumbnail`, headers: tenant });
+  const partner = messagingLandlord.body?.accessToken
+    ? { authorization: `Bearer ${messagingLandlord.body.accessToken}` }
+    : landlord;
+  await call({
+    method: 'POST',
+    url: `/api/conversations/${conversationId}/read`,
+    headers: partner,
+    payload: { upToMessageId: message.body?.id ?? randomUUID() },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/conversations/${conversationId}/read`,
+    headers: partner,
+    payload: { upToMessageId: randomUUID() },
+  });
+  await call({ method: 'POST', url: `/api/conversations/${conversationId}/read`, headers: partner, payload: {} });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });
