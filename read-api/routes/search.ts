@@ -82,7 +82,7 @@ async function venueById(deps: AppDeps, id: string): Promise<Venue> {
   return { id: venue.id, name: venue.name, location: venue.location };
 }
 
-/** A tenant's next exam: the assignment whose session has not ended, soonest first. */
+/** A tenant's next exam: the assignment whose session has not ended (today by the app's clock), soonest first. */
 async function assignedVenue(deps: AppDeps, tenantId: string) {
   const { rows } = await deps.pool.query<{
     venue_id: string;
@@ -99,9 +99,9 @@ async function assignedVenue(deps: AppDeps, tenantId: string) {
        FROM exam_assignments a
        JOIN exam_sessions s ON s.id = a.session_id
        JOIN exam_venues v ON v.id = a.venue_id
-      WHERE a.tenant_id = $1 AND s.ends_on >= current_date
+      WHERE a.tenant_id = $1 AND s.ends_on >= $2::date
       ORDER BY s.starts_on, s.id LIMIT 1`,
-    [tenantId],
+    [tenantId, deps.clock.now().toISOString().slice(0, 10)],
   );
   const row = rows[0];
   if (!row) return null;
