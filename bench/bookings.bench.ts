@@ -33,6 +33,7 @@ import { type DomainEvent, fold } from '../domain/shared/decider.js';
 import { accessTokenSigner } from '../infra/auth/tokens.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import {
+  cpuMsBetween,
   createBenchDatabase,
   formatNumber,
   markdownTable,
@@ -82,7 +83,7 @@ const day = (offset: number) => new Date(FIRST_DAY + offset * DAY_MS).toISOStrin
 
 const CORES = os.cpus().length;
 /** The servers' CPU: this run's PostgreSQL backends (their titles name its database), the WAL writer, Redis. */
-let serverCpuMs = () => 0;
+let serverCpu = () => new Map<number, number>();
 
 /**
  * Runs one case and returns, besides its latencies, the CPU each request cost: this process (API and load
@@ -90,9 +91,9 @@ let serverCpuMs = () => 0;
  * per request much less so, and `cores ÷ CPU per request` is the throughput the machine would allow if it were ours.
  */
 async function measured(callers: number, total: number, job: (index: number) => Promise<void>) {
-  const servers = serverCpuMs();
+  const servers = serverCpu();
   const result = await runClosedLoop(callers, total, job);
-  const serverMs = serverCpuMs() - servers;
+  const serverMs = cpuMsBetween(servers, serverCpu());
   const apiPerRequest = result.cpuMs / total;
   const serverPerRequest = serverMs / total;
   return {
@@ -109,9 +110,11 @@ async function main(): Promise<void> {
   const baselineDir = process.env.BENCH_BASELINE_DIR;
   const before = baselineDir ? baselineRows(baselineDir) : [];
   const db = await createBenchDatabase(`roomline_bench_bookings_${process.pid}`);
-  serverCpuMs = () =>
-    processesCpuMs(['postgres'], [`roomline_bench_bookings_${process.pid} `, 'walwriter']) +
-    processesCpuMs(['redis-server']);
+  serverCpu = () =>
+    new Map([
+      ...processesCpuMs(['postgres'], [`roomline_bench_bookings_${process.pid} `, 'walwriter']),
+      ...processesCpuMs(['redis-server']),
+    ]);
   await prepareDatabase(db.url);
   const { runtime, base, close } = await startBenchApp(db.url);
   const { config } = runtime;

@@ -113,13 +113,12 @@ export function bookingEvent(extra: Record<string, unknown> = {}, type = 'Bookin
 }
 
 /**
- * CPU time (ms) used so far by the server processes a benchmark drives (`/proc/<pid>/stat`, Linux; clock ticks of
- * 10 ms): every process whose name is in `names` and, when `only` is given, whose command line (a PostgreSQL
- * backend's title names its database) contains one of its strings. Processes that exit between two samples are
- * not counted.
+ * CPU time (ms) used so far by each server process a benchmark drives (`/proc/<pid>/stat`, Linux; clock ticks of
+ * 10 ms), by pid: every process whose name is in `names` and, when `only` is given, whose command line (a PostgreSQL
+ * backend's title names its database) contains one of its strings. `cpuMsBetween` sums two samples' difference.
  */
-export function processesCpuMs(names: readonly string[], only?: readonly string[]): number {
-  let ticks = 0;
+export function processesCpuMs(names: readonly string[], only?: readonly string[]): Map<number, number> {
+  const used = new Map<number, number>();
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -127,12 +126,22 @@ export function processesCpuMs(names: readonly string[], only?: readonly string[
       if (!names.includes(name)) continue;
       if (only && !only.some((part) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(part))) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+      used.set(Number(pid), (Number(fields[11]) + Number(fields[12])) * 10); // utime, stime (fields 14, 15 of stat)
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks * 10;
+  return used;
+}
+
+/**
+ * The CPU the processes of `after` used since `before` (a process started meanwhile counts from 0). A process that
+ * ended in between is missing from `after`: what it used since `before` is lost, so this may count low, never high.
+ */
+export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** Runs `total` jobs on `callers` concurrent loops; returns each job's latency (ms), the wall time (s) and this process's CPU time (ms). */
