@@ -25,6 +25,7 @@ import { Migration0012FileReferences } from './migrations/0012_file_references.j
 import { Migration0013Messaging } from './migrations/0013_messaging.js';
 import { Migration0014Notifications } from './migrations/0014_notifications.js';
 import { Migration0015NextHoldExpiry } from './migrations/0015_next_hold_expiry.js';
+import { Migration0016SavedSearches } from './migrations/0016_saved_searches.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -42,6 +43,7 @@ export const migrations = [
   { name: '0013_messaging', class: Migration0013Messaging },
   { name: '0014_notifications', class: Migration0014Notifications },
   { name: '0015_next_hold_expiry', class: Migration0015NextHoldExpiry },
+  { name: '0016_saved_searches', class: Migration0016SavedSearches },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {
