@@ -19,6 +19,7 @@ import { operationRoutes } from './routes/operations.js';
 import { photoRoutes } from './routes/photos.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
+import { savedSearchRoutes } from './routes/savedSearches.js';
 import { searchRoutes } from './routes/search.js';
 import { universityRoutes } from './routes/universities.js';
 import { errors } from './schemas.js';
@@ -229,5 +230,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(messagingRoutes, deps);
   await app.register(feedRoutes, deps);
   await app.register(notificationRoutes, deps);
+  await app.register(savedSearchRoutes, deps);
   return app;
 }
