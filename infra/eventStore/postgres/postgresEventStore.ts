@@ -22,6 +22,16 @@ const CHANNEL = 'roomline_events';
 const PAGE_SIZE = 1000;
 const MAX_BATCH_APPENDS = 256;
 const MAX_BATCH_EVENTS = 65535;
+/** Whole-stream reads asked for at once share one query (see `readStream`): at most this many streams each. */
+const MAX_BATCH_READS = 128;
+/** Batched read queries running at once; reads asked for meanwhile wait and share the next one. */
+const MAX_READS_IN_FLIGHT = 4;
+
+interface PendingRead {
+  streamId: string;
+  resolve(rows: EventRow[]): void;
+  reject(error: unknown): void;
+}
 
 interface PendingAppend {
   streamId: string;
@@ -170,6 +180,9 @@ export class PostgresEventStore implements EventStore {
   private readonly maxInFlight: number;
   private notifyAgain = false;
   private closed = false;
+  private readonly reads: PendingRead[] = [];
+  private readsInFlight = 0;
+  private readFlushScheduled = false;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -304,6 +317,16 @@ export class PostgresEventStore implements EventStore {
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let cursor: bigint | undefined = options.from;
     let first = true;
+    if (!backwards && cursor === undefined && options.maxCount === undefined) {
+      // A whole stream from its start, what commands read: its first page comes from a query shared with the other
+      // streams asked for at the same moment (a command reads its streams at once; concurrent requests too).
+      const rows = await this.readFirstPage(streamId);
+      const page = rows.length > PAGE_SIZE ? rows.slice(0, PAGE_SIZE) : rows;
+      for (const row of page) yield toRecorded(row);
+      if (rows.length <= PAGE_SIZE) return;
+      cursor = BigInt(page[page.length - 1]!.revision);
+      first = false;
+    }
     while (remaining > 0) {
       const limit = Math.min(PAGE_SIZE, remaining);
       const comparison = backwards ? (first ? '<=' : '<') : first ? '>=' : '>';
@@ -324,6 +347,55 @@ export class PostgresEventStore implements EventStore {
       remaining -= page.length;
       cursor = BigInt(page[page.length - 1]!.revision);
       first = false;
+    }
+  }
+
+  /** The first PAGE_SIZE + 1 events of a stream, read in a batch with the others asked for meanwhile. */
+  private readFirstPage(streamId: string): Promise<EventRow[]> {
+    return new Promise<EventRow[]>((resolve, reject) => {
+      this.reads.push({ streamId, resolve, reject });
+      if (!this.readFlushScheduled) {
+        this.readFlushScheduled = true;
+        // After the current microtasks: the reads a caller starts together (Promise.all) join one batch.
+        queueMicrotask(() => {
+          this.readFlushScheduled = false;
+          this.flushReads();
+        });
+      }
+    });
+  }
+
+  private flushReads(): void {
+    while (this.readsInFlight < MAX_READS_IN_FLIGHT && this.reads.length > 0) {
+      const batch = this.reads.splice(0, MAX_BATCH_READS);
+      this.readsInFlight++;
+      void this.runReadBatch(batch).finally(() => {
+        this.readsInFlight--;
+        this.flushReads();
+      });
+    }
+  }
+
+  private async runReadBatch(batch: PendingRead[]): Promise<void> {
+    const streamIds = [...new Set(batch.map((read) => read.streamId))];
+    try {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'event_store_read_streams',
+        text: `SELECT e.* FROM unnest($1::text[]) AS s(id)
+               CROSS JOIN LATERAL (SELECT ${COLUMNS} FROM event_store.events
+                                    WHERE stream_id = s.id ORDER BY revision LIMIT $2) AS e
+               ORDER BY e.stream_id, e.revision`,
+        values: [streamIds, PAGE_SIZE + 1],
+      });
+      const byStream = new Map<string, EventRow[]>();
+      for (const row of rows) {
+        const list = byStream.get(row.stream_id);
+        if (list) list.push(row);
+        else byStream.set(row.stream_id, [row]);
+      }
+      for (const read of batch) read.resolve(byStream.get(read.streamId) ?? []);
+    } catch (error) {
+      for (const read of batch) read.reject(error);
     }
   }
 

@@ -79,3 +79,53 @@ describe('postgres event store: readAll while an older transaction is open', () 
     }
   });
 });
+
+describe('postgres event store: whole-stream reads asked for at once', () => {
+  it('share queries, and each caller gets its own stream whole and in order, past one page too', async () => {
+    const db = await createTestDatabase(8);
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    try {
+      // 300 streams (more than one batch takes) of 0 to 4 events, one of 2,500 events (beyond a page), one missing.
+      const lengths = new Map<string, number>();
+      for (let i = 0; i < 300; i++) lengths.set(`Batched-${randomUUID()}`, i % 5);
+      const long = `Batched-long-${randomUUID()}`;
+      lengths.set(long, 2_500);
+      await Promise.all(
+        [...lengths].map(async ([streamId, length]) => {
+          for (let from = 0; from < length; from += 1_000) {
+            const events = Array.from({ length: Math.min(1_000, length - from) }, (_, k) =>
+              newEvent('Counted', { streamId, k: from + k }),
+            );
+            await store.append(streamId, events, { expectedRevision: from === 0 ? 'no_stream' : BigInt(from - 1) });
+          }
+        }),
+      );
+      const missing = `Batched-missing-${randomUUID()}`;
+      lengths.set(missing, 0);
+      let statements = 0;
+      const query = db.pool.query.bind(db.pool);
+      db.pool.query = ((...args: Parameters<typeof query>) => {
+        statements++;
+        return query(...args);
+      }) as typeof db.pool.query;
+      // The same stream asked for twice at once is answered twice.
+      const asked = [...lengths.keys(), long];
+      const read = await Promise.all(asked.map((streamId) => toArray(store.readStream(streamId))));
+      asked.forEach((streamId, index) => {
+        const events = read[index]!;
+        expect(events.map((e) => e.streamId).every((id) => id === streamId)).toBe(true);
+        expect(events.map((e) => Number(e.revision))).toEqual(
+          Array.from({ length: lengths.get(streamId)! }, (_, k) => k),
+        );
+        expect(events.map((e) => (e.data as { k: number }).k)).toEqual(
+          Array.from({ length: lengths.get(streamId)! }, (_, k) => k),
+        );
+      });
+      // 302 streams in batches of at most 128: 3 batched queries, then the long stream's further pages (twice).
+      expect(statements).toBeLessThanOrEqual(3 + 2 * 2);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
