@@ -16,17 +16,16 @@ const PHONE_DIGITS_MARKED = 7;
 const MAX_SEPARATORS = 2;
 
 const DIGIT = /^\p{Nd}$/u;
-const WHITESPACE = /^[\s\u200B-\u200D\u2060\uFEFF]$/u;
 /**
  * Between a phone number's digits: spaces, dots, dashes, slashes, parentheses, and what hides between them (format
  * characters such as zero-width spaces and soft hyphens, combining marks).
  */
 const PHONE_SEPARATOR = /^[\s\p{Cf}\p{M}.\-/()\p{Pd}\u00B7\u2022\u2024\u2027\uFF0E\u3002\uFF61]$/u;
-const LOCAL_PART = /^[\p{L}\p{N}\p{M}._%+\-'!#$&*=^`{|}~]$/u;
-const DOMAIN_CHAR = /^[\p{L}\p{N}\p{M}\-.\uFF0E\u3002\uFF61]$/u;
+const LOCAL_PART = /^[\p{L}\p{N}\p{M}\p{Cf}._%+\-'!#$&*=^`{|}~/?]$/u;
+const DOMAIN_CHAR = /^[\p{L}\p{N}\p{M}\p{Cf}\-.\uFF0E\u3002\uFF61]$/u;
 const DOT = /^[.\uFF0E\u3002\uFF61]$/u;
 const AT = /^[@\uFF20\uFE6B]$/u;
-const LABEL = /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]{0,62})$/u;
+const LABEL = /^[\p{L}\p{N}\p{M}\p{Cf}](?:[\p{L}\p{N}\p{M}\p{Cf}-]{0,62})$/u;
 const ALPHA_TLD = /^\p{L}{2,24}$/u;
 const NUMERIC = /^\d{1,3}$/;
 /** Dates are not phone numbers: 01.12.2026, 1/12/26, 2026-12-01. */
@@ -47,32 +46,25 @@ const TLDS = new Set(
   ).split(' '),
 );
 
-const isDigit = (c: string) => DIGIT.test(c);
-const isWhitespace = (c: string) => WHITESPACE.test(c);
-
 /** Masks email addresses, phone numbers and links in `text` (see the module's note). */
 export function maskContactDetails(text: string): string {
   if (text.length === 0) return text;
   return maskPhoneNumbers(maskWords(text));
 }
 
+/** Characters without which a word holds no email address or link: most words are passed over on this test. */
+const WORD_HINT = /[@\uFF20\uFE6B.\uFF0E\u3002\uFF61:]/u;
+
 /** Emails and links: within each run of non-space characters. */
 function maskWords(text: string): string {
-  const chars = Array.from(text);
-  let out = '';
-  let word: string[] = [];
-  const flush = () => {
-    if (word.length > 0) out += maskWord(word);
-    word = [];
-  };
-  for (const c of chars) {
-    if (isWhitespace(c)) {
-      flush();
-      out += c;
-    } else word.push(c);
+  if (!WORD_HINT.test(text)) return text;
+  // Odd indices hold the whitespace between words.
+  const parts = text.split(/(\s+)/u);
+  for (let i = 0; i < parts.length; i += 2) {
+    const word = parts[i]!;
+    if (word !== '' && WORD_HINT.test(word)) parts[i] = maskWord(Array.from(word));
   }
-  flush();
-  return out;
+  return parts.join('');
 }
 
 function maskWord(chars: string[]): string {
@@ -154,47 +146,70 @@ function isHost(host: string, email: boolean): boolean {
   return email || TLDS.has(tld) || (tld.length === 2 && labels[labels.length - 2]!.length >= 2);
 }
 
+/** Where a phone number may begin: a digit, or `+` or `(` right before one. */
+const PHONE_START = /[+(]?\p{Nd}/gu;
+const ANY_DIGIT = /\p{Nd}/u;
+
+/** A decimal digit of any script (ASCII first: the common case costs no regular expression). */
+function isDigitAt(cp: number, ch: string): boolean {
+  if (cp < 0x80) return cp >= 0x30 && cp <= 0x39;
+  return DIGIT.test(ch);
+}
+
+function isSeparatorAt(cp: number, ch: string): boolean {
+  if (cp < 0x80)
+    return (
+      cp === 0x20 ||
+      cp === 0x2e ||
+      cp === 0x2d ||
+      cp === 0x2f ||
+      cp === 0x28 ||
+      cp === 0x29 ||
+      (cp >= 0x09 && cp <= 0x0d)
+    );
+  return PHONE_SEPARATOR.test(ch);
+}
+
 /**
  * Runs of digits with at most MAX_SEPARATORS separators between groups, counted over the whole run: international
  * (+33 6 12 34 56 78), local ((020) 7946 0958, 06.12.34.56.78) and digits spelled apart (0 6 1 2 3 4 5 6 7 8).
+ * The search jumps from one possible start to the next; each run is walked once and the next search starts after it.
  */
 function maskPhoneNumbers(text: string): string {
-  const chars = Array.from(text);
+  if (!ANY_DIGIT.test(text)) return text;
   let out = '';
-  let i = 0;
-  while (i < chars.length) {
-    const c = chars[i]!;
-    const opensRun = isDigit(c) || ((c === '+' || c === '(') && i + 1 < chars.length && isDigit(chars[i + 1]!));
-    if (!opensRun) {
-      out += c;
-      i++;
-      continue;
-    }
-    const start = i;
-    let lastDigit = -1;
+  let copied = 0;
+  PHONE_START.lastIndex = 0;
+  for (let match = PHONE_START.exec(text); match; match = PHONE_START.exec(text)) {
+    const start = match.index;
+    const opener = text[start] === '+' || text[start] === '(';
+    let marked = opener;
+    let j = opener ? start + 1 : start;
     let digits = 0;
     let separators = 0;
-    let marked = c === '+' || c === '(';
-    let j = c === '+' || c === '(' ? i + 1 : i;
-    while (j < chars.length) {
-      const d = chars[j]!;
-      if (isDigit(d)) {
+    let end = j;
+    while (j < text.length) {
+      const cp = text.codePointAt(j)!;
+      const width = cp > 0xffff ? 2 : 1;
+      const ch = width === 1 ? text[j]! : text.slice(j, j + 2);
+      if (isDigitAt(cp, ch)) {
         digits++;
-        lastDigit = j;
         separators = 0;
-      } else if (PHONE_SEPARATOR.test(d) && separators < MAX_SEPARATORS) {
+        end = j + width;
+      } else if (separators < MAX_SEPARATORS && isSeparatorAt(cp, ch)) {
         separators++;
-        if (d === '(' || d === ')') marked = true;
+        if (cp === 0x28 || cp === 0x29) marked = true;
       } else break;
-      j++;
+      j += width;
     }
-    const end = lastDigit + 1;
-    const run = chars.slice(start, end).join('');
     const enough = digits >= PHONE_DIGITS || (marked && digits >= PHONE_DIGITS_MARKED);
-    out += enough && !isDate(run) ? MASK : run;
-    i = end;
+    if (enough && !isDate(text.slice(start, end))) {
+      out += text.slice(copied, start) + MASK;
+      copied = end;
+    }
+    PHONE_START.lastIndex = end;
   }
-  return out;
+  return out + text.slice(copied);
 }
 
 function isDate(run: string): boolean {

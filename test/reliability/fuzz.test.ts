@@ -182,6 +182,7 @@ function ids(): string[] {
   ];
   if (data.registeredUserId) pool.push(data.registeredUserId);
   if (data.photo) pool.push(data.photo.id);
+  if (data.conversation) pool.push(data.conversation.id, data.conversation.messageId, data.conversation.photoId);
   return pool;
 }
 

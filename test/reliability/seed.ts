@@ -19,6 +19,8 @@ export interface Seeded {
   bookingId: string;
   registeredUserId: string | null;
   photo: { id: string; url: string } | null;
+  /** A conversation of the landlord with the registered tenant, a message in it and a message photo. */
+  conversation: { id: string; messageId: string; photoId: string } | null;
   /** Real next-page cursors by list. */
   cursors: Record<'universities' | 'venues' | 'search' | 'bookings', string | null>;
   lastPosition: string;
@@ -142,6 +144,40 @@ export async function seed(t: TestApp): Promise<Seeded> {
     },
   });
   const registeredUserId = registered.statusCode === 201 ? (registered.json().user.id as string) : null;
+  let conversation: Seeded['conversation'] = null;
+  if (registeredUserId) {
+    const started = await ok(
+      'conversation',
+      {
+        method: 'POST',
+        url: '/api/conversations',
+        headers: as('landlord'),
+        payload: { participantId: registeredUserId, roomId: rooms[0] },
+      },
+      201,
+    );
+    const messagePhoto = multipartBody([{ filename: 'view.jpg', contentType: 'image/jpeg', content: jpeg }]);
+    const photoUpload = await t.app.inject({
+      method: 'POST',
+      url: '/api/messages/upload-photo',
+      headers: { ...as('landlord'), ...messagePhoto.headers },
+      payload: messagePhoto.payload,
+    });
+    if (photoUpload.statusCode !== 201)
+      throw new Error(`seed message photo: ${photoUpload.statusCode} ${photoUpload.body}`);
+    const photoId = photoUpload.json().photoId as string;
+    const message = await ok(
+      'message',
+      {
+        method: 'POST',
+        url: `/api/conversations/${started.id}/messages`,
+        headers: as('landlord'),
+        payload: { body: 'Welcome! Call me on +39 051 123 4567', photoIds: [photoId] },
+      },
+      201,
+    );
+    conversation = { id: started.id, messageId: message.id, photoId };
+  }
 
   // Read-your-writes once, then the lists give real cursors.
   const wait = { 'x-min-position': lastPosition };
@@ -169,6 +205,7 @@ export async function seed(t: TestApp): Promise<Seeded> {
     bookingId: bookings[0]!,
     registeredUserId,
     photo,
+    conversation,
     cursors,
     lastPosition,
   };
