@@ -3,7 +3,7 @@ import type { RegisterUser, UserCommand } from '../domain/identity/commands.js';
 import { reservationDecider, type UserState, userDecider } from '../domain/identity/decider.js';
 import { userStreamId } from '../domain/identity/events.js';
 import { normalizeEmail, normalizePhone } from '../domain/identity/normalize.js';
-import { type CommandContext, fold } from '../domain/shared/decider.js';
+import type { CommandContext } from '../domain/shared/decider.js';
 import { DomainError } from '../domain/shared/errors.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, type HandleOptions, handleCommand } from './handleCommand.js';

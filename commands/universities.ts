@@ -1,5 +1,4 @@
 import type { CommandContext } from '../domain/shared/decider.js';
-import { fold } from '../domain/shared/decider.js';
 import type { AssignCandidate, UniversityCommand, UniversityContext } from '../domain/universities/commands.js';
 import {
   type CandidateState,
