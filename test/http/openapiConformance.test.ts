@@ -539,6 +539,44 @@ async function flow() {
   });
   await call({ method: 'POST', url: `/api/conversations/${conversationId}/read`, headers: partner, payload: {} });
 
+  // Saved searches
+  const savedSearch = await call({
+    method: 'POST',
+    url: '/api/saved-searches',
+    headers: tenant,
+    payload: {
+      name: 'Exam week',
+      examLocationId: venueId,
+      radius: 3,
+      checkIn: daysFromNow(40),
+      checkOut: daysFromNow(42),
+      maxPrice: 6000,
+      amenities: ['wifi'],
+    },
+  });
+  await call({ method: 'POST', url: '/api/saved-searches', headers: tenant, payload: { ...location, radius: 51 } });
+  await call({
+    method: 'POST',
+    url: '/api/saved-searches',
+    headers: tenant,
+    payload: { examLocationId: randomUUID() },
+  });
+  await call({
+    method: 'POST',
+    url: '/api/saved-searches',
+    headers: tenant,
+    payload: { ...location, checkIn: daysFromNow(-2), checkOut: daysFromNow(1) },
+  });
+  await call({ method: 'POST', url: '/api/saved-searches', headers: landlord, payload: location });
+  const savedWait = { 'x-min-position': (savedSearch.body?.position ?? '0') as string };
+  await call({ method: 'GET', url: '/api/saved-searches?limit=1', headers: { ...tenant, ...savedWait } });
+  await call({ method: 'GET', url: '/api/saved-searches?cursor=YQB4', headers: tenant });
+  await call({ method: 'GET', url: '/api/saved-searches' });
+  const savedSearchId: string = savedSearch.body?.id ?? randomUUID();
+  await call({ method: 'DELETE', url: `/api/saved-searches/${savedSearchId}`, headers: as('tenant') });
+  await call({ method: 'DELETE', url: `/api/saved-searches/${randomUUID()}`, headers: tenant });
+  await call({ method: 'DELETE', url: `/api/saved-searches/${savedSearchId}`, headers: landlord });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });
