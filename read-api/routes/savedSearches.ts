@@ -236,7 +236,7 @@ export const savedSearchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app,
           'nothing; another tenant’s search, or none, is 404',
         params: IdParams,
         headers: IdempotencyHeaders,
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409, 429) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409, 422, 429) },
       },
     },
     async (request, reply) => {
