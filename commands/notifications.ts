@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
 import { checkInInstant } from '../domain/bookings/decider.js';
-import type { BookingEvent } from '../domain/bookings/events.js';
 import type { MessagesRead } from '../domain/messaging/events.js';
 import type { SetNotificationPreferences } from '../domain/notifications/commands.js';
 import {
@@ -26,8 +25,7 @@ import type { CommandContext } from '../domain/shared/decider.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
 import type { NotificationJobs } from '../infra/notifications/ports.js';
-import { QueueUnavailable } from '../infra/queues/queues.js';
-import { type PgProjection, TransientProjectionError } from '../projections/projection.js';
+import type { PgProjection } from '../projections/projection.js';
 import { loadBooking } from './bookings.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
 import { loadState } from './loadState.js';
@@ -121,7 +119,6 @@ export const notificationProcessName = 'notification-process';
 export interface NotificationProcessDeps {
   store: EventStore;
   clock: Clock;
-  jobs: NotificationJobs;
 }
 
 /** The booking facts a rule needs that its event does not carry (the tenant of a confirmed booking). */
@@ -138,13 +135,12 @@ async function factsOf(store: EventStore, event: NotificationSource): Promise<No
 /**
  * Raises the notifications the events call for, in the owners' `Notifications-<userId>` streams. Idempotent on its
  * own: a notification's id (and its event's id) derive from the cause, so replaying from position 0 raises nobody
- * twice and needs no table of effects. Also:
- * - BookingConfirmed schedules the reminder the day before check-in (a delayed job named after the booking);
- * - MessagesRead marks read the reader's message notifications of that conversation.
- * A queue that does not answer makes the batch fail as transient: the runner retries it, never parks it.
+ * twice and needs no table of effects. MessagesRead marks read the reader's message notifications of that
+ * conversation. It writes to the event store only, so Redis being away never holds it up: the notifications are
+ * raised and listed, and the delivery subscription queues them once Redis is back.
  */
 export function notificationProcessManager(deps: NotificationProcessDeps): PgProjection {
-  const { store, clock, jobs } = deps;
+  const { store, clock } = deps;
   return {
     name: notificationProcessName,
     version: 1,
@@ -171,34 +167,12 @@ export function notificationProcessManager(deps: NotificationProcessDeps): PgPro
             now,
           );
         }
-        if (recorded.type === 'BookingConfirmed') await scheduleReminder(recorded, intents);
       }
     },
 
     // Its effects are events and idempotent jobs: a rebuild replays them as no-ops.
     async reset(): Promise<void> {},
   };
-
-  async function scheduleReminder(recorded: RecordedEvent, intents: NotificationIntent[]): Promise<void> {
-    const tenant = intents.find((intent) => intent.kind === 'booking_confirmed')?.userId;
-    const { state } = await loadBooking(store, (recorded.data as BookingEvent['data']).bookingId);
-    if (!tenant || !state.checkIn || !state.bookingId) return;
-    const at = checkInInstant(state.checkIn) - REMINDER_BEFORE_MS;
-    // A stay already begun needs no reminder (a replay of old confirmations schedules nothing).
-    if (checkInInstant(state.checkIn) <= clock.now().getTime()) return;
-    try {
-      await jobs.scheduleReminder({
-        bookingId: state.bookingId,
-        tenantId: tenant,
-        checkIn: state.checkIn,
-        sourceEventId: recorded.eventId,
-        at: new Date(at).toISOString(),
-      });
-    } catch (error) {
-      if (error instanceof QueueUnavailable) throw new TransientProjectionError(error.message);
-      throw error;
-    }
-  }
 }
 
 async function markConversationRead(
@@ -222,6 +196,26 @@ async function markConversationRead(
       { maxRetries: 10 },
     );
   }
+}
+
+/**
+ * Schedules the reminder the day before check-in of a confirmed booking (when the confirmation is delivered): a
+ * delayed job named after the booking, its notification named after the confirmation. Nothing for a stay begun.
+ */
+export async function scheduleBookingReminder(
+  deps: NotificationDeps & { jobs: NotificationJobs },
+  confirmation: { bookingId: string; tenantId: string; sourceEventId: string },
+  now: Date,
+): Promise<boolean> {
+  const { state } = await loadBooking(deps.store, confirmation.bookingId);
+  if (state.status !== 'confirmed' || !state.checkIn) return false;
+  if (checkInInstant(state.checkIn) <= now.getTime()) return false;
+  await deps.jobs.scheduleReminder({
+    ...confirmation,
+    checkIn: state.checkIn,
+    at: new Date(checkInInstant(state.checkIn) - REMINDER_BEFORE_MS).toISOString(),
+  });
+  return true;
 }
 
 /**

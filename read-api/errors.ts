@@ -139,5 +139,6 @@ function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
   // ioredis gives up on a command while Redis is away with this error, which has no code.
   if ((error as Error).name === 'MaxRetriesPerRequestError') return true;
+  if ((error as Error).message?.startsWith("Stream isn't writeable and enableOfflineQueue")) return true;
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300'].includes(code);
 }

@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { loadBooking } from '../commands/bookings.js';
-import { loadPreferences, runBookingReminder } from '../commands/notifications.js';
+import { loadPreferences, runBookingReminder, scheduleBookingReminder } from '../commands/notifications.js';
 import type { NotificationChannel, NotificationKind } from '../domain/notifications/events.js';
 import { type NotificationDetails, renderNotification } from '../domain/notifications/templates.js';
 import type { Clock } from '../infra/clock/clock.js';
@@ -106,6 +106,15 @@ export function createNotificationWorker(deps: NotificationWorkerDeps): Worker<N
   };
 
   async function deliver(job: Job<NotificationQueueJob>, data: DeliveryJob): Promise<Result> {
+    // The reminder the day before check-in is scheduled with the confirmation's delivery: like it, it waits for
+    // Redis without holding up the process manager. Idempotent (the job is named after the booking).
+    if (data.kind === 'booking_confirmed' && data.subject.bookingId) {
+      await scheduleBookingReminder(
+        { store: deps.eventStore, jobs: deps.jobs },
+        { bookingId: data.subject.bookingId, tenantId: data.userId, sourceEventId: data.sourceEventId },
+        deps.clock.now(),
+      );
+    }
     const contact = await contactOf(data.userId);
     if (contact === null) return { skipped: 'erased' };
     const wanted = (await loadPreferences(deps.eventStore, data.userId))[data.kind];

@@ -35,6 +35,8 @@ export interface DeliveryJob {
   userId: string;
   kind: NotificationKind;
   subject: Record<string, string>;
+  /** The event that caused the notification. */
+  sourceEventId: string;
   raisedAt: string;
 }
 

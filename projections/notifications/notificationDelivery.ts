@@ -34,6 +34,7 @@ export function notificationDelivery(deps: { jobs: NotificationJobs; clock: Cloc
             userId: data.userId,
             kind: data.kind,
             subject: data.subject,
+            sourceEventId: data.sourceEventId,
             raisedAt: data.raisedAt,
           });
         } catch (error) {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import { expect } from 'vitest';
 import { notificationWorkerDeps } from '../../infra/runtime.js';
@@ -26,7 +26,7 @@ export async function registered(
       password: 'correct horse battery staple',
       role,
       fullName,
-      phone: `+39${String(Date.now() % 1e9).padStart(9, '0')}${Math.floor(Math.random() * 10)}`,
+      phone: `+39${randomInt(1_000_000_000, 9_999_999_999)}`,
     },
   });
   expect(response.statusCode, response.body).toBe(201);
