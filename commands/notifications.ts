@@ -220,7 +220,8 @@ export async function scheduleBookingReminder(
 
 /**
  * The reminder timer fired: raises the reminder if the booking is still confirmed for that check-in. Its id derives
- * from the confirmation that scheduled it, so a timer that fires twice raises one reminder.
+ * from the confirmation that scheduled it, so a timer that fires twice raises one reminder. True when the reminder
+ * stands raised (by this call or an earlier one), false when there is nothing to remind of.
  */
 export async function runBookingReminder(
   deps: NotificationDeps,
@@ -240,5 +241,7 @@ export async function runBookingReminder(
     { correlationId: job.sourceEventId, causationId: job.sourceEventId },
     now.toISOString(),
   );
-  return result.events.length > 0;
+  return (
+    result.events.length > 0 || result.state.notifications.has(notificationIdFor(job.sourceEventId, 'booking_reminder'))
+  );
 }

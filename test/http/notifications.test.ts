@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markRead, sendMessage, startConversation } from '../../commands/messaging.js';
-import { notificationIdFor, notificationProcessName } from '../../commands/notifications.js';
+import { notificationIdFor, notificationProcessName, runBookingReminder } from '../../commands/notifications.js';
 import { notificationStreamId } from '../../domain/notifications/events.js';
 import { messageIdFor } from '../../infra/mail/mailer.js';
-import { digestJobId } from '../../infra/notifications/bullNotificationJobs.js';
+import { digestJobId, reminderJobId } from '../../infra/notifications/bullNotificationJobs.js';
+import type { ReminderJob } from '../../infra/notifications/ports.js';
 import { notificationDeliveryName } from '../../projections/notifications/notificationDelivery.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { confirmedBooking, registered, startNotificationWorker } from '../support/notificationFlows.js';
+import { confirmedBooking, dayFromNow, registered, startNotificationWorker } from '../support/notificationFlows.js';
 import { MAIL_FROM, parseMail, startSmtpServer, type TestSmtpServer, waitFor } from '../workers/support.js';
 
 const APP_URL = 'https://roomline.test';
@@ -99,6 +100,32 @@ describe('notifications over real SMTP', () => {
     await listed(tenant.headers, 'payment_due');
     await waitFor('the request mail to the landlord', () => mailsTo(landlord.email).length > 0);
     expect(parseMail(mailsTo(landlord.email)[0]!.raw).text).toContain(`${hostileName} asks to stay at`);
+  });
+
+  it('reminds the tenant the day before check-in: one delayed job per booking, one reminder however often it fires', async () => {
+    const queue = t.runtime.queues.notifications;
+    const job = await waitFor('the reminder job', () => queue.getJob(reminderJobId(booking.bookingId)));
+    const dayBefore = Date.parse(`${dayFromNow(59)}T00:00:00.000Z`);
+    expect(job.timestamp + job.opts.delay!).toBeGreaterThanOrEqual(dayBefore - 60_000);
+    expect(job.timestamp + job.opts.delay!).toBeLessThanOrEqual(dayBefore + 60_000);
+    const data = job.data as ReminderJob;
+    expect(data).toMatchObject({ bookingId: booking.bookingId, tenantId: tenant.id, checkIn: dayFromNow(60) });
+    await job.promote();
+    const [reminder] = await listed(tenant.headers, 'booking_reminder');
+    expect(reminder!.id).toBe(notificationIdFor(data.sourceEventId, 'booking_reminder'));
+    expect(reminder!.subject).toEqual({ bookingId: booking.bookingId });
+    // The timer firing again (Redis redelivering it) raises nothing more.
+    expect(await runBookingReminder({ store: t.runtime.eventStore }, data, t.runtime.clock.now())).toBe(true);
+    let reminders = 0;
+    for await (const event of t.runtime.eventStore.readStream(notificationStreamId(tenant.id))) {
+      if (event.type === 'NotificationRaised' && (event.data as { kind: string }).kind === 'booking_reminder')
+        reminders++;
+    }
+    expect(reminders).toBe(1);
+    await waitFor('the reminder mail', () =>
+      mailsTo(tenant.email).find((m) => parseMail(m.raw).headers.get('subject')?.startsWith('Tomorrow: check-in at')),
+    );
+    expect((await listed(tenant.headers, 'booking_reminder')).length).toBe(1);
   });
 
   it('lists a person’s own notifications newest first, in pages; marks read once; another’s is not found', async () => {
@@ -286,7 +313,7 @@ describe('notifications over real SMTP', () => {
     };
     const digestOf = async (recipient: { id: string }, conversationId: string) =>
       waitFor('the digest job', async () => {
-        const delayed = await t.runtime.queues.notifications.getJobs(['delayed']);
+        const delayed = await t.runtime.queues.notifications.getJobs(['delayed', 'waiting', 'active', 'completed']);
         return delayed.find(
           (j) =>
             j.name === 'message-digest' &&
@@ -295,17 +322,22 @@ describe('notifications over real SMTP', () => {
         );
       });
 
+    // Messages a few seconds before a window ends would fall in two windows: start just after a boundary then.
+    const windowMs = 15 * 60_000;
+    const intoWindow = t.runtime.clock.now().getTime() % windowMs;
+    if (intoWindow > windowMs - 20_000)
+      await new Promise((resolve) => setTimeout(resolve, windowMs - intoWindow + 500));
     const offline = await registered(t, 'tenant', 'Luca Neri');
     const chat = await talk(offline, 3);
     await listed(offline.headers, 'message_received', 3);
     const digest = await digestOf(offline, chat.conversationId);
     expect(digest.id).toBe(digestJobId(digest.data as never));
     expect(
-      (await t.runtime.queues.notifications.getJobs(['delayed'])).filter(
+      (await t.runtime.queues.notifications.getJobs(['delayed', 'waiting', 'active', 'completed'])).filter(
         (j) => j.name === 'message-digest' && (j.data as { userId: string }).userId === offline.id,
       ),
     ).toHaveLength(1);
-    await digest.promote();
+    if (await digest.isDelayed()) await digest.promote();
     const [mail] = await waitFor('the digest mail', () => mailsTo(offline.email).length > 0 && mailsTo(offline.email));
     const parsed = parseMail(mail!.raw);
     expect(parsed.headers.get('subject')).toBe('3 new messages from Marco Bianchi');
@@ -326,7 +358,7 @@ describe('notifications over real SMTP', () => {
     await waitFor('the message notifications read', async () =>
       (await list(reader.headers)).items.every((i) => i.kind !== 'message_received' || i.readAt !== null),
     );
-    await readDigest.promote();
+    if (await readDigest.isDelayed()) await readDigest.promote();
     await waitFor('the digest skipped', async () => {
       const job = await t.runtime.queues.notifications.getJob(readDigest.id!);
       return job && (await job.getState()) === 'completed' && job;
