@@ -577,6 +577,39 @@ async function flow() {
   await call({ method: 'DELETE', url: `/api/saved-searches/${randomUUID()}`, headers: tenant });
   await call({ method: 'DELETE', url: `/api/saved-searches/${savedSearchId}`, headers: landlord });
 
+  // Notifications
+  const mine = await call({ method: 'GET', url: '/api/notifications?limit=1', headers: tenant });
+  if (mine.body.nextCursor)
+    await call({ method: 'GET', url: `/api/notifications?cursor=${mine.body.nextCursor}`, headers: tenant });
+  await call({ method: 'GET', url: '/api/notifications?cursor=YQB4', headers: tenant });
+  await call({ method: 'GET', url: '/api/notifications' });
+  const firstNotification = mine.body.items?.[0]?.id as string | undefined;
+  if (firstNotification)
+    await call({ method: 'POST', url: `/api/notifications/${firstNotification}/read`, headers: tenant });
+  await call({ method: 'POST', url: `/api/notifications/${randomUUID()}/read`, headers: tenant });
+  await call({ method: 'POST', url: '/api/notifications/nope/read', headers: tenant });
+  await call({ method: 'GET', url: '/api/notifications/preferences', headers: tenant });
+  await call({
+    method: 'PUT',
+    url: '/api/notifications/preferences',
+    headers: tenant,
+    payload: { kinds: { payment_due: { sms: true } } },
+  });
+  await call({
+    method: 'PUT',
+    url: '/api/notifications/preferences',
+    headers: tenant,
+    payload: { kinds: { no_such_kind: { sms: true } } },
+  });
+  const unsubscribe = t.runtime.notifications.unsubscribe.sign(users.tenant, 'payment_due');
+  await call({ method: 'POST', url: `/api/notifications/unsubscribe?token=${encodeURIComponent(unsubscribe)}` });
+  await call({ method: 'POST', url: '/api/notifications/unsubscribe?token=forged' });
+  await call({ method: 'POST', url: '/api/notifications/unsubscribe' });
+  await call({ method: 'GET', url: '/api/ops/notifications/failed', headers: as('support') });
+  await call({ method: 'GET', url: '/api/ops/notifications/failed', headers: tenant });
+  await call({ method: 'POST', url: '/api/ops/notifications/failed/no-such-job/retry', headers: as('support') });
+  await call({ method: 'POST', url: '/api/ops/notifications/failed/no-such-job/retry', headers: landlord });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });
