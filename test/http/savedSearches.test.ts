@@ -5,6 +5,7 @@ import type { RoomDetails } from '../../domain/rooms/events.js';
 import { savedSearchStreamId } from '../../domain/savedSearches/events.js';
 import type { GeoPoint } from '../../domain/shared/values.js';
 import { type RecordedEvent, toArray } from '../../infra/eventStore/eventStore.js';
+import { TransientProjectionError } from '../../projections/projection.js';
 import { createSavedSearchQueries } from '../../projections/savedSearches/savedSearchQueries.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -403,6 +404,23 @@ describe('alerts', () => {
     expect((await matchesOf(search.id)).map((e) => e.data)).toEqual([
       expect.objectContaining({ roomId: r.id, reason: 'freed' }),
     ]);
+  });
+
+  it('waits for the saved searches read model: a batch it has not reached yet is retried, not applied', async () => {
+    const at = newArea();
+    await saved(randomUUID(), { lat: at.lat, lng: at.lng });
+    const r = await room({ location: north(at, 1) });
+    const published = (await toArray(t.runtime.eventStore.readStream(`Room-${r.id}`))).filter(
+      (e) => e.type === 'RoomPublished',
+    );
+    const queries = createSavedSearchQueries(t.runtime.pool);
+    const behind = savedSearchMatcher({
+      store: t.runtime.eventStore,
+      clock: t.runtime.clock,
+      searches: { candidatesCovering: queries.candidatesCovering, caughtUp: async () => false },
+      readModelWaitMs: 10,
+    });
+    await expect(behind.apply(t.runtime.orm.em.fork(), published)).rejects.toBeInstanceOf(TransientProjectionError);
   });
 
   it('appends nothing new when the matcher is replayed from position 0', async () => {
