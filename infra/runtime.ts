@@ -372,7 +372,12 @@ export async function createRuntime(
   const presence = new RedisPresence(redis, { prefix: config.QUEUE_PREFIX, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
   // Its own connection (a subscribed connection takes no other commands), opened by the first socket's SUBSCRIBE.
   const feedSubscriber = new RedisFeedSubscriber(
-    redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: false }),
+    redis.duplicate({
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
+    }),
     config.QUEUE_PREFIX,
     (error) => logger.warn({ err: error.message }, 'feed subscriber connection error'),
   );

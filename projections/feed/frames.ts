@@ -138,7 +138,10 @@ export const ClientFrames = {
   'message:ack': Type.Object(
     {
       type: Type.Literal('message:ack'),
-      messageIds: Type.Array(Id, { minItems: 1, maxItems: 100 }),
+      messageIds: Type.Array(
+        Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' }),
+        { minItems: 1, maxItems: 100 },
+      ),
     },
     {
       additionalProperties: false,

@@ -98,6 +98,7 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) =
   const verify = accessTokenVerifier(settings);
   const sessions = new Set<{ session: FeedSession; claims: AccessClaims }>();
   const admitted = new WeakMap<FastifyRequest, Admitted>();
+  const sockets = new Set<WebSocket>();
   let shuttingDown = false;
 
   const stopResumed = feed.subscriber.onResumed(() => {
@@ -137,11 +138,23 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) =
 
   await app.register(websocket, {
     options: { maxPayload: 64 * 1024, perMessageDeflate: false, clientTracking: false },
+    // A client's protocol error (an oversized frame: ws has sent 1009) is the client's business, not an error of ours.
+    errorHandler: (error, socket) => {
+      logger.debug({ err: error.message }, 'feed socket error');
+      socket.terminate();
+    },
     preClose: async () => {
       shuttingDown = true;
       clearInterval(sweep);
       stopResumed();
       for (const { session } of [...sessions]) session.close(CloseCodes.shuttingDown, 'the server is shutting down');
+      for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.close(CloseCodes.shuttingDown);
+      // A client that does not answer the close handshake would hold the server's close for ws's 30 s.
+      const deadline = Date.now() + 1000;
+      while ([...sockets].some((socket) => socket.readyState !== socket.CLOSED) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      for (const socket of sockets) socket.terminate();
     },
   });
 
@@ -154,6 +167,11 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) =
     url: '/ws',
     schema: { hide: true, querystring: FeedQuery },
     config: { access: 'public' },
+    // A refused handshake answered with HTTP (our JSON error) ends its connection: it was asking for an upgrade, so
+    // it is no keep-alive connection the server would ever close (an auth hook's refusal skips @fastify/websocket's).
+    onResponse: async (request) => {
+      if (request.headers.upgrade) request.raw.socket?.destroy();
+    },
     preHandler: async (request) => {
       if (shuttingDown) refuse(503, 'SHUTTING_DOWN', 'the server is shutting down; connect again');
       const query = request.query as { token?: string; since?: string };
@@ -190,6 +208,8 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) =
         .header('upgrade', 'websocket')
         .send({ error: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket: connect with Upgrade: websocket' }),
     wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
       const entry = admitted.get(request);
       if (!entry) {
         socket.close(CloseCodes.policy, 'not admitted');
