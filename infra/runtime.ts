@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { bookingProcessManager } from '../commands/bookingProcess.js';
 import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
 import { notificationProcessManager } from '../commands/notifications.js';
+import { savedSearchMatcher } from '../commands/savedSearches.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
@@ -28,6 +29,8 @@ import { paymentsProjection } from '../projections/payments/paymentsProjection.j
 import { type PgProjection, TransientProjectionError } from '../projections/projection.js';
 import { fileReferencesProjection } from '../projections/rooms/fileReferencesProjection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
+import { savedSearchesProjection } from '../projections/savedSearches/savedSearchesProjection.js';
+import { createSavedSearchQueries } from '../projections/savedSearches/savedSearchQueries.js';
 import { roomsWithExpiredHoldsQuery } from '../projections/search/expiredHolds.js';
 import { roomSearchProjection } from '../projections/search/roomSearchProjection.js';
 import { projectionLag } from '../projections/status.js';
@@ -93,6 +96,7 @@ export const projections: readonly PgProjection[] = [
   universitiesProjection,
   messagingProjection,
   notificationsProjection,
+  savedSearchesProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
@@ -344,6 +348,7 @@ export async function createRuntime(
       notifier: { notify: (notice) => transientWhileQueueAway(() => mailToPerson.notify(notice)) },
     }),
     notificationProcessManager({ store: eventStore, clock }),
+    savedSearchMatcher({ store: eventStore, clock, searches: createSavedSearchQueries(pool) }),
     notificationDelivery({ jobs: notificationJobs, clock }),
   ];
   // A request never waits on Redis for a mail: it answers 503 when the queue does not take it within 2 s.
