@@ -3,6 +3,7 @@ import { conversationId as conversationIdOf } from '../domain/messaging/conversa
 import { type ConversationState, conversationDecider } from '../domain/messaging/decider.js';
 import {
   type ConversationEvent,
+  conversationSchemaVersions,
   conversationStreamId,
   type MessagePhotoEvent,
   type MessageSent,
@@ -11,10 +12,10 @@ import {
 import { type MessagePhotoState, messagePhotoDecider, type UploadMessagePhoto } from '../domain/messaging/photos.js';
 import { roomDecider } from '../domain/rooms/decider.js';
 import { roomStreamId } from '../domain/rooms/events.js';
-import type { CommandContext } from '../domain/shared/decider.js';
-import type { EventStore } from '../infra/eventStore/eventStore.js';
+import { type CommandContext, fold } from '../domain/shared/decider.js';
+import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { loadBooking } from './bookings.js';
-import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+import { type CommandEnvelope, type CommandResult, ConcurrencyConflict, handleCommand } from './handleCommand.js';
 import { loadUser } from './identity.js';
 import { loadState } from './loadState.js';
 
@@ -24,6 +25,94 @@ export interface MessagingDeps {
 }
 
 type ConversationResult = CommandResult<ConversationState, ConversationEvent>;
+
+/** Events read at a time from the end of a conversation. */
+const TAIL_PAGE = 32;
+
+/**
+ * The conversation as far as a command about its recent messages needs it: the first event (the participants) and
+ * the events from the end back to the one `enough` accepts, folded in stream order, with the stream's last revision.
+ * Reading from the end keeps sending, delivery and read receipts on a conversation of thousands of messages as
+ * cheap as on a new one. The state holds only the messages read; what the commands decide on is in that window
+ * (a delivery or a receipt always comes after the message it names).
+ */
+async function loadTail(
+  store: EventStore,
+  conversationId: string,
+  enough: (event: ConversationEvent) => boolean,
+): Promise<{ state: ConversationState; revision: bigint | null }> {
+  const streamId = conversationStreamId(conversationId);
+  const tail: ConversationEvent[] = [];
+  let head: bigint | null = null;
+  let from: bigint | undefined;
+  let done = false;
+  while (!done) {
+    let read = 0;
+    for await (const recorded of store.readStream(streamId, { direction: 'backwards', from, maxCount: TAIL_PAGE })) {
+      read++;
+      head ??= recorded.revision;
+      tail.push({ type: recorded.type, data: recorded.data } as ConversationEvent);
+      from = recorded.revision - 1n;
+      if (recorded.revision === 0n || enough(tail.at(-1)!)) {
+        done = true;
+        break;
+      }
+    }
+    if (read < TAIL_PAGE) done = true;
+  }
+  if (head === null) return { state: conversationDecider.initialState, revision: null };
+  tail.reverse();
+  if (tail[0]?.type !== 'ConversationStarted') {
+    for await (const recorded of store.readStream(streamId, { maxCount: 1 })) {
+      tail.unshift({ type: recorded.type, data: recorded.data } as ConversationEvent);
+    }
+  }
+  return { state: fold(conversationDecider, tail), revision: head };
+}
+
+/**
+ * Decides on the tail of the conversation and appends with the revision read; on a concurrency conflict it reads
+ * and decides again. A command with an idempotency seed goes through handleCommand instead, which recognises a
+ * retry by its events' ids in the whole stream.
+ */
+async function runOnTail(
+  deps: MessagingDeps,
+  command: ConversationCommand,
+  envelope: CommandEnvelope,
+  enough: () => (event: ConversationEvent) => boolean,
+): Promise<ConversationResult> {
+  if (envelope.idSeed) return run(deps, command, envelope);
+  const streamId = conversationStreamId(command.data.conversationId);
+  const maxRetries = deps.maxRetries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    const { state, revision } = await loadTail(deps.store, command.data.conversationId, enough());
+    const events = conversationDecider.decide(command, state);
+    if (events.length === 0) return { events, state, position: null, revision };
+    try {
+      const result = await deps.store.append(
+        streamId,
+        events.map((event) => ({
+          eventId: envelope.newId(),
+          type: event.type,
+          schemaVersion: conversationSchemaVersions[event.type],
+          data: event.data,
+          metadata: { ...envelope.metadata, occurredAt: envelope.now },
+        })),
+        // A message is appended after whatever came meanwhile; deliveries and receipts decide on the revision read.
+        { expectedRevision: command.type === 'SendMessage' || revision === null ? 'stream_exists' : revision },
+      );
+      return {
+        events,
+        state: events.reduce(conversationDecider.evolve, state),
+        position: result.position,
+        revision: result.nextExpectedRevision,
+      };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersion)) throw error;
+      if (attempt >= maxRetries) throw new ConcurrencyConflict(streamId, attempt + 1);
+    }
+  }
+}
 
 function run(
   deps: MessagingDeps,
@@ -112,7 +201,8 @@ export async function sendMessage(
   const uploaders = await Promise.all(
     looked.map(async (id) => [id, (await loadMessagePhoto(deps.store, id)).uploaderId] as const),
   );
-  const result = await run(
+  // The sender's right to write is in the first event: nothing of the messages before is read.
+  const result = await runOnTail(
     deps,
     {
       type: 'SendMessage',
@@ -126,6 +216,7 @@ export async function sendMessage(
       context,
     },
     envelope,
+    () => () => true,
   );
   const isIt = (event: { type: string; data: unknown }): event is MessageSent =>
     event.type === 'MessageSent' && (event.data as { messageId: string }).messageId === input.messageId;
@@ -155,7 +246,14 @@ export async function recordDelivery(
   context: CommandContext,
   envelope: CommandEnvelope,
 ): Promise<ConversationResult> {
-  return run(deps, { type: 'RecordDelivery', data: input, context }, envelope);
+  return runOnTail(deps, { type: 'RecordDelivery', data: input, context }, envelope, () => {
+    // Back to the oldest of the messages named: their deliveries come after them.
+    const pending = new Set(input.messageIds);
+    return (event) => {
+      if (event.type === 'MessageSent') pending.delete(event.data.messageId);
+      return pending.size === 0;
+    };
+  });
 }
 
 /** The caller has read every message to them up to `upToMessageId`; receipts only move forward. */
@@ -165,7 +263,15 @@ export async function markRead(
   context: CommandContext,
   envelope: CommandEnvelope,
 ): Promise<ConversationResult> {
-  return run(deps, { type: 'MarkRead', data: input, context }, envelope);
+  return runOnTail(deps, { type: 'MarkRead', data: input, context }, envelope, () => {
+    // Back to the message named, then to the last one to the reader at or before it.
+    let reached = false;
+    return (event) => {
+      if (event.type !== 'MessageSent') return false;
+      if (event.data.messageId === input.upToMessageId) reached = true;
+      return reached && event.data.recipientId === context.actorId;
+    };
+  });
 }
 
 export async function loadMessagePhoto(store: EventStore, photoId: string): Promise<MessagePhotoState> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordDelivery } from '../../commands/messaging.js';
+import { markRead, recordDelivery, sendMessage } from '../../commands/messaging.js';
 import { conversationId } from '../../domain/messaging/conversationId.js';
 import { MASK } from '../../domain/messaging/masking.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -319,6 +319,84 @@ describe('messages', () => {
     expect(Number(limited!.headers['retry-after'])).toBeLessThanOrEqual(60);
     // The other person is counted on their own.
     expect((await send(b, id, 'I can still answer')).statusCode).toBe(201);
+  });
+});
+
+describe('long conversations', () => {
+  it('delivers and reads messages far back (beyond one page of the stream’s tail), forward only', async () => {
+    const [a, b] = await Promise.all([register('tenant'), register('landlord')]);
+    const id = await conversationOf(a, b);
+    const deps = { store: t.runtime.eventStore };
+    const envelopeOf = (actorId: string, now: string) => ({
+      now,
+      newId: randomUUID,
+      metadata: { correlationId: randomUUID(), causationId: null, actorId, actorRole: 'tenant', requestId: 'test' },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 75; i++) {
+      const now = t.runtime.clock.now().toISOString();
+      const from = i === 40 ? b : a;
+      const result = await sendMessage(
+        deps,
+        { conversationId: id, messageId: randomUUID(), body: `message ${i}` },
+        { actorId: from.id, actorRole: from === a ? 'tenant' : 'landlord', now },
+        envelopeOf(from.id, now),
+      );
+      ids.push(result.message.messageId);
+    }
+    const now = t.runtime.clock.now().toISOString();
+    const system = { actorId: 'system', actorRole: 'system' as const, now };
+    const delivered = await recordDelivery(
+      deps,
+      { conversationId: id, recipientId: b.id, messageIds: [ids[70]!, ids[1]!, ids[40]!] },
+      system,
+      envelopeOf('system', now),
+    );
+    // The landlord's own message 40 is not theirs to receive.
+    expect(delivered.events[0]!.data).toMatchObject({ messageIds: [ids[1], ids[70]] });
+    const again = await recordDelivery(
+      deps,
+      { conversationId: id, recipientId: b.id, messageIds: [ids[1]!] },
+      system,
+      envelopeOf('system', now),
+    );
+    expect(again.position).toBeNull();
+
+    const reader = { actorId: b.id, actorRole: 'landlord' as const, now };
+    // Named by the reader's own message: the last one to them before it.
+    const read = await markRead(deps, { conversationId: id, upToMessageId: ids[40]! }, reader, envelopeOf(b.id, now));
+    expect(read.events[0]!.data).toMatchObject({ upToMessageId: ids[39] });
+    const back = await markRead(deps, { conversationId: id, upToMessageId: ids[2]! }, reader, envelopeOf(b.id, now));
+    expect(back.position).toBeNull();
+    const listed = (await conversations(b, read.position!.toString())).find((c) => c.id === id)!;
+    expect(listed.unreadCount).toBe(74 - 40);
+    const shown = await messages(a, id, read.position!.toString(), '?limit=100');
+    expect(shown.items).toHaveLength(76 - 1);
+    const byId = new Map(shown.items.map((m) => [m.id, m]));
+    expect(byId.get(ids[1]!)!.deliveredAt).toBe(now);
+    expect(byId.get(ids[39]!)!.readAt).toBe(now);
+    expect(byId.get(ids[41]!)).not.toHaveProperty('readAt');
+  });
+
+  it('answers a send retried with the same Idempotency-Key with the same message', async () => {
+    const [a, b] = await Promise.all([register('tenant'), register('landlord')]);
+    const id = await conversationOf(a, b);
+    const key = randomUUID();
+    const first = await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${id}/messages`,
+      headers: { ...a.headers, 'idempotency-key': key },
+      payload: { body: 'only once' },
+    });
+    expect(first.statusCode, first.body).toBe(201);
+    const retried = await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${id}/messages`,
+      headers: { ...a.headers, 'idempotency-key': key },
+      payload: { body: 'only once' },
+    });
+    expect(retried.json()).toEqual(first.json());
+    expect((await messages(b, id, first.json().position)).items).toHaveLength(1);
   });
 });
 
