@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markRead, sendMessage, startConversation } from '../../commands/messaging.js';
-import { notificationIdFor, notificationProcessName, runBookingReminder } from '../../commands/notifications.js';
+import {
+  notificationIdFor,
+  notificationProcessName,
+  raiseNotification,
+  runBookingReminder,
+} from '../../commands/notifications.js';
 import { notificationStreamId } from '../../domain/notifications/events.js';
 import { messageIdFor } from '../../infra/mail/mailer.js';
 import { digestJobId, reminderJobId } from '../../infra/notifications/bullNotificationJobs.js';
@@ -208,6 +213,37 @@ describe('notifications over real SMTP', () => {
       expect.stringContaining('confirmed'),
     );
     expect(due!.subject).toEqual({ bookingId: b.bookingId });
+  });
+
+  it('sends an erased person nothing (the address is read at send time), though the notification is raised', async () => {
+    const gone = await registered(t, 'tenant', 'Erased Person');
+    const erased = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/admin/users/${gone.id}/personal-data`,
+      headers: t.as('admin'),
+    });
+    expect(erased.statusCode, erased.body).toBeLessThan(300);
+    await waitFor('the erasure in the users read model', async () => {
+      const { rows } = await t.runtime.pool.query('SELECT 1 FROM users WHERE id = $1 AND erased_at IS NOT NULL', [
+        gone.id,
+      ]);
+      return rows.length === 1;
+    });
+    const sourceEventId = randomUUID();
+    const now = t.runtime.clock.now().toISOString();
+    await raiseNotification(
+      { store: t.runtime.eventStore },
+      { userId: gone.id, kind: 'payment_due', subject: { bookingId: randomUUID() }, sourceEventId, raisedAt: now },
+      { correlationId: sourceEventId, causationId: null },
+      now,
+    );
+    const id = notificationIdFor(sourceEventId, 'payment_due');
+    const job = await waitFor('the delivery handled', async () => {
+      const jobs = await t.runtime.queues.notifications.getJobs(['completed']);
+      return jobs.find((j) => (j.data as { notificationId?: string }).notificationId === id);
+    });
+    expect(job.returnvalue).toEqual({ skipped: 'erased' });
+    expect(mailsTo(gone.email)).toHaveLength(0);
   });
 
   it('unsubscribes one kind with the one-click POST of the mail’s link; a bad token is a 4xx, never a 500', async () => {
