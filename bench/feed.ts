@@ -1,0 +1,440 @@
+/**
+ * bench:feed (issue 11): the WebSocket feed over two API processes and a projector, against the Socket.IO + Redis
+ * adapter peer in ../shared/peers/socketio-feed/, in one run.
+ *
+ * Latency: CONNS sockets spread over the two API processes (one person each, paired in conversations); a sender
+ * POSTs RATE messages/s for SECONDS to `/api/conversations/{id}/messages` through the processes in turn; latency is
+ * the recipient's `message:sent` frame time minus the POST's start, both measured in this one process (the first
+ * 2 s are warm-up, as in the peer's client). Memory: IDLE sockets open and idle; server RSS growth per socket.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import { userStreamId } from '../domain/identity/events.js';
+import { accessTokenSigner } from '../infra/auth/tokens.js';
+import { loadConfig } from '../infra/config/config.js';
+import { prepareDatabase } from '../infra/db/prepare.js';
+import { createLogger, createRuntime } from '../infra/runtime.js';
+import { adminQuery, percentile, runBenchmark, serverUrl, sleep } from './support.js';
+
+const CONNS = Number(process.env.CONNS ?? 1000);
+const SECONDS = Number(process.env.SECONDS ?? 15);
+const RATES = (process.env.RATES ?? '200,1000').split(',').map(Number);
+const IDLE = Number(process.env.IDLE ?? 10_000);
+const PEER_DIR = resolve(process.env.PEER_DIR ?? '../shared/peers/socketio-feed');
+const DATABASE = 'roomline_bench_feed';
+const JWT_SECRET = randomBytes(32).toString('base64');
+const DATA_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+interface Proc {
+  child: ChildProcess;
+  port?: number;
+  output: string;
+}
+
+function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+function start(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  cwd?: string,
+): Promise<Proc> {
+  const proc: Proc = { child: spawn(command, args, { env: { ...process.env, ...env }, cwd }), output: '' };
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in time:\n${proc.output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      proc.output += chunk.toString();
+      if (proc.output.length > 200_000) proc.output = proc.output.slice(-100_000);
+      if (ready.test(proc.output)) {
+        clearTimeout(timer);
+        resolveStart(proc);
+      }
+    };
+    proc.child.stdout!.on('data', onData);
+    proc.child.stderr!.on('data', onData);
+    proc.child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${proc.output}`)));
+  });
+}
+
+function roomlineEnv(url: string, role: string, port = 0): Record<string, string> {
+  return {
+    DATABASE_URL: url,
+    JWT_SECRET,
+    DATA_ENCRYPTION_KEY,
+    ROOMLINE_PROCESS: role,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: '100000',
+    MESSAGE_RATE_LIMIT_PER_MINUTE: '100000',
+    QUEUE_PREFIX: `bench-feed-${randomUUID().slice(0, 8)}`,
+    DATA_DIR: mkdtempSync(join(os.tmpdir(), 'roomline-bench-feed-')),
+  };
+}
+
+const letters = (n: number) => {
+  let s = '';
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return s;
+};
+const numberOf = (word: string) => [...word].reduce((n, c) => n * 26 + (c.charCodeAt(0) - 97), 0);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+function post(port: number, path: string, token: string, body: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((ok) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => {
+          text += chunk;
+        });
+        response.on('end', () => ok({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('error', (error) => ok({ status: 0, text: error.message }));
+    request.end(JSON.stringify(body));
+  });
+}
+
+function openSockets(urls: string[], count: number, onFrame?: (i: number, text: string) => void): Promise<WebSocket[]> {
+  let opened = 0;
+  const sockets: WebSocket[] = [];
+  return new Promise((ok, no) => {
+    for (let i = 0; i < count; i++) {
+      const ws = new WebSocket(urls[i]!, { perMessageDeflate: false });
+      ws.on('open', () => {
+        if (++opened === count) ok(sockets);
+      });
+      ws.on('error', no);
+      if (onFrame) ws.on('message', (data) => onFrame(i, data.toString()));
+      sockets.push(ws);
+    }
+  });
+}
+
+interface Row {
+  system: string;
+  rate: number;
+  sent: number;
+  received: number;
+  lost: number;
+  p50: string;
+  p99: string;
+  max: string;
+}
+
+async function roomlineLatency(
+  ports: number[],
+  sign: (sub: string, role: 'tenant' | 'landlord') => string,
+  url: string,
+) {
+  // People: the first half tenants, the second landlords; tenant i talks with landlord i + half.
+  const half = CONNS / 2;
+  const ids = Array.from({ length: CONNS }, () => randomUUID());
+  const roleOf = (i: number) => (i < half ? 'tenant' : 'landlord') as 'tenant' | 'landlord';
+  const config = loadConfig({ ...process.env, DATABASE_URL: url, JWT_SECRET, DATA_ENCRYPTION_KEY, LOG_LEVEL: 'warn' });
+  const runtime = await createRuntime(config, createLogger(config));
+  const at = new Date().toISOString();
+  await Promise.all(
+    ids.map((id, i) =>
+      runtime.eventStore.append(
+        userStreamId(id),
+        [
+          {
+            eventId: randomUUID(),
+            type: 'UserRegistered',
+            schemaVersion: 2,
+            data: {
+              userId: id,
+              role: roleOf(i),
+              email: `bench-${i}@example.org`,
+              phone: `+3935${String(1e7 + i)}`,
+              fullName: `Bench ${letters(i)}`,
+              universityName: null,
+              businessName: null,
+              profilePictureUrl: null,
+              registeredAt: at,
+            },
+            metadata: {
+              correlationId: randomUUID(),
+              causationId: null,
+              actorId: id,
+              actorRole: roleOf(i),
+              occurredAt: at,
+              requestId: null,
+            },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      ),
+    ),
+  );
+  await runtime.close();
+  const tokens = ids.map((id, i) => sign(id, roleOf(i)));
+  const conversation: string[] = [];
+  for (let i = 0; i < half; i++) {
+    const answer = await post(ports[i % 2]!, '/api/conversations', tokens[i]!, { participantId: ids[i + half] });
+    if (answer.status !== 201) throw new Error(`POST /api/conversations: ${answer.status} ${answer.text}`);
+    conversation.push(JSON.parse(answer.text).id);
+  }
+  const sentAt = new Map<number, number>();
+  let warmEnd = Number.POSITIVE_INFINITY;
+  let lat: number[] = [];
+  let received = 0;
+  const indexOf = new Map<string, number>(ids.map((id, i) => [id, i]));
+  const sockets = await openSockets(
+    ids.map((_, i) => `ws://127.0.0.1:${ports[i % 2]}/ws?token=${tokens[i]}`),
+    CONNS,
+    (socketIndex, text) => {
+      if (!text.startsWith('{"type":"message:sent"')) return;
+      const frame = JSON.parse(text) as { data: { body: string; recipientId: string; senderId: string } };
+      if (!frame.data.body?.startsWith('bench ')) return;
+      if (indexOf.get(frame.data.recipientId) !== socketIndex) return; // the sender's own copy
+      const seq = numberOf(frame.data.body.slice(6));
+      const start = sentAt.get(seq);
+      if (start === undefined) return;
+      received++;
+      if (start >= warmEnd) lat.push(now() - start);
+    },
+  );
+  const rows: Row[] = [];
+  let seq = 0;
+  for (const rate of RATES) {
+    lat = [];
+    received = 0;
+    let sent = 0;
+    let failed = 0;
+    warmEnd = now() + 2000;
+    const end = now() + SECONDS * 1000 + 2000;
+    let k = 0;
+    while (now() < end) {
+      const tick = now();
+      const batch: Promise<unknown>[] = [];
+      for (let j = 0; j < rate / 20; j++) {
+        const pair = Math.floor(Math.random() * half);
+        const fromTenant = Math.random() < 0.5;
+        const sender = fromTenant ? pair : pair + half;
+        const mine = seq++;
+        sent++;
+        sentAt.set(mine, now());
+        batch.push(
+          post(ports[k++ % 2]!, `/api/conversations/${conversation[pair]}/messages`, tokens[sender]!, {
+            body: `bench ${letters(mine)}`,
+          }).then((answer) => {
+            if (answer.status !== 201) failed++;
+          }),
+        );
+      }
+      await Promise.all(batch);
+      const wait = 50 - (now() - tick);
+      if (wait > 0) await sleep(wait);
+    }
+    await sleep(3000);
+    lat.sort((x, y) => x - y);
+    rows.push({
+      system: `Roomline (2 API + projector)${failed ? `, ${failed} POSTs failed` : ''}`,
+      rate,
+      sent,
+      received,
+      lost: sent - received,
+      p50: percentile(lat, 0.5).toFixed(1),
+      p99: percentile(lat, 0.99).toFixed(1),
+      max: (lat.at(-1) ?? Number.NaN).toFixed(1),
+    });
+    process.stderr.write(`roomline rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
+  }
+  for (const ws of sockets) ws.terminate();
+  return rows;
+}
+
+async function roomlineIdle(procs: Proc[], sign: (sub: string, role: 'tenant' | 'landlord') => string) {
+  await sleep(2000);
+  const before = procs.map((p) => rssKb(p.child.pid!));
+  const sockets: WebSocket[] = [];
+  for (let chunk = 0; chunk < IDLE; chunk += 1000) {
+    const size = Math.min(1000, IDLE - chunk);
+    sockets.push(
+      ...(await openSockets(
+        Array.from(
+          { length: size },
+          (_, i) => `ws://127.0.0.1:${procs[(chunk + i) % 2]!.port}/ws?token=${sign(randomUUID(), 'tenant')}`,
+        ),
+        size,
+      )),
+    );
+  }
+  await sleep(5000);
+  const after = procs.map((p) => rssKb(p.child.pid!));
+  for (const ws of sockets) ws.terminate();
+  const grownKb = after.reduce((sum, kb, i) => sum + kb - before[i]!, 0);
+  return { sockets: IDLE, grownKb, perConnKb: grownKb / IDLE, before, after };
+}
+
+function peerReady(): string {
+  if (existsSync(join(PEER_DIR, 'node_modules', 'socket.io'))) return PEER_DIR;
+  const copy = resolve('.data/bench-peers/socketio-feed');
+  if (!existsSync(join(copy, 'node_modules', 'socket.io'))) {
+    mkdirSync(copy, { recursive: true });
+    cpSync(PEER_DIR, copy, { recursive: true });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: copy, stdio: 'inherit' });
+  }
+  return copy;
+}
+
+async function peer(dir: string) {
+  const servers = await Promise.all(
+    [4101, 4102].map((port) =>
+      start(process.execPath, ['server.cjs'], { PORT: String(port) }, /socket\.io peer on/, dir),
+    ),
+  );
+  const rows: Row[] = [];
+  for (const rate of RATES) {
+    const out = execFileSync(process.execPath, ['client.cjs'], {
+      cwd: dir,
+      env: { ...process.env, CONNS: String(CONNS), RATE: String(rate), SECONDS: String(SECONDS) },
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result = JSON.parse(out.trim().split('\n').at(-1)!);
+    rows.push({
+      system: result.peer,
+      rate,
+      sent: result.sent,
+      received: result.received,
+      lost: result.lost,
+      p50: result.p50,
+      p99: result.p99,
+      max: result.max,
+    });
+    process.stderr.write(`peer rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
+  }
+  await sleep(2000);
+  const before = servers.map((s) => rssKb(s.child.pid!));
+  const idle = spawn(process.execPath, ['idle.cjs'], { cwd: dir, env: { ...process.env, CONNS: String(IDLE) } });
+  let idleOut = '';
+  idle.stdout.on('data', (chunk) => {
+    idleOut += chunk;
+  });
+  const deadline = Date.now() + 35_000;
+  while (!idleOut.includes('all connected') && Date.now() < deadline) await sleep(200);
+  await sleep(5000);
+  const after = servers.map((s) => rssKb(s.child.pid!));
+  idle.kill('SIGKILL');
+  for (const s of servers) s.child.kill('SIGKILL');
+  const grownKb = after.reduce((sum, kb, i) => sum + kb - before[i]!, 0);
+  return {
+    rows,
+    idle: { sockets: IDLE, grownKb, perConnKb: grownKb / IDLE, connected: idleOut.includes('all connected') },
+  };
+}
+
+runBenchmark(async () => {
+  const url = serverUrl(DATABASE);
+  await adminQuery(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${DATABASE}`);
+  await adminQuery(`ALTER DATABASE ${DATABASE} SET search_path = public`).catch(() => undefined);
+  await prepareDatabase(url);
+  const sign = accessTokenSigner({
+    secret: JWT_SECRET,
+    issuer: 'roomline',
+    audience: 'roomline-api',
+    ttlSeconds: 3600,
+  });
+  const signAs = (sub: string, role: 'tenant' | 'landlord') =>
+    sign({ sub, role, email: `${sub.slice(0, 8)}@example.org` });
+  const procs: Proc[] = [];
+  const cleanup = () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  };
+  process.on('exit', cleanup);
+  const load = os.loadavg()[0]!.toFixed(2);
+  const [portA, portB] = [4201, 4202];
+  // One QUEUE_PREFIX for the three: the projector publishes on the channels the API processes listen to.
+  const queuePrefix = roomlineEnv(url, 'api').QUEUE_PREFIX!;
+  procs.push(
+    await start(
+      process.execPath,
+      ['--import', 'tsx', 'infra/main.ts'],
+      { ...roomlineEnv(url, 'projector'), QUEUE_PREFIX: queuePrefix },
+      /Roomline is running/,
+    ),
+  );
+  for (const port of [portA, portB]) {
+    const p = await start(
+      process.execPath,
+      ['--import', 'tsx', 'infra/main.ts'],
+      { ...roomlineEnv(url, 'api', port), QUEUE_PREFIX: queuePrefix },
+      /Roomline is listening/,
+    );
+    p.port = port;
+    procs.push(p);
+  }
+  const roomline = await roomlineLatency([portA, portB], signAs, url);
+  const roomlineMemory = await roomlineIdle(procs.slice(1), signAs);
+  cleanup();
+  const peerResult = await peer(peerReady());
+  await adminQuery(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+
+  const goal = (row: Row) => {
+    if (!row.system.startsWith('Roomline')) return '—';
+    const limit = row.rate <= 200 ? 25 : 50;
+    return Number(row.p99) < limit && row.lost === 0
+      ? `PASS (p99 < ${limit} ms, 0 lost)`
+      : `FAIL (p99 < ${limit} ms, 0 lost)`;
+  };
+  const lines = [
+    `# Feed benchmark (${new Date().toISOString()})`,
+    '',
+    'Command: `npm run bench:feed` (bench/feed.ts). Roomline: two API processes and a projector (infra/main.ts,',
+    `ROOMLINE_PROCESS=api|projector), ${CONNS} WebSocket connections spread over the two, one person each, paired in`,
+    'conversations; `POST /api/conversations/{id}/messages` through the processes in turn; latency from the POST to the',
+    "recipient's `message:sent` frame, measured in the one bench process (first 2 s warm-up). Peer: Socket.IO +",
+    'Redis adapter (../shared/peers/socketio-feed: server.cjs twice, client.cjs), same CONNS/RATE/SECONDS, stores nothing.',
+    `Idle: ${IDLE} connections over the two servers; server RSS growth (VmRSS, both processes) per connection.`,
+    '',
+    `Machine: nproc ${os.cpus().length}, Node ${process.version}, load average ${load} at the start.`,
+    '',
+    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | Goal |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...[...roomline, ...peerResult.rows].map(
+      (r) =>
+        `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${goal(r)} |`,
+    ),
+    '',
+    '| System | idle connections | server RSS growth | per connection | Goal |',
+    '| --- | --- | --- | --- | --- |',
+    `| Roomline (2 API) | ${roomlineMemory.sockets} | ${(roomlineMemory.grownKb / 1024).toFixed(1)} MB | ${roomlineMemory.perConnKb.toFixed(1)} KB | ${roomlineMemory.perConnKb < peerResult.idle.perConnKb ? 'PASS' : 'FAIL'} (below the peer) |`,
+    `| socket.io peer (2 servers) | ${peerResult.idle.sockets}${peerResult.idle.connected ? '' : ' (not all connected)'} | ${(peerResult.idle.grownKb / 1024).toFixed(1)} MB | ${peerResult.idle.perConnKb.toFixed(1)} KB | — |`,
+    '',
+  ];
+  const text = lines.join('\n');
+  process.stdout.write(`${text}\n`);
+  mkdirSync('bench/results', { recursive: true });
+  const stamp = new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
+  writeFileSync(`bench/results/feed-${stamp}.md`, text);
+  writeFileSync('bench/results/feed-latest.md', text);
+});
