@@ -78,7 +78,7 @@ function roomlineEnv(url: string, role: string, port = 0): Record<string, string
     RATE_LIMIT_PER_MINUTE: '100000',
     MESSAGE_RATE_LIMIT_PER_MINUTE: '100000',
     // Three processes on a server other suites share: fewer connections each.
-    PG_POOL_SIZE: '8',
+    PG_POOL_SIZE: process.env.BENCH_PG_POOL_SIZE ?? '8',
     QUEUE_PREFIX: `bench-feed-${randomUUID().slice(0, 8)}`,
     DATA_DIR: mkdtempSync(join(os.tmpdir(), 'roomline-bench-feed-')),
   };
