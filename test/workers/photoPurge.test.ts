@@ -53,6 +53,37 @@ async function roomWithPhotos(seed: number): Promise<{ roomId: string; keys: str
 
 const roomCount = async () => Number((await t.runtime.pool.query('SELECT count(*) AS n FROM rooms')).rows[0].n);
 
+// Before the rebuild case, which stops the app's runner.
+describe('the photo purge and message photos', () => {
+  it('keeps a photo uploaded for a message, and its thumbnail, a day later', async () => {
+    const body = multipartBody([{ filename: 'note.jpg', contentType: 'image/jpeg', content: await jpeg(42) }]);
+    const uploaded = await t.app.inject({
+      method: 'POST',
+      url: '/api/messages/upload-photo',
+      headers: { ...t.as('tenant', randomUUID()), ...body.headers },
+      payload: body.payload,
+    });
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const { photoId } = uploaded.json() as { photoId: string };
+    const keys: string[] = [];
+    for await (const event of t.runtime.eventStore.readStream(`MessagePhoto-${photoId}`)) {
+      const data = event.data as { key: string; thumbnailKey: string };
+      keys.push(data.key, data.thumbnailKey);
+    }
+    expect(keys).toHaveLength(2);
+    const head = await t.runtime.eventStore.headPosition();
+    const references = t.runtime.projections.find((p) => p.name === 'file-references')!;
+    await waitForCheckpoint(t.runtime.pool, references, head, 10_000);
+    const orphan = await t.runtime.fileStore.put(await jpeg(77), 'image/jpeg');
+    await purgeUnreferencedFiles(
+      { pool: t.runtime.pool, fileStore: t.runtime.fileStore, headPosition: () => t.runtime.eventStore.headPosition() },
+      new Date(t.runtime.clock.now().getTime() + 25 * 3_600_000),
+    );
+    expect(await t.runtime.fileStore.exists(orphan.key)).toBe(false);
+    for (const key of keys) expect({ key, kept: await t.runtime.fileStore.exists(key) }).toEqual({ key, kept: true });
+  });
+});
+
 describe('the photo purge during a rebuild of the rooms read model', () => {
   it('deletes no photo an event refers to while rooms is empty and rebuilding; every photo is served after', async () => {
     const rooms = [await roomWithPhotos(10), await roomWithPhotos(20)];
