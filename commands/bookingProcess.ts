@@ -33,7 +33,6 @@ export interface BookingProcessDeps {
   /** The app's clock: the time of the commands it sends, and the age of the events it would notify about. */
   clock: Clock;
   timers: BookingTimers;
-  notifier: Notifier;
 }
 
 const DAY_MS = 86_400_000;
@@ -70,17 +69,11 @@ async function claim(em: EntityManager, cause: RecordedEvent, effect: string): P
 
 export const bookingProcessName = 'booking-process';
 
-/** A notice about an event older than this is not sent: a first start over years of history mails nobody. */
-export const NOTICE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
-
-const isFresh = (event: RecordedEvent, now: Date) =>
-  now.getTime() - Date.parse(event.metadata.occurredAt) <= NOTICE_MAX_AGE_MS;
-
 /**
  * The booking process manager: reacts to booking and payment events with commands and jobs.
  * - BookingRequested: a timer expires the hold at `holdExpiresAt`.
- * - BookingConfirmed: the payment record opens (the full amount, due at check-in, cash) and the tenant is told
- *   (unless the confirmation is more than a day old: a replay of history sends no stale mail).
+ * - BookingConfirmed: the payment record opens (the full amount, due at check-in, cash). The tenant hears of it
+ *   through the notifications (commands/notifications.ts), which also skip causes more than a day old.
  * - BookingCancelled: what is owed becomes the cancellation fee.
  * - GuestCheckedIn: a timer completes the stay on the check-out day.
  * - PaymentRecordOpened: a timer marks the payment overdue one day after it was due.
@@ -88,7 +81,7 @@ const isFresh = (event: RecordedEvent, now: Date) =>
  * in the worker catch every timer that Redis lost.
  */
 export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
-  const { store, timers, notifier, clock } = deps;
+  const { store, timers, clock } = deps;
   return {
     name: bookingProcessName,
     version: 1,
@@ -115,21 +108,7 @@ export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
             if (await claim(em, recorded, 'open-payment')) {
               await openPaymentRecord({ store }, bookingId, envelopeFor(recorded, 'open-payment', clock.now()));
             }
-            if ((await claim(em, recorded, 'notify-confirmed')) && isFresh(recorded, clock.now())) {
-              const { state } = await loadBooking(store, bookingId);
-              if (state.tenantId) {
-                await notifier.notify({
-                  userId: state.tenantId,
-                  key: `booking-confirmed.${bookingId}`,
-                  subject: `Booking ${state.reference} confirmed`,
-                  text: [
-                    `Your stay ${state.checkIn} to ${state.checkOut} (${state.nights} nights) is confirmed.`,
-                    `Booking reference: ${state.reference}.`,
-                    `Payment: ${formatAmount(state.totalAmount!, state.currency!)} in cash to your landlord, due at check-in.`,
-                  ].join('\n'),
-                });
-              }
-            }
+            // The tenant hears of it through the notifications (commands/notifications.ts): mail, SMS, push, feed.
             break;
           }
           case 'BookingCancelled':
@@ -175,8 +154,4 @@ export function bookingProcessManager(deps: BookingProcessDeps): PgProjection {
     // Its state is the effects already done: a rebuild must not forget them (that would repeat them).
     async reset(): Promise<void> {},
   };
-}
-
-function formatAmount(minor: number, currency: string): string {
-  return `${(minor / 100).toFixed(2)} ${currency}`;
 }

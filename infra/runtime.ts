@@ -345,7 +345,6 @@ export async function createRuntime(
       // Bounded, and transient when Redis is away: the runner retries the batch instead of waiting inside its
       // transaction (which would hold back every subscription) or parking the event.
       timers: { schedule: (timer) => transientWhileQueueAway(() => bookingTimers.schedule(timer)) },
-      notifier: { notify: (notice) => transientWhileQueueAway(() => mailToPerson.notify(notice)) },
     }),
     notificationProcessManager({ store: eventStore, clock }),
     savedSearchMatcher({ store: eventStore, clock, searches: createSavedSearchQueries(pool) }),

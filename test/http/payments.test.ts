@@ -287,9 +287,19 @@ describe('the booking process manager', () => {
       envelope,
     );
     await withPaymentRecord(bookingId, t.as('landlord', landlordId));
-    // The process manager has handled the confirmation (its checkpoint passed it): no mail was queued.
-    const manager = t.runtime.projections.find((p) => p.name === bookingProcessName)!;
-    await waitForCheckpoint(t.runtime.pool, manager, confirmed.position!, 5000);
+    // The confirmation is listed among the tenant's notifications, and its delivery is not queued: nothing is sent.
+    const raised = await waitFor('the confirmation notification', async () => {
+      for await (const event of t.runtime.eventStore.readStream(`Notifications-${tenant.id}`)) {
+        const data = event.data as { kind: string; subject: { bookingId?: string } };
+        if (data.kind === 'booking_confirmed' && data.subject.bookingId === bookingId) return event;
+      }
+      return undefined;
+    });
+    const delivery = t.runtime.projections.find((p) => p.name === 'notification-delivery')!;
+    await waitForCheckpoint(t.runtime.pool, delivery, raised.position, 5000);
+    expect(confirmed.position).not.toBeNull();
+    const jobs = await t.runtime.queues.notifications.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    expect(jobs.filter((job) => JSON.stringify(job.data).includes(bookingId))).toEqual([]);
     expect(await t.runtime.queues.mail.getJob(mailJobId(`booking-confirmed.${bookingId}`))).toBeUndefined();
   });
 
@@ -308,18 +318,18 @@ describe('the booking process manager', () => {
     expect(rows.map((r) => r.key)).toEqual([recent]);
   });
 
-  it('opens one payment record, queues one mail and sets the deadlines, even when replayed from the start', async () => {
+  it('opens one payment record and sets the deadlines, even when replayed from the start; the confirmation is one notification', async () => {
     const tenant = await registeredTenant();
     const b = await confirmedBooking({ tenant });
     await withPaymentRecord(b.id, b.tenant);
     const { queues } = t.runtime;
-    const mail = await waitFor('the confirmation mail job', () =>
-      queues.mail.getJob(mailJobId(`booking-confirmed.${b.id}`)),
-    );
-    expect(mail.data.subject).toMatch(/^Booking RL-[0-9A-Z]{6} confirmed$/);
+    const delivery = await waitFor('the confirmation notification job', async () => {
+      const jobs = await queues.notifications.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+      return jobs.find((job) => JSON.stringify(job.data).includes(b.id) && 'kind' in job.data && job.data.kind === 'booking_confirmed');
+    });
     // Queued for the person: the worker looks the address up when it sends, so none waits in Redis.
-    expect(mail.data).toMatchObject({ toUserId: tenant.id });
-    expect(JSON.stringify(mail.data)).not.toContain('@');
+    expect(delivery.data).toMatchObject({ userId: tenant.id });
+    expect(JSON.stringify(delivery.data)).not.toContain('@');
     const hold = await queues.bookingTimers.getJob(timerJobId({ kind: 'expire-hold', bookingId: b.id }));
     expect(hold?.opts.delay).toBeGreaterThan(23 * 3600_000);
     const overdue = await waitFor('the overdue timer', () =>
@@ -352,7 +362,8 @@ describe('the booking process manager', () => {
     const events = [];
     for await (const event of t.runtime.eventStore.readStream(paymentStreamId(b.id))) events.push(event.type);
     expect(events).toEqual(['PaymentRecordOpened']);
+    // The booking process mails nobody itself: the confirmation reaches the tenant as one notification.
     const mails = await queues.mail.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
-    expect(mails.filter((job) => job.data.idempotencyKey === `booking-confirmed.${b.id}`)).toHaveLength(1);
+    expect(mails.filter((job) => job.data.idempotencyKey === `booking-confirmed.${b.id}`)).toHaveLength(0);
   });
 });
