@@ -97,6 +97,7 @@ export function createNotificationWorker(deps: NotificationWorkerDeps): Worker<N
     if (subject.conversationId) details.link = `${base}/conversations/${subject.conversationId}`;
     if (subject.senderId) details.otherPartyName = await queries.nameOf(subject.senderId);
     if (subject.roomId && !details.roomTitle) details.roomTitle = await queries.roomTitle(subject.roomId);
+    if (subject.savedSearchId && subject.roomId) details.link = `${base}/rooms/${subject.roomId}`;
     return details;
   }
 

@@ -1,6 +1,7 @@
 import type { BookingConfirmed, BookingExpired, BookingRejected, BookingRequested } from '../bookings/events.js';
 import type { MessageSent } from '../messaging/events.js';
 import type { PaymentOverdue, PaymentRecordOpened } from '../payments/events.js';
+import type { SavedSearchMatched } from '../savedSearches/events.js';
 import type { NotificationKind } from './events.js';
 
 /** Whom to notify of what: `subject` holds ids only (the texts are made when the notification is shown or sent). */
@@ -29,6 +30,7 @@ export type NotificationSource =
   | PaymentRecordOpened
   | PaymentOverdue
   | MessageSent
+  | SavedSearchMatched
   | BookingReminderDue;
 
 export const NotificationSourceTypes = [
@@ -39,6 +41,7 @@ export const NotificationSourceTypes = [
   'PaymentRecordOpened',
   'PaymentOverdue',
   'MessageSent',
+  'SavedSearchMatched',
 ] as const satisfies readonly NotificationSource['type'][];
 
 /** What the event alone does not say, read from its booking by the caller (null: the booking is not known). */
@@ -83,6 +86,15 @@ export function notificationsFor(event: NotificationSource, facts: NotificationF
             messageId: event.data.messageId,
             senderId: event.data.senderId,
           },
+        },
+      ];
+    case 'SavedSearchMatched':
+      // Once per search and room: the saved search's decider records a room's match once.
+      return [
+        {
+          userId: event.data.tenantId,
+          kind: 'saved_search_match',
+          subject: { savedSearchId: event.data.searchId, roomId: event.data.roomId },
         },
       ];
     case 'BookingReminderDue':

@@ -335,6 +335,17 @@ describe('alerts', () => {
     expect(await matchesOf(search.id)).toHaveLength(1);
     const page = await list(tenantId, (await matchesOf(search.id))[0]!.position.toString());
     expect(page.json().items[0].matchCount).toBe(1);
+
+    // The tenant is notified once, of that room.
+    const notified = async () => {
+      const raised = await toArray(t.runtime.eventStore.readStream(`Notifications-${tenantId}`));
+      return raised.filter((e) => (e.data as { kind: string }).kind === 'saved_search_match');
+    };
+    const deadline = Date.now() + 15_000;
+    while ((await notified()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((await notified()).map((e) => (e.data as { subject: unknown }).subject)).toEqual([
+      { savedSearchId: search.id, roomId: inside.id },
+    ]);
   });
 
   it('never announces to a deleted search, nor rooms published before a search was saved', async () => {
