@@ -166,12 +166,33 @@ export function notificationWorkerDeps(runtime: Runtime): NonNullable<WorkerDeps
   };
 }
 
+/**
+ * A request as logged: what Fastify's own serializer keeps, with secrets in the query string redacted (the WebSocket
+ * feed takes its access token as `?token=`, which would otherwise land in every request log line).
+ */
+function requestForLog(request: {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}) {
+  return {
+    method: request.method,
+    url: request.url.replace(/([?&](?:token|access_token)=)[^&#]*/gi, '$1[redacted]'),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
   return pino(
     {
       level: config.LOG_LEVEL,
       base: { service: 'roomline' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { req: requestForLog },
       // Never in logs: credentials and personal data, wherever they appear.
       redact: {
         paths: [
