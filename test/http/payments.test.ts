@@ -325,7 +325,9 @@ describe('the booking process manager', () => {
     const { queues } = t.runtime;
     const delivery = await waitFor('the confirmation notification job', async () => {
       const jobs = await queues.notifications.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
-      return jobs.find((job) => JSON.stringify(job.data).includes(b.id) && 'kind' in job.data && job.data.kind === 'booking_confirmed');
+      return jobs.find(
+        (job) => JSON.stringify(job.data).includes(b.id) && 'kind' in job.data && job.data.kind === 'booking_confirmed',
+      );
     });
     // Queued for the person: the worker looks the address up when it sends, so none waits in Redis.
     expect(delivery.data).toMatchObject({ userId: tenant.id });
