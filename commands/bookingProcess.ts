@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BookingEvent } from '../domain/bookings/events.js';
 import { OVERDUE_AFTER_MS, type PaymentEvent } from '../domain/payments/events.js';
@@ -7,7 +6,7 @@ import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projections/projection.js';
 import { loadBooking } from './bookings.js';
-import type { CommandEnvelope } from './handleCommand.js';
+import { type CommandEnvelope, envelopeCausedBy } from './handleCommand.js';
 import { handlePaymentCommand, openPaymentRecord } from './payments.js';
 
 /** A booking deadline that the system acts on: expiry of a hold, completion of a stay, an overdue payment. */
@@ -38,20 +37,8 @@ export interface BookingProcessDeps {
 const DAY_MS = 86_400_000;
 
 /** The envelope of a command the process manager sends because of `cause`: same correlation, caused by it. */
-function envelopeFor(cause: RecordedEvent, effect: string, now: Date): CommandEnvelope {
-  return {
-    now: now.toISOString(),
-    idSeed: `booking-process|${cause.eventId}|${effect}`,
-    newId: randomUUID,
-    metadata: {
-      correlationId: cause.metadata.correlationId,
-      causationId: cause.eventId,
-      actorId: 'system',
-      actorRole: 'system',
-      requestId: null,
-    },
-  };
-}
+const envelopeFor = (cause: RecordedEvent, effect: string, now: Date): CommandEnvelope =>
+  envelopeCausedBy(cause, `booking-process|${cause.eventId}|${effect}`, now);
 
 /**
  * Claims an effect of an event for good. The row commits with the checkpoint, and a rebuild of the process

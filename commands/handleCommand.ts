@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.js';
 import {
@@ -69,6 +70,26 @@ export interface HandleOptions {
    * decides on it without reading again. A conflict on append reads afresh, as usual.
    */
   firstRead?: readonly RecordedEvent[];
+}
+
+/**
+ * The envelope of a command a process manager sends because of `cause`: the same correlation, caused by it, sent by
+ * the system, its event ids seeded by `idSeed` (name the process, the cause and the effect) so a replay appends
+ * nothing new.
+ */
+export function envelopeCausedBy(cause: RecordedEvent, idSeed: string, now: Date): CommandEnvelope {
+  return {
+    now: now.toISOString(),
+    idSeed,
+    newId: randomUUID,
+    metadata: {
+      correlationId: cause.metadata.correlationId,
+      causationId: cause.eventId,
+      actorId: 'system',
+      actorRole: 'system',
+      requestId: null,
+    },
+  };
 }
 
 const EVENT_ID_NAMESPACE = '6f1c1a53-4d5e-4c0e-9a57-3f1d1b9a2f10';

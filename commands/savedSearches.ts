@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   blockedOf,
@@ -24,7 +23,7 @@ import { dateOfDay, dayNumber, type GeoPoint } from '../domain/shared/values.js'
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
 import { type PgProjection, TransientProjectionError } from '../projections/projection.js';
-import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+import { type CommandEnvelope, type CommandResult, envelopeCausedBy, handleCommand } from './handleCommand.js';
 import { foldHistory, readHistory } from './loadState.js';
 
 export interface SavedSearchDeps {
@@ -120,19 +119,8 @@ export function savedSearchMatcher(deps: SavedSearchMatcherDeps): PgProjection {
   const { store, clock, searches } = deps;
 
   async function record(cause: RecordedEvent, searchId: string, roomId: string, reason: MatchReason): Promise<void> {
-    const now = clock.now().toISOString();
-    const envelope: CommandEnvelope = {
-      now,
-      idSeed: `${savedSearchMatcherName}|${cause.eventId}|${searchId}`,
-      newId: randomUUID,
-      metadata: {
-        correlationId: cause.metadata.correlationId,
-        causationId: cause.eventId,
-        actorId: 'system',
-        actorRole: 'system',
-        requestId: null,
-      },
-    };
+    const envelope = envelopeCausedBy(cause, `${savedSearchMatcherName}|${cause.eventId}|${searchId}`, clock.now());
+    const now = envelope.now;
     await runSavedSearchCommand(
       { store },
       {
