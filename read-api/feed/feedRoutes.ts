@@ -1,7 +1,8 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { WebSocket } from 'ws';
@@ -87,7 +88,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * The handshake is checked like a request (token, revocation, `since`) and refused with our JSON errors before the
  * upgrade; an open socket is closed (4401) when its token expires or is revoked.
  */
-export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) => {
+export const feedRoutes: FastifyPluginAsyncTypebox<FeedRouteDeps> = async (app, deps) => {
   const { config, feed, logger } = deps;
   const settings: TokenSettings = {
     secret: config.JWT_SECRET,
@@ -174,7 +175,7 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteDeps> = async (app, deps) =
     },
     preHandler: async (request) => {
       if (shuttingDown) refuse(503, 'SHUTTING_DOWN', 'the server is shutting down; connect again');
-      const query = request.query as { token?: string; since?: string };
+      const { query } = request;
       let claims = request.user;
       if (!claims && query.token !== undefined) {
         try {
