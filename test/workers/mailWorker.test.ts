@@ -119,8 +119,11 @@ describe('mail worker: queued mail delivered over SMTP', () => {
     // Queued after the repeat, and the worker takes one job at a time in order: once it has arrived, the
     // repeat would have arrived before it.
     const sentinel = aMail();
-    await enqueue(sentinel);
+    const queuedSentinel = await enqueue(sentinel);
     await waitFor('the sentinel mail', () => deliveredTo(sentinel).length > 0);
+    // The SMTP server has the mail a moment before the worker marks its job completed.
+    const sentinelJob = await queue.getJob(queuedSentinel.jobId);
+    await waitFor('the sentinel job completed', async () => (await sentinelJob!.getState()) === 'completed');
 
     expect(deliveredTo(mail)).toHaveLength(1);
     expect(parseMail(deliveredTo(mail)[0]!.raw).headers.get('subject')).toBe(mail.subject);
