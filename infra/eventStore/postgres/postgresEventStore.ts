@@ -16,7 +16,7 @@ import {
   WrongExpectedVersion,
 } from '../eventStore.js';
 import { canonicalJson } from '../hashChain.js';
-import { EVENT_STORE_SCHEMA_SQL } from './schema.js';
+import { APPEND_LOCK_CLASS, EVENT_STORE_SCHEMA_SQL } from './schema.js';
 
 const CHANNEL = 'roomline_events';
 const PAGE_SIZE = 1000;
@@ -95,8 +95,28 @@ interface EventRow {
 const COLUMNS = `position, stream_id, revision, event_id, type, schema_version, data, metadata,
   (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_at, hash, previous_hash`;
 
-/** Only rows of transactions that have finished: nothing can commit below this bound later. */
-const VISIBLE_BOUND = '(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)';
+/**
+ * The visibility bound (docs/decisions/0001, addendum 2): the id of the oldest append still open, or the
+ * snapshot's xmax when none is. Every append holds the append lock from before its transaction id exists,
+ * so the locks tell appends from other transactions, and a slow read-model transaction elsewhere in the
+ * cluster no longer holds readers back. One statement: its snapshot is taken before `pg_locks` is read, so
+ * an append with a lower id that is not among the open ones had ended when the locks were read, and any
+ * later statement sees it. An append holding the lock whose id is not in the lock table yet (a moment
+ * while it is assigned) makes the bound fall back to the snapshot's xmin, which is always safe.
+ */
+const BOUND_SQL = `WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+  open_appends AS MATERIALIZED (
+    SELECT own.transactionid AS xid
+      FROM pg_locks a
+      LEFT JOIN pg_locks own
+        ON own.pid = a.pid AND own.locktype = 'transactionid' AND own.mode = 'ExclusiveLock' AND own.granted
+     WHERE a.locktype = 'advisory' AND a.classid = ${APPEND_LOCK_CLASS} AND a.objid = 0 AND a.objsubid = 2
+       AND a.granted AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+SELECT (CASE WHEN EXISTS (SELECT 1 FROM open_appends WHERE xid IS NULL) THEN pg_snapshot_xmin(s)
+             ELSE coalesce((SELECT min(x) FROM pg_snapshot_xip(s) AS x WHERE x::xid IN (SELECT xid FROM open_appends)),
+                           pg_snapshot_xmax(s))
+        END)::text AS bound
+  FROM snap`;
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -183,6 +203,7 @@ export class PostgresEventStore implements EventStore {
   private readonly reads: PendingRead[] = [];
   private readsInFlight = 0;
   private readFlushScheduled = false;
+  private boundWaiters: Array<{ resolve(bound: bigint): void; reject(error: unknown): void }> = [];
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -399,13 +420,38 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /**
+   * The lowest position no reader may pass yet (see BOUND_SQL). Asked for by several readers at the same
+   * moment (the subscriptions woken by one append), it is computed once for all of them; each reads its page
+   * after it was computed, which is what makes it safe.
+   */
+  private visibleBound(): Promise<bigint> {
+    return new Promise<bigint>((resolve, reject) => {
+      this.boundWaiters.push({ resolve, reject });
+      if (this.boundWaiters.length > 1) return;
+      queueMicrotask(() => {
+        const waiters = this.boundWaiters;
+        this.boundWaiters = [];
+        this.pool.query<{ bound: string }>({ name: 'event_store_visible_bound', text: BOUND_SQL }).then(
+          ({ rows }) => {
+            const bound = BigInt(rows[0]!.bound) << 16n;
+            for (const waiter of waiters) waiter.resolve(bound);
+          },
+          (error: unknown) => {
+            for (const waiter of waiters) waiter.reject(error);
+          },
+        );
+      });
+    });
+  }
+
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     await this.awaitVisibility();
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? -1n;
     while (remaining > 0) {
       const limit = Math.min(PAGE_SIZE, remaining);
-      const { rows } = await this.readPage(after, options.filter, limit);
+      const { rows } = await this.readPage(after, await this.visibleBound(), options.filter, limit);
       for (const row of rows) yield toRecorded(row);
       if (rows.length < limit) return;
       remaining -= rows.length;
@@ -421,21 +467,19 @@ export class PostgresEventStore implements EventStore {
    */
   private async awaitVisibility(maxWaitMs = 2000): Promise<void> {
     const deadline = Date.now() + maxWaitMs;
+    const newest = await this.headPosition();
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-      const { rows } = await this.pool.query<{ pending: boolean }>(
-        `SELECT coalesce((SELECT max(position) FROM event_store.events) >= ${VISIBLE_BOUND}, false) AS pending`,
-      );
-      if (!rows[0]?.pending || Date.now() > deadline) return;
+      if (newest < (await this.visibleBound()) || Date.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 
-  /** Events after `after` below the visibility bound, and the bound's highest safe checkpoint. */
-  private readPage(after: bigint, filter: EventFilter | undefined, limit: number) {
-    const params: unknown[] = [after.toString(), limit];
+  /** Events after `after` below the visibility bound `bound`. */
+  private readPage(after: bigint, bound: bigint, filter: EventFilter | undefined, limit: number) {
+    const params: unknown[] = [after.toString(), limit, bound.toString()];
     return this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM event_store.events
-        WHERE position > $1 AND position < (SELECT ${VISIBLE_BOUND})${filterSql(filter, params)}
+        WHERE position > $1 AND position < $3${filterSql(filter, params)}
         ORDER BY position LIMIT $2`,
       params,
     );
@@ -449,25 +493,25 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * @internal used by PgSubscription. One statement, so one snapshot (all bounds agree): the page, the highest position
-   * below the visibility bound (a safe checkpoint once the page is short) and the newest committed
-   * position (events above the bound wait behind a transaction that is still open).
+   * @internal used by PgSubscription. The visibility bound first, then one statement (one snapshot) for the page, the
+   * highest position below the bound (a safe checkpoint once the page is short) and the newest committed position
+   * (events above the bound wait behind an older append that is still open).
    */
   async nextBatch(
     after: bigint,
     filter: EventFilter | undefined,
     limit: number,
   ): Promise<SubscriptionBatch & { full: boolean; pendingAbove: boolean }> {
-    const params: unknown[] = [after.toString(), limit];
-    // The bound is a scalar subquery (an init plan computed once), so the page is an index range scan.
+    const bound = await this.visibleBound();
+    const params: unknown[] = [after.toString(), limit, bound.toString()];
     const { rows } = await this.pool.query<EventRow & { safe: string | null; newest: string | null }>(
       `(SELECT ${COLUMNS}, NULL::bigint AS safe, NULL::bigint AS newest
           FROM event_store.events
-         WHERE position > $1 AND position < (SELECT ${VISIBLE_BOUND})${filterSql(filter, params)}
+         WHERE position > $1 AND position < $3${filterSql(filter, params)}
          ORDER BY position LIMIT $2)
        UNION ALL
        SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-              (SELECT max(position) FROM event_store.events WHERE position < (SELECT ${VISIBLE_BOUND})),
+              (SELECT max(position) FROM event_store.events WHERE position < $3),
               (SELECT max(position) FROM event_store.events)`,
       params,
     );

@@ -8,6 +8,12 @@
  * the transaction id is assigned, so positions follow revisions within a stream. Concurrent appends
  * are grouped into one transaction (group commit), see `append_batch`.
  */
+/**
+ * Every append transaction holds this advisory lock (shared, key (class, 0)) from before its transaction
+ * id is assigned until it ends, so readers can tell the appends still open from other transactions.
+ */
+export const APPEND_LOCK_CLASS = 7246002;
+
 export const EVENT_STORE_SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS event_store;
 DROP FUNCTION IF EXISTS event_store.append(text, bigint, uuid[], text[], integer[], text[], text[]);
@@ -82,6 +88,9 @@ BEGIN
   -- id exists, so a stream's positions follow its revisions.
   PERFORM pg_advisory_xact_lock(locks.k)
      FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest(p_streams) s ORDER BY 1) locks;
+  -- Marks this transaction as an append before it has an id: readers bound what they read by the
+  -- appends still open, not by every transaction in the cluster (decision 0001, addendum 2).
+  PERFORM pg_advisory_xact_lock_shared(${APPEND_LOCK_CLASS}, 0);
 
   v_base := (pg_current_xact_id()::text::bigint) << 16;
 
@@ -196,6 +205,7 @@ BEGIN
 
   PERFORM pg_advisory_xact_lock(locks.k)
      FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest(p_streams) s ORDER BY 1) locks;
+  PERFORM pg_advisory_xact_lock_shared(${APPEND_LOCK_CLASS}, 0);
 
   -- The common case only: every stream once, every id new. Retries and several appends to one
   -- stream in a batch take the item-by-item path (same locks, re-entrant).

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type NewEvent, toArray } from '../../../infra/eventStore/eventStore.js';
 import { canonicalJson } from '../../../infra/eventStore/hashChain.js';
 import { PostgresEventStore } from '../../../infra/eventStore/postgres/postgresEventStore.js';
+import { APPEND_LOCK_CLASS } from '../../../infra/eventStore/postgres/schema.js';
 import { eventStoreContract, newEvent } from '../../contracts/eventStore.contract.js';
 import { createTestDatabase } from '../../support/database.js';
 
@@ -55,25 +56,102 @@ eventStoreContract('postgres', async () => {
   };
 });
 
-describe('postgres event store: readAll while an older transaction is open', () => {
-  it('includes an event appended before the call, once the older transaction ends', async () => {
-    const db = await createTestDatabase(4);
-    const store = new PostgresEventStore({ pool: db.pool });
-    const blocker = await db.pool.connect();
+describe('postgres event store: what holds readers back (decision 0001, addendum 2)', () => {
+  const holdOpen = async (db: Awaited<ReturnType<typeof createTestDatabase>>, text: string, values: unknown[] = []) => {
+    const client = await db.pool.connect();
+    await client.query('BEGIN');
+    await client.query(text, values);
+    let ended = false;
+    return {
+      get ended() {
+        return ended;
+      },
+      async commit() {
+        ended = true;
+        await client.query('COMMIT');
+        client.release();
+      },
+    };
+  };
+
+  it('an open transaction that is not an append delays neither readAll nor a subscription', async () => {
+    const db = await createTestDatabase(6);
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    // A read-model transaction: it holds a transaction id older than the append, and stays open.
+    const readModel = await holdOpen(db, 'SELECT pg_current_xact_id()');
     try {
       const before = await store.headPosition();
-      // An unrelated transaction with a transaction id, older than the append, still open.
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT pg_current_xact_id()');
-      const stream = `Open-${randomUUID()}`;
+      const subscription = store.subscribe({ fromPosition: before });
+      const stream = `Unrelated-${randomUUID()}`;
       await store.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
-      setTimeout(() => void blocker.query('COMMIT'), 200);
-      const started = Date.now();
       const read = await toArray(store.readAll({ fromPosition: before }));
-      expect(read.map((e) => e.streamId)).toContain(stream);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+      expect(read.map((e) => e.streamId)).toEqual([stream]);
+      for await (const batch of subscription) {
+        if (batch.events.length === 0) continue;
+        expect(batch.events.map((e) => e.streamId)).toEqual([stream]);
+        break;
+      }
+      await subscription.close();
+      expect(readModel.ended).toBe(false);
     } finally {
-      blocker.release();
+      await readModel.commit();
+      await store.close();
+      await db.drop();
+    }
+  });
+
+  it('an older append still open holds readAll back until it commits, and then both are read', async () => {
+    const db = await createTestDatabase(6);
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    const olderStream = `Older-${randomUUID()}`;
+    const older = newEvent();
+    const append = await holdOpen(
+      db,
+      'SELECT * FROM event_store.append_batch($1, $2, $3, $4::uuid[], $5, $6, $7, $8)',
+      [
+        [olderStream],
+        [-1],
+        [1],
+        [older.eventId],
+        [older.type],
+        [older.schemaVersion],
+        [canonicalJson(older.data)],
+        [canonicalJson(older.metadata)],
+      ],
+    );
+    try {
+      const before = await store.headPosition();
+      const newerStream = `Newer-${randomUUID()}`;
+      await store.append(newerStream, [newEvent()], { expectedRevision: 'no_stream' });
+      setTimeout(() => void append.commit(), 200);
+      const read = await toArray(store.readAll({ fromPosition: before }));
+      // The newer append waited for the older one: read in position order, the older first.
+      expect(append.ended).toBe(true);
+      expect(read.map((e) => e.streamId)).toEqual([olderStream, newerStream]);
+    } finally {
+      if (!append.ended) await append.commit();
+      await store.close();
+      await db.drop();
+    }
+  });
+
+  it('an append that holds the append lock before its transaction id shows falls back to the oldest open transaction', async () => {
+    const db = await createTestDatabase(6);
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    const unrelated = await holdOpen(db, 'SELECT pg_current_xact_id()');
+    // The moment inside append_batch between taking the lock and being given an id, held still.
+    const starting = await holdOpen(db, 'SELECT pg_advisory_xact_lock_shared($1, 0)', [APPEND_LOCK_CLASS]);
+    try {
+      const before = await store.headPosition();
+      const stream = `Fallback-${randomUUID()}`;
+      await store.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
+      setTimeout(() => void unrelated.commit(), 200);
+      const read = await toArray(store.readAll({ fromPosition: before }));
+      expect(unrelated.ended).toBe(true);
+      expect(read.map((e) => e.streamId)).toEqual([stream]);
+    } finally {
+      if (!unrelated.ended) await unrelated.commit();
+      await starting.commit();
       await store.close();
       await db.drop();
     }
