@@ -151,4 +151,44 @@ describe('projection runner', () => {
       await restarted.stop();
     }
   });
+  it('moves its checkpoint over events it skips in a few deferred writes, and reaches the head', async () => {
+    const prefix = `Skipped${randomUUID().slice(0, 6)}-`;
+    const projection = recorder('skip_test', 1, `Wanted${randomUUID().slice(0, 6)}-`);
+    const batches: number[] = [];
+    const runner = new ProjectionRunner({
+      orm: runtime.orm,
+      store: runtime.eventStore,
+      databaseUrl: db.url,
+      projections: [projection],
+      logger: runtime.logger,
+      emptyCheckpointMs: 100,
+      onBatch: (name, events) => {
+        if (name === 'skip_test') batches.push(events);
+      },
+    });
+    await runner.start();
+    try {
+      await waitForCheckpoint(runtime.pool, projection, await runtime.eventStore.headPosition(), 10_000);
+      const writesBefore = batches.length;
+      // 100 appends one after another, none of them for this projection, over about a second.
+      let last = 0n;
+      for (let i = 0; i < 100; i++) {
+        last = (
+          await runtime.eventStore.append(`${prefix}${i}`, [newEvent('Recorded', { n: i })], {
+            expectedRevision: 'no_stream',
+          })
+        ).position;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await waitForCheckpoint(runtime.pool, projection, last, 5_000);
+      const writes = batches.slice(writesBefore);
+      expect(writes.every((events) => events === 0)).toBe(true);
+      // One write per 100 ms at most (about 1 s of appends), not one per append.
+      expect(writes.length).toBeGreaterThan(0);
+      expect(writes.length).toBeLessThan(30);
+      expect(await seen('skip_test')).toEqual([]);
+    } finally {
+      await runner.stop();
+    }
+  });
 });
