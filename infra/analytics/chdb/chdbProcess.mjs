@@ -1,0 +1,179 @@
+// The chDB engine's own process, forked by chdbAnalyticsStore.ts. chDB's calls are synchronous or lean on the
+// libuv pool, and loading its addon in a worker thread crashes the whole process when the thread exits, so the
+// engine lives here: one Session on one data directory, one statement at a time (chDB's parameter binding is not
+// isolated between concurrent statements), requests and replies over IPC. Plain JavaScript so that it starts
+// without a TypeScript loader.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { Session } = require('chdb');
+
+const dataDir = process.argv[2];
+const maxThreads = Number(process.argv[3] ?? '1');
+if (!dataDir || !process.send) {
+  process.stderr.write('chdbProcess: expects a data directory argument and an IPC channel\n');
+  process.exit(2);
+}
+
+let session;
+try {
+  session = new Session(dataDir, {
+    connectionArgs: [
+      '--output_format_json_quote_64bit_integers=0',
+      '--output_format_json_quote_decimals=0',
+      `--max_threads=${Number.isInteger(maxThreads) && maxThreads > 0 ? maxThreads : 1}`,
+    ],
+  });
+  session.query('SELECT 1');
+} catch (error) {
+  process.send({ type: 'fatal', error: describe(error) });
+  process.exit(1);
+}
+
+/** The tail of the one-at-a-time chain of engine calls. */
+let tail = Promise.resolve();
+/** Open streams by request id: the chain waits on `done` until the stream is drained or cancelled. */
+const streams = new Map();
+
+function describe(error) {
+  const message = error && error.message != null ? String(error.message) : String(error);
+  const code = /Code: (\d+)/.exec(message);
+  return { message, clickhouseCode: code ? Number(code[1]) : undefined, chdbCode: error?.code };
+}
+
+function reply(id, result) {
+  process.send({ id, ok: true, result });
+}
+
+function fail(id, error) {
+  process.send({ id, ok: false, error: describe(error) });
+}
+
+function enqueue(task) {
+  const run = tail.then(task);
+  tail = run.then(
+    () => {},
+    () => {},
+  );
+  return run;
+}
+
+async function runQuery(message) {
+  const result = await session.queryBindAsync(message.sql, message.params ?? {}, { format: 'JSONEachRow' });
+  const text = result.text();
+  const rows = [];
+  for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line));
+  return rows;
+}
+
+async function runCommand(message) {
+  await session.queryBindAsync(message.sql, message.params ?? {}, { format: 'CSV' });
+  return null;
+}
+
+async function runInsert(message) {
+  // An unknown column is a bug in the writer, not something to drop silently.
+  const settings = { input_format_skip_unknown_fields: 0 };
+  if (message.dedupToken) settings.insert_deduplication_token = message.dedupToken;
+  await session.insert({
+    table: message.table,
+    values: Buffer.from(message.payload, 'utf8'),
+    format: 'JSONEachRow',
+    settings,
+  });
+  return null;
+}
+
+function openStream(message) {
+  return new Promise((resolve) => {
+    // Runs inside the chain: the chain goes on only when the stream settles (`resolve`).
+    const stream = session.queryStreamBind(message.sql, message.params ?? {}, { format: message.format });
+    const iterator = stream[Symbol.asyncIterator]();
+    streams.set(message.id, {
+      iterator,
+      stream,
+      finish() {
+        streams.delete(message.id);
+        resolve(null);
+      },
+    });
+    reply(message.id, null);
+  });
+}
+
+async function nextChunk(message) {
+  const open = streams.get(message.streamId);
+  if (!open) return fail(message.id, new Error('no such stream (finished or cancelled)'));
+  try {
+    const step = await open.iterator.next();
+    if (step.done) {
+      open.finish();
+      return reply(message.id, { done: true });
+    }
+    reply(message.id, { done: false, text: step.value.text() });
+  } catch (error) {
+    open.finish();
+    fail(message.id, error);
+  }
+}
+
+function cancelStream(message) {
+  const open = streams.get(message.streamId);
+  if (open) {
+    try {
+      open.stream.cancel();
+    } catch {
+      // already closed
+    }
+    open.finish();
+  }
+  reply(message.id, null);
+}
+
+function handle(message) {
+  switch (message.op) {
+    case 'query':
+      return enqueue(() => runQuery(message)).then(
+        (rows) => reply(message.id, rows),
+        (e) => fail(message.id, e),
+      );
+    case 'command':
+      return enqueue(() => runCommand(message)).then(
+        (r) => reply(message.id, r),
+        (e) => fail(message.id, e),
+      );
+    case 'insert':
+      return enqueue(() => runInsert(message)).then(
+        (r) => reply(message.id, r),
+        (e) => fail(message.id, e),
+      );
+    case 'streamOpen':
+      return enqueue(() => openStream(message)).catch((e) => fail(message.id, e));
+    case 'streamNext':
+      return nextChunk(message);
+    case 'streamCancel':
+      return cancelStream(message);
+    case 'close':
+      return enqueue(async () => {
+        session.close();
+        reply(message.id, null);
+        process.disconnect();
+      });
+    default:
+      return fail(message.id, new Error(`unknown operation ${String(message.op)}`));
+  }
+}
+
+process.on('message', handle);
+// The parent went away without closing: release the engine and leave.
+process.on('disconnect', () => {
+  tail.then(() => {
+    try {
+      session.close();
+    } catch {
+      // closing twice is harmless
+    }
+    process.exit(0);
+  });
+});
+process.send({ type: 'ready' });
