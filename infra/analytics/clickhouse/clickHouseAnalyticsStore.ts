@@ -1,4 +1,9 @@
-import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  ClickHouseError,
+  createClient,
+} from '@clickhouse/client';
 import {
   ANALYTICS_STREAM_FORMATS,
   type AnalyticsParams,
@@ -6,6 +11,7 @@ import {
   AnalyticsStoreError,
   type AnalyticsStreamFormat,
   checkDedupToken,
+  clickhouseCodeOf,
   normalizeParams,
 } from '../analyticsStore.js';
 import {
@@ -22,6 +28,11 @@ export interface ClickHouseAnalyticsStoreOptions {
   /** Overrides the URL's database (tests use a database of their own). */
   database?: string;
   requestTimeoutMs?: number;
+  /**
+   * The client's transport instead of HTTP (`createClient({ connection })`). Tests plug chDB's in-process
+   * `chdb/connection` in here to run this adapter's own code (parameters, formats, errors) without a server.
+   */
+  connection?: ClickHouseClientConfigOptions['connection'];
 }
 
 /** The same JSON number conventions as the chDB adapter, so rows look alike whichever engine answered. */
@@ -38,6 +49,7 @@ export function createClickHouseAnalyticsStore(options: ClickHouseAnalyticsStore
   const client: ClickHouseClient = createClient({
     url: options.url,
     ...(options.database ? { database: options.database } : {}),
+    ...(options.connection ? { connection: options.connection } : {}),
     request_timeout: options.requestTimeoutMs ?? 60_000,
     application: 'roomline',
   });
@@ -78,7 +90,9 @@ export function createClickHouseAnalyticsStore(options: ClickHouseAnalyticsStore
           // An unknown column is a bug in the writer, not something to drop silently.
           clickhouse_settings: {
             input_format_skip_unknown_fields: 0,
-            ...(opts?.dedupToken ? { insert_deduplication_token: opts.dedupToken } : {}),
+            // Always sent, '' meaning none: a transport that keeps settings between statements (chDB's
+            // in-process connection does) must not apply one batch's token to the next.
+            insert_deduplication_token: opts?.dedupToken ?? '',
           },
         }),
       );
@@ -138,9 +152,14 @@ export function createClickHouseAnalyticsStore(options: ClickHouseAnalyticsStore
 
 function translate(error: unknown): Error {
   if (error instanceof AnalyticsStoreError) return error;
-  if (error instanceof ClickHouseError) {
-    return new AnalyticsStoreError('query', error.message, Number(error.code) || undefined);
+  // By shape too: a transport may bring its own copy of the client's error class.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof ClickHouseError || (error instanceof Error && typeof code === 'string' && /^\d+$/.test(code))) {
+    return new AnalyticsStoreError('query', error.message, Number(code) || undefined);
   }
   const message = error instanceof Error ? error.message : String(error);
+  // The engine's own report, through a transport that does not wrap it in a ClickHouseError.
+  const reported = clickhouseCodeOf(message);
+  if (reported !== undefined) return new AnalyticsStoreError('query', message, reported);
   return new AnalyticsStoreError('engine', `ClickHouse server: ${message}`);
 }

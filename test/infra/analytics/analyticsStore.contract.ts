@@ -345,7 +345,7 @@ export function analyticsStoreContract(name: string, open: OpenAnalyticsStore): 
       );
 
       let seen = 0;
-      for await (const chunk of store.queryStream('SELECT number FROM numbers(2000000)', {}, { format: 'CSV' })) {
+      for await (const chunk of store.queryStream('SELECT number FROM numbers(300000)', {}, { format: 'CSV' })) {
         seen += chunk.length;
         break;
       }
