@@ -278,6 +278,33 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
         }
       });
 
+      it('wakes every one of 16 waiting subscriptions when another client appends', async () => {
+        const stream = streamName();
+        const before = await store.headPosition();
+        const subscriptions = Array.from({ length: 16 }, () =>
+          store.subscribe({ fromPosition: before, filter: { streamPrefixes: [stream] } }),
+        );
+        const writer = await harness.openAnother();
+        try {
+          const collecting = Promise.all(
+            subscriptions.map((subscription) =>
+              collect(subscription[Symbol.asyncIterator](), (events) => events.length >= 1),
+            ),
+          );
+          // Every subscription reads once and goes to sleep waiting for a change.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const started = Date.now();
+          await writer.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
+          const seen = await collecting;
+          expect(seen.map((events) => events.map((e) => e.streamId))).toEqual(subscriptions.map(() => [stream]));
+          // All pushed, none left for the fallback poll (which the harness sets far above this).
+          expect(Date.now() - started).toBeLessThan(2000);
+        } finally {
+          await Promise.all(subscriptions.map((subscription) => subscription.close()));
+          if (writer !== store) await writer.close();
+        }
+      });
+
       it('delivers batches whose checkpoints only grow, and advances past filtered-out events', async () => {
         const from = await store.headPosition();
         const wanted = streamName('Wanted');

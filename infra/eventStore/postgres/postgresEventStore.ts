@@ -183,7 +183,9 @@ class Wakeup {
     this.version++;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const waiter of waiters) waiter();
+    // Each waiter removes itself from this same array when called: iterate over a copy, or every other one is
+    // skipped and sleeps until its timeout (the fallback poll, a second).
+    for (const waiter of [...waiters]) waiter();
   }
 }
 
