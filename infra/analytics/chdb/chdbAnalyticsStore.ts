@@ -113,6 +113,16 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
     });
   }
 
+  function idle(): void {
+    child
+      ?.then((proc) => {
+        if (outstanding > 0) return;
+        proc.unref();
+        proc.channel?.unref();
+      })
+      .catch(() => {});
+  }
+
   /** Calls made and not yet answered, counted from the moment they are made (even before the process is up). */
   let outstanding = 0;
 
@@ -130,6 +140,9 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
         });
       }
       const proc = await child;
+      // An idle engine does not keep the app's process alive (a script that forgets close() still ends).
+      proc.ref();
+      proc.channel?.ref();
       return await new Promise<T>((resolvePromise, reject) => {
         pending.set(id, { resolve: resolvePromise as (r: unknown) => void, reject });
         proc.send({ ...message, id }, (error) => {
@@ -140,6 +153,7 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
       });
     } finally {
       outstanding--;
+      if (outstanding === 0) idle();
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +36,23 @@ function loopProbe() {
       return { ticks, longestGap, longestBusyGap };
     },
   };
+}
+
+/** The pids of this process's chDB engine processes on `path` (Linux /proc). */
+function enginePids(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return parent === process.pid && command.includes('chdbProcess.mjs') && command.includes(path);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 analyticsStoreContract('chdb', async () => {
@@ -85,6 +102,40 @@ describe('chdb analytics store', () => {
       expect(longestGap).toBeLessThan(elapsed / 8);
     } finally {
       await store.close();
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+
+  it('when the engine process dies, the calls in flight fail with engine and the next call starts a new one', async () => {
+    const path = freshDirectory();
+    const store = createChdbAnalyticsStore({ path });
+    try {
+      await store.migrate();
+      await store.insert('searches', [{ search_id: 'kept', searched_at: new Date(), result_count: 1, latency_ms: 1 }]);
+      const [pid] = enginePids(path);
+      expect(pid).toBeTypeOf('number');
+      const inFlight = store.query('SELECT max(sipHash64(number)) AS h FROM numbers(50000000)');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      process.kill(pid!, 'SIGKILL');
+      await expect(inFlight).rejects.toMatchObject({ code: 'engine', message: expect.stringMatching(/SIGKILL/) });
+      expect(await store.query('SELECT search_id FROM searches FINAL')).toEqual([{ search_id: 'kept' }]);
+      expect(enginePids(path)).toHaveLength(1);
+      expect(enginePids(path)[0]).not.toBe(pid);
+    } finally {
+      await store.close();
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+
+  it('close ends the engine process', async () => {
+    const path = freshDirectory();
+    const store = createChdbAnalyticsStore({ path });
+    try {
+      await store.query('SELECT 1');
+      expect(enginePids(path)).toHaveLength(1);
+      await store.close();
+      expect(enginePids(path)).toEqual([]);
+    } finally {
       rmSync(path, { recursive: true, force: true });
     }
   });
