@@ -4,6 +4,7 @@ import type { BookingTimer } from './bookingProcess.js';
 import { changeBookingStatus, releaseExpiredCalendarHolds } from './bookings.js';
 import type { CommandEnvelope } from './handleCommand.js';
 import { handlePaymentCommand } from './payments.js';
+import { publishClosedReviewWindows } from './reviews.js';
 
 const BATCH = 500;
 
@@ -69,6 +70,8 @@ export interface BookingSweepQueries {
   overduePayments: SweepCandidates;
   /** Rooms whose calendar has a hold expired at `now` and not released (a request that died half-way). */
   calendarsWithExpiredHolds: SweepCandidates;
+  /** Bookings whose review window closed with reviews still hidden (the reviews query module). */
+  closedReviewWindows: SweepCandidates;
 }
 
 export type SweepDeps = TimerDeps & { queries: BookingSweepQueries };
@@ -112,3 +115,7 @@ export const releaseAbandonedHolds = (deps: SweepDeps, now: Date) =>
     now,
     systemEnvelope,
   );
+
+/** Publishes the reviews of every booking whose review window has closed (REVIEW_WINDOW_DAYS after check-out). */
+export const publishDueReviews = (deps: SweepDeps, now: Date) =>
+  publishClosedReviewWindows({ store: deps.store, candidates: deps.queries.closedReviewWindows }, now);

@@ -146,7 +146,7 @@ export function notificationProcessManager(deps: NotificationProcessDeps): PgPro
     version: 1,
     filter: {
       eventTypes: [...NotificationSourceTypes, 'MessagesRead'],
-      streamPrefixes: ['Booking-', 'Payment-', 'Conversation-', 'SavedSearch-'],
+      streamPrefixes: ['Booking-', 'Payment-', 'Conversation-', 'SavedSearch-', 'BookingReviews-'],
     },
 
     async apply(_em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {

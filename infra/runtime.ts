@@ -13,6 +13,7 @@ import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
 import { messagingPersonalDataPolicy } from '../domain/messaging/events.js';
+import { reviewPersonalDataPolicy } from '../domain/reviews/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
@@ -27,6 +28,8 @@ import { notificationsProjection } from '../projections/notifications/notificati
 import { overduePaymentsQuery } from '../projections/payments/paymentQueries.js';
 import { paymentsProjection } from '../projections/payments/paymentsProjection.js';
 import { type PgProjection, TransientProjectionError } from '../projections/projection.js';
+import { createReviewQueries } from '../projections/reviews/reviewQueries.js';
+import { reviewsProjection } from '../projections/reviews/reviewsProjection.js';
 import { fileReferencesProjection } from '../projections/rooms/fileReferencesProjection.js';
 import { roomsProjection } from '../projections/rooms/roomsProjection.js';
 import { savedSearchesProjection } from '../projections/savedSearches/savedSearchesProjection.js';
@@ -97,6 +100,7 @@ export const projections: readonly PgProjection[] = [
   messagingProjection,
   notificationsProjection,
   savedSearchesProjection,
+  reviewsProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
@@ -318,6 +322,7 @@ export async function createRuntime(
       ...personalDataPolicy,
       ...bookingPersonalDataPolicy,
       ...messagingPersonalDataPolicy,
+      ...reviewPersonalDataPolicy,
     }),
     upcasters,
   );
@@ -450,6 +455,7 @@ export async function createRuntime(
       endedStays: endedStaysQuery(pool),
       overduePayments: overduePaymentsQuery(pool),
       calendarsWithExpiredHolds: roomsWithExpiredHoldsQuery(pool),
+      closedReviewWindows: (now, limit) => createReviewQueries(pool).windowsClosedBy(now, limit),
     },
     addressOf: addressQuery(pool),
     async close() {

@@ -17,6 +17,7 @@ import { messagingRoutes } from './routes/messaging.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { operationRoutes } from './routes/operations.js';
 import { photoRoutes } from './routes/photos.js';
+import { reviewRoutes } from './routes/reviews.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
 import { roomRoutes } from './routes/rooms.js';
 import { savedSearchRoutes } from './routes/savedSearches.js';
@@ -231,5 +232,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(feedRoutes, deps);
   await app.register(notificationRoutes, deps);
   await app.register(savedSearchRoutes, deps);
+  await app.register(reviewRoutes, deps);
   return app;
 }

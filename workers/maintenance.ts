@@ -6,6 +6,7 @@ import {
   completeFinishedStays,
   expireOverdueHolds,
   markOverduePayments,
+  publishDueReviews,
   releaseAbandonedHolds,
 } from '../commands/bookingSweeps.js';
 import type { Clock } from '../infra/clock/clock.js';
@@ -176,7 +177,7 @@ export interface MaintenanceWorkerDeps {
 
 type MaintenanceResult =
   | { deleted: number }
-  | { expired: number; completed: number; overdue: number; released: number }
+  | { expired: number; completed: number; overdue: number; released: number; reviewsPublished: number }
   | { filesDeleted: number };
 
 export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unknown, MaintenanceResult> {
@@ -222,9 +223,10 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
           const completed = await completeFinishedStays(sweepDeps, now);
           const overdue = await markOverduePayments(sweepDeps, now);
           const released = await releaseAbandonedHolds(sweepDeps, now);
-          if (expired + completed + overdue + released > 0)
-            log.info({ jobId: job.id, expired, completed, overdue, released }, 'bookings swept');
-          return { expired, completed, overdue, released };
+          const reviewsPublished = await publishDueReviews(sweepDeps, now);
+          if (expired + completed + overdue + released + reviewsPublished > 0)
+            log.info({ jobId: job.id, expired, completed, overdue, released, reviewsPublished }, 'bookings swept');
+          return { expired, completed, overdue, released, reviewsPublished };
         }
         default: {
           const unhandled: never = name;

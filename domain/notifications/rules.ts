@@ -1,6 +1,7 @@
 import type { BookingConfirmed, BookingExpired, BookingRejected, BookingRequested } from '../bookings/events.js';
 import type { MessageSent } from '../messaging/events.js';
 import type { PaymentOverdue, PaymentRecordOpened } from '../payments/events.js';
+import type { ReviewPublished } from '../reviews/events.js';
 import type { SavedSearchMatched } from '../savedSearches/events.js';
 import type { NotificationKind } from './events.js';
 
@@ -21,7 +22,7 @@ export interface BookingReminderDue {
   data: { bookingId: string; tenantId: string; checkIn: string };
 }
 
-/** The events that notify someone. Reviews come later: `review_received` has a kind and no source yet. */
+/** The events that notify someone. */
 export type NotificationSource =
   | BookingRequested
   | BookingConfirmed
@@ -31,6 +32,7 @@ export type NotificationSource =
   | PaymentOverdue
   | MessageSent
   | SavedSearchMatched
+  | ReviewPublished
   | BookingReminderDue;
 
 export const NotificationSourceTypes = [
@@ -42,6 +44,7 @@ export const NotificationSourceTypes = [
   'PaymentOverdue',
   'MessageSent',
   'SavedSearchMatched',
+  'ReviewPublished',
 ] as const satisfies readonly NotificationSource['type'][];
 
 /** What the event alone does not say, read from its booking by the caller (null: the booking is not known). */
@@ -95,6 +98,21 @@ export function notificationsFor(event: NotificationSource, facts: NotificationF
           userId: event.data.tenantId,
           kind: 'saved_search_match',
           subject: { savedSearchId: event.data.searchId, roomId: event.data.roomId },
+        },
+      ];
+    case 'ReviewPublished':
+      // The reviewed party hears of a review once it is public (double-blind: never before); a hidden one is not news.
+      if (event.data.hidden) return [];
+      return [
+        {
+          userId: event.data.subjectId,
+          kind: 'review_received',
+          subject: {
+            bookingId: event.data.bookingId,
+            roomId: event.data.roomId,
+            reviewId: event.data.reviewId,
+            senderId: event.data.authorId,
+          },
         },
       ];
     case 'BookingReminderDue':

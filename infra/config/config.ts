@@ -221,6 +221,12 @@ export const ConfigSchema = Type.Object({
     default: 2000,
     description: 'distance from the exam venue at which the distance score halves',
   }),
+  REVIEW_WINDOW_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 365,
+    default: 14,
+    description: 'days after check-out in which tenant and landlord may review (double-blind until both or then)',
+  }),
   REVIEW_PRIOR_MEAN: Type.Number({
     minimum: 1,
     maximum: 5,

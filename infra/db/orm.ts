@@ -26,6 +26,7 @@ import { Migration0013Messaging } from './migrations/0013_messaging.js';
 import { Migration0014Notifications } from './migrations/0014_notifications.js';
 import { Migration0015NextHoldExpiry } from './migrations/0015_next_hold_expiry.js';
 import { Migration0016SavedSearches } from './migrations/0016_saved_searches.js';
+import { Migration0017Reviews } from './migrations/0017_reviews.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -44,6 +45,7 @@ export const migrations = [
   { name: '0014_notifications', class: Migration0014Notifications },
   { name: '0015_next_hold_expiry', class: Migration0015NextHoldExpiry },
   { name: '0016_saved_searches', class: Migration0016SavedSearches },
+  { name: '0017_reviews', class: Migration0017Reviews },
 ];
 
 export function ormOptions(url: string, poolSize = 10): Options {

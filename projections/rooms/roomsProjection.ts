@@ -1,9 +1,43 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { type BlockedDatesSet, calendarStreamId } from '../../domain/bookings/calendar.js';
+import { REVIEW_STREAM_PREFIX, type ReviewHidden, type ReviewPublished } from '../../domain/reviews/events.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
+import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { singleStreamRows } from '../singleStreamRows.js';
 import { photoPath, RoomView } from './roomView.js';
 
 const calendarPrefix = calendarStreamId('');
+
+/** How a review event moves the room's ratings: the tenant's reviews count once published, until hidden. */
+export function reviewRatingDelta(event: ReviewPublished | ReviewHidden): {
+  roomId: string;
+  count: number;
+  sum: number;
+} {
+  if (event.type === 'ReviewPublished') {
+    const { side, hidden, rating, roomId } = event.data;
+    return side === 'tenant' && !hidden ? { roomId, count: 1, sum: rating } : { roomId, count: 0, sum: 0 };
+  }
+  const { side, wasPublished, rating, roomId } = event.data;
+  return side === 'tenant' && wasPublished ? { roomId, count: -1, sum: -rating } : { roomId, count: 0, sum: 0 };
+}
+
+async function applyReviewToRating(
+  em: EntityManager,
+  type: 'ReviewPublished' | 'ReviewHidden',
+  recorded: RecordedEvent,
+): Promise<void> {
+  const delta = reviewRatingDelta({ type, data: recorded.data } as ReviewPublished | ReviewHidden);
+  if (delta.count === 0) return;
+  const room = await em.findOne(RoomView, { id: delta.roomId });
+  // Events come in position order: one at or below the room's last position is applied already.
+  if (!room || room.lastPosition >= recorded.position) return;
+  const sum = Math.round((room.rating ?? 0) * room.reviewCount) + delta.sum;
+  const count = Math.max(0, room.reviewCount + delta.count);
+  room.reviewCount = count;
+  room.rating = count > 0 ? sum / count : null;
+  room.lastPosition = recorded.position;
+}
 
 /**
  * Builds the PostGIS `rooms` table from the Room streams, and the blocked dates from the room's calendar stream
@@ -66,9 +100,13 @@ export const roomsProjection = singleStreamRows<RoomEvent, RoomView>({
     }
   },
   also: {
-    eventTypes: ['BlockedDatesSet'],
-    streamPrefixes: [calendarPrefix],
+    eventTypes: ['BlockedDatesSet', 'ReviewPublished', 'ReviewHidden'],
+    streamPrefixes: [calendarPrefix, REVIEW_STREAM_PREFIX],
     async apply(em, recorded) {
+      if (recorded.type === 'ReviewPublished' || recorded.type === 'ReviewHidden') {
+        await applyReviewToRating(em, recorded.type, recorded);
+        return;
+      }
       if (recorded.type !== 'BlockedDatesSet') return;
       const room = await em.findOne(RoomView, { id: recorded.streamId.slice(calendarPrefix.length) });
       // The whole list each time: applying it again changes nothing. The room's revision (its ETag) stays.

@@ -8,12 +8,14 @@ import {
   type StoredCalendarState,
   storedCalendarState,
 } from '../../domain/bookings/calendar.js';
+import { REVIEW_STREAM_PREFIX, type ReviewHidden, type ReviewPublished } from '../../domain/reviews/events.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import { cellOf } from '../../domain/search/cells.js';
 import { type DateRange, dateOfDay, dayNumber, normalizeRanges } from '../../domain/shared/values.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { RoomSearchDocument, RoomSearchWriter } from '../../infra/search/roomSearchIndex.js';
 import type { PgProjection } from '../projection.js';
+import { reviewRatingDelta } from '../rooms/roomsProjection.js';
 import { photoPath } from '../rooms/roomView.js';
 
 /** SQL on the runner's open transaction, with `$n` parameters (the composition root gives it). */
@@ -27,6 +29,12 @@ export interface RoomSearchState {
   calendar: StoredCalendarState;
   /** The room stream's last `RoomBlockedDatesSet` (blocks from before they moved to the calendar). */
   roomBlocked: DateRange[];
+  /**
+   * The room stream's revision + 1 last applied (absent: `document.version`, before reviews changed documents).
+   * The document's version adds `reviewChanges`, so a review's change to the rating reaches the index.
+   */
+  roomVersion?: number;
+  reviewChanges?: number;
 }
 
 const emptyState = (): RoomSearchState => ({
@@ -70,12 +78,15 @@ export function roomSearchProjection(
     // 3: blocks from the calendar stream; the state keeps the calendar decider's state (holds with their expiry).
     version: 3,
     filter: {
-      eventTypes: [...RoomEventTypes, ...CalendarEventTypes],
-      streamPrefixes: ['Room-', 'RoomCalendar-'],
+      eventTypes: [...RoomEventTypes, ...CalendarEventTypes, 'ReviewPublished', 'ReviewHidden'],
+      streamPrefixes: ['Room-', 'RoomCalendar-', REVIEW_STREAM_PREFIX],
     },
 
     async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-      const roomIdOf = (e: RecordedEvent) => e.streamId.slice(e.streamId.indexOf('-') + 1);
+      const roomIdOf = (e: RecordedEvent) =>
+        e.streamId.startsWith(REVIEW_STREAM_PREFIX)
+          ? (e.data as { roomId: string }).roomId
+          : e.streamId.slice(e.streamId.indexOf('-') + 1);
       const ids = [...new Set(events.map(roomIdOf))];
       const sql = sqlFor(em);
       const { rows } = (await sql('SELECT room_id, state FROM search_room_state WHERE room_id = ANY($1::uuid[])', [
@@ -101,10 +112,25 @@ export function roomSearchProjection(
           touch(state);
           continue;
         }
+        if (recorded.streamId.startsWith(REVIEW_STREAM_PREFIX)) {
+          // Applied once: the runner commits this state with its checkpoint.
+          const delta = reviewRatingDelta({ type: recorded.type, data: recorded.data } as
+            | ReviewPublished
+            | ReviewHidden);
+          if (!state.document || delta.count === 0) continue;
+          state.roomVersion ??= state.document.version;
+          state.reviewChanges = (state.reviewChanges ?? 0) + 1;
+          state.document.reviewCount = Math.max(0, state.document.reviewCount + delta.count);
+          state.document.ratingSum += delta.sum;
+          state.document.version = state.roomVersion + state.reviewChanges;
+          documentsChanged.add(roomId);
+          touch(state);
+          continue;
+        }
         const event = { type: recorded.type, data: recorded.data } as RoomEvent;
         const version = Number(recorded.revision) + 1;
         touch(state);
-        if (state.document && state.document.version >= version) continue;
+        if (state.document && (state.roomVersion ?? state.document.version) >= version) continue;
         switch (event.type) {
           case 'RoomCreated': {
             const { landlordId, title, description, address, location, pricePerNight, currency } = event.data;
@@ -159,7 +185,8 @@ export function roomSearchProjection(
         if (state.document) {
           const first = state.photos[0];
           state.document.photoUrl = first ? photoPath(first.thumbnailKey) : null;
-          state.document.version = version;
+          state.roomVersion = version;
+          state.document.version = version + (state.reviewChanges ?? 0);
           documentsChanged.add(roomId);
           touch(state);
         }

@@ -610,6 +610,50 @@ async function flow() {
   await call({ method: 'POST', url: '/api/ops/notifications/failed/no-such-job/retry', headers: as('support') });
   await call({ method: 'POST', url: '/api/ops/notifications/failed/no-such-job/retry', headers: landlord });
 
+  // Reviews (the stay is not completed here: test/http/reviews.test.ts moves the clock for the 201s)
+  const review = { bookingId, rating: 5, comment: 'Quiet and bright' };
+  await call({ method: 'POST', url: `/api/rooms/${roomId}/reviews`, headers: tenant, payload: review });
+  await call({ method: 'POST', url: `/api/rooms/${roomId}/reviews`, headers: landlord, payload: review });
+  await call({
+    method: 'POST',
+    url: `/api/rooms/${roomId}/reviews`,
+    headers: tenant,
+    payload: { ...review, rating: 6 },
+  });
+  await call({ method: 'POST', url: `/api/bookings/${bookingId}/guest-review`, headers: landlord, payload: review });
+  await call({
+    method: 'POST',
+    url: `/api/bookings/${randomUUID()}/guest-review`,
+    headers: landlord,
+    payload: { rating: 4, comment: 'Tidy guest' },
+  });
+  await call({ method: 'GET', url: `/api/rooms/${roomId}/reviews?limit=1` });
+  await call({ method: 'GET', url: `/api/rooms/${roomId}/reviews?cursor=YQB4` });
+  await call({
+    method: 'POST',
+    url: `/api/reviews/${randomUUID()}/responses`,
+    headers: landlord,
+    payload: { body: 'Thanks' },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/reviews/${randomUUID()}/responses`,
+    headers: tenant,
+    payload: { body: 'Thanks' },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/reviews/${randomUUID()}/hide`,
+    headers: as('admin'),
+    payload: { reason: 'spam' },
+  });
+  await call({
+    method: 'POST',
+    url: `/api/reviews/${randomUUID()}/hide`,
+    headers: tenant,
+    payload: { reason: 'spam' },
+  });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });
