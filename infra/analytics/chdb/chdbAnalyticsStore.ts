@@ -27,6 +27,8 @@ export interface ChdbAnalyticsStoreOptions {
   maxQueued?: number;
   /** Threads one query may use (`max_threads`); default half the CPUs, so the engine never takes them all. */
   maxThreads?: number;
+  /** An open `queryStream` nobody reads for this long is cancelled, so it cannot hold the engine (default 30 s). */
+  streamIdleMs?: number;
   /** Nice value of the engine's process (0-19; default 10): the API's process is served first. */
   niceness?: number;
 }
@@ -58,6 +60,7 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
   const maxQueued = options.maxQueued ?? 1000;
   const maxThreads = options.maxThreads ?? Math.max(1, Math.floor(availableParallelism() / 2));
   const niceness = options.niceness ?? 10;
+  const streamIdleMs = options.streamIdleMs ?? 30_000;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let child: Promise<ChildProcess> | undefined;
@@ -66,7 +69,7 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
   function start(): Promise<ChildProcess> {
     mkdirSync(path, { recursive: true });
     return new Promise((ready, failed) => {
-      const proc = fork(CHILD, [path, String(maxThreads)], {
+      const proc = fork(CHILD, [path, String(maxThreads), String(streamIdleMs)], {
         execArgv: [],
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -10,6 +10,7 @@ const { Session } = require('chdb');
 
 const dataDir = process.argv[2];
 const maxThreads = Number(process.argv[3] ?? '1');
+const STREAM_IDLE_MS = Number(process.argv[4] ?? '30000');
 if (!dataDir || !process.send) {
   process.stderr.write('chdbProcess: expects a data directory argument and an IPC channel\n');
   process.exit(2);
@@ -89,27 +90,45 @@ function openStream(message) {
     // Runs inside the chain: the chain goes on only when the stream settles (`resolve`).
     const stream = session.queryStreamBind(message.sql, message.params ?? {}, { format: message.format });
     const iterator = stream[Symbol.asyncIterator]();
-    streams.set(message.id, {
+    const open = {
       iterator,
       stream,
+      timer: undefined,
       finish() {
+        clearTimeout(open.timer);
         streams.delete(message.id);
         resolve(null);
       },
-    });
+      // A reader that went away without cancelling must not hold the engine (and every call behind it) for ever.
+      touch() {
+        clearTimeout(open.timer);
+        open.timer = setTimeout(() => {
+          try {
+            stream.cancel();
+          } catch {
+            // already closed
+          }
+          open.finish();
+        }, STREAM_IDLE_MS);
+      },
+    };
+    streams.set(message.id, open);
+    open.touch();
     reply(message.id, null);
   });
 }
 
 async function nextChunk(message) {
   const open = streams.get(message.streamId);
-  if (!open) return fail(message.id, new Error('no such stream (finished or cancelled)'));
+  if (!open) return fail(message.id, new Error('no such stream (finished, cancelled, or idle too long)'));
+  clearTimeout(open.timer);
   try {
     const step = await open.iterator.next();
     if (step.done) {
       open.finish();
       return reply(message.id, { done: true });
     }
+    open.touch();
     reply(message.id, { done: false, text: step.value.text() });
   } catch (error) {
     open.finish();

@@ -127,6 +127,25 @@ describe('chdb analytics store', () => {
     }
   });
 
+  it('an export nobody reads any more is cancelled after streamIdleMs, so the calls behind it run', async () => {
+    const path = freshDirectory();
+    const store = createChdbAnalyticsStore({ path, streamIdleMs: 300 });
+    try {
+      const iterator = store
+        .queryStream('SELECT number FROM numbers(1000000)', {}, { format: 'CSV' })
+        [Symbol.asyncIterator]();
+      expect((await iterator.next()).done).toBe(false);
+      // The reader stops here, neither draining nor cancelling.
+      const started = performance.now();
+      expect(await store.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(performance.now() - started).toBeGreaterThan(250);
+      await expect(iterator.next()).rejects.toMatchObject({ code: 'query', message: expect.stringMatching(/idle/) });
+    } finally {
+      await store.close();
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+
   it('close ends the engine process', async () => {
     const path = freshDirectory();
     const store = createChdbAnalyticsStore({ path });
