@@ -146,6 +146,25 @@ describe('chdb analytics store', () => {
     }
   });
 
+  it('a second store on a directory another one holds fails with a clear engine error, and takes over once it is free', async () => {
+    const path = freshDirectory();
+    const first = createChdbAnalyticsStore({ path });
+    const second = createChdbAnalyticsStore({ path });
+    try {
+      await first.query('SELECT 1');
+      await expect(second.query('SELECT 1')).rejects.toMatchObject({
+        code: 'engine',
+        message: expect.stringContaining(path),
+      });
+      await first.close();
+      expect(await second.query('SELECT 2 AS two')).toEqual([{ two: 2 }]);
+    } finally {
+      await first.close();
+      await second.close();
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+
   it('close ends the engine process', async () => {
     const path = freshDirectory();
     const store = createChdbAnalyticsStore({ path });
