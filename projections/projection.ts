@@ -11,6 +11,13 @@ export interface PgProjection {
   /** Bumping it rebuilds the read model from the first event. */
   version: number;
   filter: EventFilter;
+  /**
+   * Set by a projection that writes no read model and only has effects outside PostgreSQL (the feed publishes to
+   * Redis, deliveries queue jobs): the runner calls `apply` outside any transaction (no BEGIN before the first
+   * effect) and moves the checkpoint once it returns. At least once: a crash in between applies the batch again,
+   * so its effects must be idempotent (sockets drop positions they have passed; job ids derive from event ids).
+   */
+  sideEffectsOnly?: boolean;
   /** Applies events in position order; the runner flushes and commits. */
   apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
   /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */

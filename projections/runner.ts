@@ -339,6 +339,11 @@ export class ProjectionRunner {
     from: bigint,
     to: bigint,
   ): Promise<void> {
+    if (projection.sideEffectsOnly) {
+      if (events.length > 0) await projection.apply(this.options.orm.em.fork(), events);
+      await this.moveCheckpointAlone(projection, from, to);
+      return;
+    }
     const em = this.options.orm.em.fork();
     await em.transactional(async (tx) => {
       if (events.length > 0) {

@@ -24,6 +24,8 @@ export function feedProjection(deps: FeedProjectionDeps): PgProjection {
   return {
     name: 'feed',
     version: 1,
+    // Published as soon as read, with no transaction open around it; a batch published twice is harmless.
+    sideEffectsOnly: true,
     filter: { eventTypes: FeedEventTypes },
     async apply(_em, events) {
       const facts = await deps.factsOf(events);

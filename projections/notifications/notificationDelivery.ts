@@ -20,6 +20,7 @@ export function notificationDelivery(deps: { jobs: NotificationJobs; clock: Cloc
   return {
     name: notificationDeliveryName,
     version: 1,
+    sideEffectsOnly: true,
     filter: { eventTypes: ['NotificationRaised'], streamPrefixes: ['Notifications-'] },
 
     async apply(_em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
