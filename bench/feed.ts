@@ -13,13 +13,14 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync
 import http from 'node:http';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { userStreamId } from '../domain/identity/events.js';
 import { accessTokenSigner } from '../infra/auth/tokens.js';
 import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import { createLogger, createRuntime } from '../infra/runtime.js';
-import { adminQuery, percentile, runBenchmark, serverUrl, sleep } from './support.js';
+import { adminQuery, cpuMsBetween, percentile, processesCpuMs, runBenchmark, serverUrl, sleep } from './support.js';
 
 const CONNS = Number(process.env.CONNS ?? 1000);
 const SECONDS = Number(process.env.SECONDS ?? 15);
@@ -146,12 +147,40 @@ interface Row {
   max: string;
   /** p50 of the POST's own answer (Roomline only). */
   postP50?: string;
+  /** p50 / p99 of POST → published on Redis, and of published → frame (Roomline only). */
+  stages?: string;
+  /** CPU ms per message sent: both API processes / the projector / PostgreSQL backends / Redis (Roomline only). */
+  cpuPerMessage?: string;
+}
+
+/** CPU time so far of the Roomline processes, of this database's PostgreSQL backends and of Redis. */
+function cpuSample(pids: { api: number[]; projector: number }) {
+  const of = (list: number[]) => {
+    const all = processesCpuMs(['node']);
+    return new Map(list.map((pid) => [pid, all.get(pid) ?? 0]));
+  };
+  return {
+    api: of(pids.api),
+    projector: of([pids.projector]),
+    postgres: processesCpuMs(['postgres'], [DATABASE]),
+    redis: processesCpuMs(['redis-server']),
+  };
+}
+
+function stagesOf(toPublished: number[], toFrame: number[]): string {
+  const of = (values: number[]) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    return `${percentile(sorted, 0.5).toFixed(1)} / ${percentile(sorted, 0.99).toFixed(1)}`;
+  };
+  return `${of(toPublished)} → ${of(toFrame)}`;
 }
 
 async function roomlineLatency(
   ports: number[],
   sign: (sub: string, role: 'tenant' | 'landlord') => string,
   url: string,
+  queuePrefix: string,
+  pids: { api: number[]; projector: number },
 ) {
   // People: the first half tenants, the second landlords; tenant i talks with landlord i + half.
   const half = CONNS / 2;
@@ -213,6 +242,26 @@ async function roomlineLatency(
   let lat: number[] = [];
   let received = 0;
   const indexOf = new Map<string, number>(ids.map((id, i) => [id, i]));
+  // Where the time goes: the bench also listens on the feed's Redis channels, so each message's delay splits into
+  // POST → published by the projector's feed publisher, and published → the recipient's frame.
+  const publishedAt = new Map<number, number>();
+  let toPublished: number[] = [];
+  let toFrame: number[] = [];
+  const tap = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  await tap.psubscribe(`${queuePrefix}:feed:user:*`);
+  tap.on('pmessage', (_pattern, _channel, payload: string) => {
+    const at = now();
+    for (const frame of payload.split('\n').slice(1)) {
+      if (!frame.startsWith('{"type":"message:sent"')) continue;
+      const body = (JSON.parse(frame) as { data: { body?: string } }).data.body;
+      if (!body?.startsWith('bench ')) continue;
+      const seq = numberOf(body.slice(6));
+      if (publishedAt.has(seq)) continue;
+      publishedAt.set(seq, at);
+      const start = sentAt.get(seq);
+      if (start !== undefined && start >= warmEnd) toPublished.push(at - start);
+    }
+  });
   const sockets = await openSockets(
     ids.map((_, i) => `ws://127.0.0.1:${ports[i % 2]}/ws?token=${tokens[i]}`),
     CONNS,
@@ -225,19 +274,26 @@ async function roomlineLatency(
       const start = sentAt.get(seq);
       if (start === undefined) return;
       received++;
-      if (start >= warmEnd) lat.push(now() - start);
+      if (start >= warmEnd) {
+        lat.push(now() - start);
+        const published = publishedAt.get(seq);
+        if (published !== undefined) toFrame.push(now() - published);
+      }
     },
   );
   const rows: Row[] = [];
   let seq = 0;
   for (const rate of RATES) {
     lat = [];
+    toPublished = [];
+    toFrame = [];
     received = 0;
     let sent = 0;
     let failed = 0;
     const answered: number[] = [];
     warmEnd = now() + 2000;
     const end = now() + SECONDS * 1000 + 2000;
+    const cpuBefore = cpuSample(pids);
     let k = 0;
     while (now() < end) {
       const tick = now();
@@ -263,6 +319,7 @@ async function roomlineLatency(
       if (wait > 0) await sleep(wait);
     }
     await sleep(3000);
+    const cpuAfter = cpuSample(pids);
     lat.sort((x, y) => x - y);
     rows.push({
       system: `Roomline (2 API + projector)${failed ? `, ${failed} POSTs failed` : ''}`,
@@ -277,10 +334,15 @@ async function roomlineLatency(
         answered.sort((x, y) => x - y),
         0.5,
       ).toFixed(1),
+      stages: stagesOf(toPublished, toFrame),
+      cpuPerMessage: (['api', 'projector', 'postgres', 'redis'] as const)
+        .map((part) => (cpuMsBetween(cpuBefore[part], cpuAfter[part]) / sent).toFixed(2))
+        .join(' / '),
     });
     process.stderr.write(`roomline rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
   }
   for (const ws of sockets) ws.terminate();
+  tap.disconnect();
   return rows;
 }
 
@@ -430,7 +492,10 @@ runBenchmark(async () => {
     p.port = port;
     procs.push(p);
   }
-  const roomline = await roomlineLatency([portA, portB], signAs, url);
+  const roomline = await roomlineLatency([portA, portB], signAs, url, queuePrefix, {
+    api: procs.slice(1).map((p) => p.child.pid!),
+    projector: procs[0]!.child.pid!,
+  });
   const roomlineMemory = await roomlineIdle(procs.slice(1), signAs);
   cleanup();
   const peerResult = await peer(peerReady());
@@ -455,11 +520,11 @@ runBenchmark(async () => {
     '',
     `Machine: nproc ${os.cpus().length}, Node ${process.version}, load average ${load} at the start.`,
     '',
-    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | Goal |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / projector / PostgreSQL / Redis | Goal |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...roomline, ...peerResult.rows].map(
       (r) =>
-        `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${r.postP50 ?? '—'} | ${goal(r)} |`,
+        `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${r.postP50 ?? '—'} | ${r.stages ?? '—'} | ${r.cpuPerMessage ?? '—'} | ${goal(r)} |`,
     ),
     '',
     '| System | idle connections | server RSS growth | per connection | Goal |',
