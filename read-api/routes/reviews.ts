@@ -4,6 +4,7 @@ import { hideReview, respondToReview, submitReview } from '../../commands/review
 import { REVIEW_LIMITS } from '../../domain/reviews/events.js';
 import { createReviewQueries, type PublicReviewRow } from '../../projections/reviews/reviewQueries.js';
 import { reviewsProjectionName } from '../../projections/reviews/reviewsProjection.js';
+import { RoomView } from '../../projections/rooms/roomView.js';
 import { positionOf } from '../answers.js';
 import { commandFrom } from '../commandContext.js';
 import { cursorCodec, decodeKeyset, encodeKeyset, invalidCursor } from '../cursor.js';
@@ -166,7 +167,9 @@ export const reviewRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'The room’s published reviews, newest first, each with the landlord’s response (hidden ones left out)',
+        summary:
+          'The room’s published reviews, newest first, each with the landlord’s response (hidden ones left out); ' +
+          '404 for a room not published, as GET /api/rooms/{id}',
         params: IdParams,
         headers: MinPositionHeaders,
         querystring: ListQuery,
@@ -174,8 +177,16 @@ export const reviewRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps
       },
     },
     async (request) => {
-      await honourMinPosition(deps, request, reviewsProjectionName);
+      await honourMinPosition(deps, request, [reviewsProjectionName, 'rooms']);
       const roomId = request.params.id;
+      // As GET /api/rooms/{id}: a room not published is not there, except for its landlord and admins.
+      const room = await deps.orm.em.fork().findOne(RoomView, { id: roomId }, { fields: ['status', 'landlordId'] });
+      const user = request.user;
+      const maySeeHidden =
+        user && (user.role === 'admin' || (user.role === 'landlord' && user.sub === room?.landlordId));
+      if (!room || (room.status !== 'published' && !maySeeHidden)) {
+        throw new ApiError(404, 'ROOM_NOT_FOUND', 'room not found');
+      }
       const { limit, cursor } = request.query;
       const scope = `room-reviews:${roomId}`;
       const after = decodeKeyset(codec, scope, cursor);

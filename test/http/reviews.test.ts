@@ -70,6 +70,16 @@ async function register(role: 'tenant' | 'landlord'): Promise<Person> {
 
 const headPosition = async () => (await t.runtime.eventStore.headPosition()).toString();
 
+/** Waits for the reviews projection to reach the store's head (the reviews list asks for it). */
+async function waitForReviews(): Promise<void> {
+  const response = await t.app.inject({
+    method: 'GET',
+    url: `/api/rooms/${randomUUID()}/reviews`,
+    headers: { 'x-min-position': await headPosition() },
+  });
+  expect(response.statusCode).toBe(404);
+}
+
 interface Stay {
   tenant: Person;
   landlord: Person;
@@ -183,7 +193,7 @@ const expectedScore = (ratings: number[]) =>
 
 /** The review window sweep, as the maintenance worker runs it. */
 async function sweep(): Promise<number> {
-  await publicReviews(randomUUID()); // the window's row is in the read model
+  await waitForReviews(); // the window's row is in the read model
   return publishDueReviews({ store: t.runtime.eventStore, queries: t.runtime.sweepQueries }, clock.now());
 }
 
@@ -468,6 +478,9 @@ describe('lists, erasure and hostile input', () => {
     expect(page2.items).toHaveLength(1);
     expect(page2.items[0]!.id).not.toBe(page1.items[0]!.id);
     expect(page2.nextCursor).toBeNull();
+    const unknownRoom = await t.app.inject({ method: 'GET', url: `/api/rooms/${randomUUID()}/reviews` });
+    expect(unknownRoom.statusCode).toBe(404);
+    expect(unknownRoom.json().error).toBe('ROOM_NOT_FOUND');
     const forged = await t.app.inject({
       method: 'GET',
       url: `/api/rooms/${second.roomId}/reviews?cursor=${page1.nextCursor}`,
