@@ -89,11 +89,33 @@ describe('reviews projection', () => {
     expect(listed).toMatchObject([{ id: p.reviewIdOf.tenant, rating: 4, comment: 'tenant says hello', erased: false }]);
     expect(await queries.windowsClosedBy(new Date(CLOSES), 10)).not.toContain(p.bookingId);
 
-    await reviews.apply([
-      recordedEvent(`User-${p.tenantId}`, 3, { type: 'PersonalDataErased', data: { userId: p.tenantId } }),
-    ]);
+    const responseId = randomUUID();
+    await reviews.apply(
+      p.recorded([
+        {
+          type: 'ReviewResponded',
+          data: {
+            bookingId: p.bookingId,
+            roomId: p.roomId,
+            reviewId: p.reviewIdOf.tenant,
+            responseId,
+            authorId: p.landlordId,
+            body: 'Thanks for staying',
+            respondedAt: AT,
+          },
+        },
+      ]),
+    );
+    expect(await queries.targetOf(responseId)).toMatchObject({ reviewId: p.reviewIdOf.tenant, kind: 'response' });
     expect(await queries.publicReviewsOf(p.roomId, { limit: 10, after: null })).toMatchObject([
-      { comment: null, erased: true },
+      { response: { id: responseId, body: 'Thanks for staying', erased: false } },
+    ]);
+
+    for (const userId of [p.tenantId, p.landlordId]) {
+      await reviews.apply([recordedEvent(`User-${userId}`, 3, { type: 'PersonalDataErased', data: { userId } })]);
+    }
+    expect(await queries.publicReviewsOf(p.roomId, { limit: 10, after: null })).toMatchObject([
+      { comment: null, erased: true, response: { body: null, erased: true } },
     ]);
   });
 });
