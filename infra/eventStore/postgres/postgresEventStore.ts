@@ -158,6 +158,25 @@ function filterSql(filter: EventFilter | undefined, params: unknown[]): string {
   return clauses.map((c) => ` AND ${c}`).join('');
 }
 
+/** What `filterSql` selects, decided in memory (a shared live read hands each subscription its own events). */
+function matches(filter: EventFilter | undefined, event: RecordedEvent): boolean {
+  if (filter?.eventTypes && !filter.eventTypes.includes(event.type)) return false;
+  if (filter?.streamPrefixes && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) {
+    return false;
+  }
+  return true;
+}
+
+type PgBatch = SubscriptionBatch & { full: boolean; pendingAbove: boolean };
+
+interface LiveRead {
+  after: bigint;
+  filter: EventFilter | undefined;
+  limit: number;
+  resolve(batch: PgBatch): void;
+  reject(error: unknown): void;
+}
+
 /**
  * Change signal for subscribers. Waiters pass the version they saw before their last read, so a
  * change that happened during the read wakes them at once instead of being lost.
@@ -206,6 +225,7 @@ export class PostgresEventStore implements EventStore {
   private readsInFlight = 0;
   private readFlushScheduled = false;
   private boundWaiters: Array<{ resolve(bound: bigint): void; reject(error: unknown): void }> = [];
+  private liveReaders: LiveRead[] = [];
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -499,11 +519,8 @@ export class PostgresEventStore implements EventStore {
    * highest position below the bound (a safe checkpoint once the page is short) and the newest committed position
    * (events above the bound wait behind an older append that is still open).
    */
-  async nextBatch(
-    after: bigint,
-    filter: EventFilter | undefined,
-    limit: number,
-  ): Promise<SubscriptionBatch & { full: boolean; pendingAbove: boolean }> {
+  async nextBatch(after: bigint, filter: EventFilter | undefined, limit: number, live = false): Promise<PgBatch> {
+    if (live) return this.liveBatch(after, filter, limit);
     const bound = await this.visibleBound();
     const params: unknown[] = [after.toString(), limit, bound.toString()];
     const { rows } = await this.pool.query<EventRow & { safe: string | null; newest: string | null }>(
@@ -530,6 +547,56 @@ export class PostgresEventStore implements EventStore {
       full: false,
       pendingAbove: newest > safe,
     };
+  }
+
+  /**
+   * Subscriptions that were caught up and are woken by the same append (a projector runs a dozen or more) share one
+   * read: one bound, one unfiltered page from the lowest of their checkpoints, each given what its own filter takes
+   * (the same predicate as `filterSql`). A subscription still catching up reads alone, so a long replay never slows
+   * the live ones.
+   */
+  private liveBatch(after: bigint, filter: EventFilter | undefined, limit: number): Promise<PgBatch> {
+    return new Promise<PgBatch>((resolve, reject) => {
+      this.liveReaders.push({ after, filter, limit, resolve, reject });
+      if (this.liveReaders.length > 1) return;
+      queueMicrotask(() => {
+        const readers = this.liveReaders;
+        this.liveReaders = [];
+        this.readLive(readers).catch((error: unknown) => {
+          for (const reader of readers) reader.reject(error);
+        });
+      });
+    });
+  }
+
+  private async readLive(readers: LiveRead[]): Promise<void> {
+    if (readers.length === 1) {
+      const [only] = readers;
+      only!.resolve(await this.nextBatch(only!.after, only!.filter, only!.limit));
+      return;
+    }
+    // biome-ignore lint/complexity/useMathMinMax: positions are bigints, which Math.min does not take
+    const from = readers.reduce((low, reader) => (reader.after < low ? reader.after : low), readers[0]!.after);
+    const page = await this.nextBatch(from, undefined, PAGE_SIZE);
+    const pageEnd = page.full ? page.events[page.events.length - 1]!.position : page.checkpoint;
+    for (const reader of readers) {
+      const events: RecordedEvent[] = [];
+      let cut: bigint | undefined;
+      for (const event of page.events) {
+        if (event.position <= reader.after || !matches(reader.filter, event)) continue;
+        if (events.length === reader.limit) {
+          cut = events[events.length - 1]!.position;
+          break;
+        }
+        events.push(event);
+      }
+      if (cut !== undefined) {
+        reader.resolve({ events, checkpoint: cut, full: true, pendingAbove: true });
+      } else {
+        const checkpoint = pageEnd > reader.after ? pageEnd : reader.after;
+        reader.resolve({ events, checkpoint, full: page.full, pendingAbove: page.pendingAbove });
+      }
+    }
   }
 
   /** @internal */
@@ -627,10 +694,13 @@ class PgSubscription implements Subscription {
 
   async *[Symbol.asyncIterator](): AsyncIterator<SubscriptionBatch> {
     let backoffMs = 1;
+    // Caught up at the last read: the next one joins the other caught-up subscriptions' shared read.
+    let live = false;
     try {
       while (!this.closed) {
         const seen = this.store.changeVersion();
-        const batch = await this.store.nextBatch(this.checkpoint, this.options.filter, this.maxBatch);
+        const batch = await this.store.nextBatch(this.checkpoint, this.options.filter, this.maxBatch, live);
+        live = !batch.full;
         if (this.closed) return;
         const advanced = batch.checkpoint > this.checkpoint;
         if (batch.events.length > 0 || advanced) {

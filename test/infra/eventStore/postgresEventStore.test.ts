@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { type NewEvent, toArray } from '../../../infra/eventStore/eventStore.js';
+import { type NewEvent, type RecordedEvent, toArray } from '../../../infra/eventStore/eventStore.js';
 import { canonicalJson } from '../../../infra/eventStore/hashChain.js';
 import { PostgresEventStore } from '../../../infra/eventStore/postgres/postgresEventStore.js';
 import { APPEND_LOCK_CLASS } from '../../../infra/eventStore/postgres/schema.js';
@@ -202,6 +202,96 @@ describe('postgres event store: whole-stream reads asked for at once', () => {
       // 302 streams in batches of at most 128: 3 batched queries, then the long stream's further pages (twice).
       expect(statements).toBeLessThanOrEqual(3 + 2 * 2);
     } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('postgres event store: caught-up subscriptions share their reads', () => {
+  it('gives each of several differently filtered subscriptions exactly its events, in order, once, under 8 writers', async () => {
+    const db = await createTestDatabase(12);
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    const writer = new PostgresEventStore({
+      pool: new pg.Pool({ connectionString: db.url, max: 8 }),
+      connectionString: db.url,
+      pollIntervalMs: 60_000,
+      ownsPool: true,
+    });
+    const tag = randomUUID().slice(0, 8);
+    const filters = [
+      undefined,
+      { eventTypes: [`Alpha${tag}`] },
+      { eventTypes: [`Beta${tag}`, `Gamma${tag}`] },
+      { streamPrefixes: [`Left${tag}-`] },
+      { eventTypes: [`Alpha${tag}`], streamPrefixes: [`Right${tag}-`] },
+      { streamPrefixes: [] },
+    ];
+    try {
+      const before = await store.headPosition();
+      const subscriptions = filters.map((filter, i) =>
+        // One of them takes at most 3 events a batch: its share of a shared page is cut there.
+        store.subscribe({ fromPosition: before, filter, maxBatchSize: i === 2 ? 3 : 500 }),
+      );
+      const received = filters.map(() => [] as RecordedEvent[]);
+      const loops = subscriptions.map(async (subscription, i) => {
+        for await (const batch of subscription) received[i]!.push(...batch.events);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      let pageReads = 0;
+      const query = db.pool.query.bind(db.pool);
+      db.pool.query = ((...args: Parameters<typeof query>) => {
+        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
+        if (text.includes('UNION ALL')) pageReads++;
+        return query(...args);
+      }) as typeof db.pool.query;
+      const types = [`Alpha${tag}`, `Beta${tag}`, `Gamma${tag}`, `Delta${tag}`];
+      const sides = [`Left${tag}-`, `Right${tag}-`];
+      const appended: RecordedEvent[] = [];
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let k = 0; k < 25; k++) {
+            const stream = `${sides[(w + k) % 2]}${randomUUID()}`;
+            const events = [newEvent(types[(w * 7 + k) % 4]!), newEvent(types[(w + k * 3) % 4]!)];
+            await writer.append(stream, events, { expectedRevision: 'no_stream' });
+          }
+        }),
+      );
+      const head = await writer.headPosition();
+      for await (const event of store.readAll({ fromPosition: before })) appended.push(event);
+      expect(appended).toHaveLength(400);
+      const deadline = Date.now() + 10_000;
+      const expected = filters.map((filter) =>
+        appended.filter(
+          (e) =>
+            (!filter?.eventTypes || filter.eventTypes.includes(e.type)) &&
+            (!filter?.streamPrefixes || filter.streamPrefixes.some((p) => e.streamId.startsWith(p))),
+        ),
+      );
+      while (Date.now() < deadline && received.some((events, i) => events.length < expected[i]!.length)) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const [i, events] of received.entries()) {
+        expect(events.map((e) => e.eventId)).toEqual(expected[i]!.map((e) => e.eventId));
+      }
+      expect(expected[5]).toEqual([]);
+      expect(head).toBe(appended.at(-1)!.position);
+      // Quiet now, every subscription caught up and asleep: one more append wakes all six, and they read it in one
+      // shared page read instead of six.
+      pageReads = 0;
+      await writer.append(`Left${tag}-${randomUUID()}`, [newEvent(`Alpha${tag}`)], { expectedRevision: 'no_stream' });
+      const everyone = [0, 1, 3];
+      const until = Date.now() + 5_000;
+      while (Date.now() < until && everyone.some((i) => received[i]!.length === expected[i]!.length)) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(everyone.map((i) => received[i]!.length - expected[i]!.length)).toEqual([1, 1, 1]);
+      expect(pageReads).toBe(1);
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+      await Promise.all(loops);
+    } finally {
+      await writer.close();
       await store.close();
       await db.drop();
     }
