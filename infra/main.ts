@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       orm: runtime.orm,
       store: runtime.eventStore,
       databaseUrl: config.DATABASE_URL,
-      projections: runtime.projections,
+      projections: chosenProjections(runtime.projections, config.PROJECTIONS),
       logger,
     });
     await runner.start();
@@ -102,6 +102,23 @@ async function main(): Promise<void> {
   } else {
     logger.info({ process: role }, 'Roomline is running');
   }
+}
+
+/**
+ * The projections this process runs: all, or those PROJECTIONS names. Projector processes share the work through
+ * leases whatever they run; naming lets one run the feed publisher alone, so its latency never waits behind the
+ * read models' work in a busy process.
+ */
+function chosenProjections<P extends { name: string }>(all: readonly P[], names: string | undefined): readonly P[] {
+  if (!names) return all;
+  const wanted = names.split(',');
+  const unknown = wanted.filter((name) => !all.some((projection) => projection.name === name));
+  if (unknown.length > 0) {
+    throw new ConfigError([
+      `PROJECTIONS: no projection named ${unknown.join(', ')} (there are: ${all.map((p) => p.name).join(', ')})`,
+    ]);
+  }
+  return all.filter((projection) => wanted.includes(projection.name));
 }
 
 main().catch((error) => {

@@ -16,6 +16,13 @@ export const ConfigSchema = Type.Object({
       description: 'which entry point runs: api, projector, worker, or all three in one process',
     },
   ),
+  PROJECTIONS: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9_-]+(,[a-z0-9_-]+)*$',
+      description:
+        'projector processes: run only these projections (comma list of names; default all), e.g. the feed publisher alone',
+    }),
+  ),
   DATABASE_URL: Type.String({
     pattern: '^postgres(ql)?://',
     default: 'postgres://postgres:postgres@127.0.0.1:5432/roomline',
