@@ -16,6 +16,7 @@ import { messagingPersonalDataPolicy } from '../domain/messaging/events.js';
 import { reviewPersonalDataPolicy } from '../domain/reviews/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
+import { analyticsProjection } from '../projections/analytics/analyticsProjection.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
 import { createFeedFacts } from '../projections/feed/feedFacts.js';
@@ -40,11 +41,14 @@ import { projectionLag } from '../projections/status.js';
 import { universitiesProjection } from '../projections/universities/universitiesProjection.js';
 import { addressQuery } from '../projections/users/userQueries.js';
 import { usersProjection } from '../projections/users/usersProjection.js';
-import type { IdentityServices, NotificationServices, SearchServices } from '../read-api/deps.js';
+import type { AnalyticsServices, IdentityServices, NotificationServices, SearchServices } from '../read-api/deps.js';
 import type { FeedServices } from '../read-api/feed/feedRoutes.js';
 import { createImageLimiter, type ImageLimiter } from '../read-api/imageLimiter.js';
 import { createMetrics, type Metrics } from '../read-api/plugins/metrics.js';
 import type { WorkerDeps } from '../workers/startWorkers.js';
+import type { AnalyticsStore } from './analytics/analyticsStore.js';
+import { createAnalyticsStore } from './analytics/createAnalyticsStore.js';
+import { createSearchLog } from './analytics/searchLog.js';
 import { PostgresCredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
 import { PasswordResetStore } from './auth/passwordResets.js';
@@ -153,7 +157,31 @@ export interface Runtime {
     push: PushSender;
     unsubscribeUrl(userId: string, kind: string): string;
   };
+  /** The warehouse (null in a process that may not own it: see `analyticsOwner`), the search log. */
+  analytics: AnalyticsServices;
   close(): Promise<void>;
+}
+
+/**
+ * Which processes open the warehouse. A ClickHouse server takes every API and projector process. chDB's files
+ * take one process only (the engine locks DATA_DIR/analytics): the process that runs the analytics projection,
+ * `all` or `projector`. A split `api` process on chDB then has no warehouse: its analytics routes answer 503 with
+ * the reason and its searches are not logged. Workers never use it.
+ */
+export function analyticsOwner(config: Pick<Config, 'ANALYTICS_BACKEND' | 'ROOMLINE_PROCESS'>): {
+  owns: boolean;
+  reason: string | null;
+} {
+  const role = config.ROOMLINE_PROCESS;
+  if (role === 'worker') return { owns: false, reason: 'worker processes do not use the analytics store' };
+  if (config.ANALYTICS_BACKEND === 'clickhouse' || role === 'all' || role === 'projector') {
+    return { owns: true, reason: null };
+  }
+  return {
+    owns: false,
+    reason:
+      'analytics runs on chDB, whose files belong to the projector process alone; serve analytics from API processes with ANALYTICS_BACKEND=clickhouse',
+  };
 }
 
 /** What the notification worker sends through, from the runtime (infra/main.ts, tests). */
@@ -291,6 +319,24 @@ export async function createRuntime(
     redis.disconnect();
     throw error;
   }
+  // Opened (and migrated) before anything else that would need closing: a chDB directory another process holds
+  // stops the start-up here, with the engine's message.
+  const owner = analyticsOwner(config);
+  let analyticsStore: AnalyticsStore | null = null;
+  if (owner.owns) {
+    analyticsStore = createAnalyticsStore(config);
+    try {
+      await analyticsStore.migrate();
+    } catch (error) {
+      redis.disconnect();
+      await analyticsStore.close().catch(() => {});
+      throw new Error(`the analytics store did not open: ${(error as Error).message}`);
+    }
+  }
+  const searchLog =
+    analyticsStore && config.ROOMLINE_PROCESS !== 'projector'
+      ? createSearchLog({ store: analyticsStore, logger })
+      : null;
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
@@ -375,6 +421,7 @@ export async function createRuntime(
     notificationProcessManager({ store: eventStore, clock }),
     savedSearchMatcher({ store: eventStore, clock, searches: createSavedSearchQueries(pool) }),
     notificationDelivery({ jobs: notificationJobs, clock }),
+    ...(analyticsStore ? [analyticsProjection({ store: analyticsStore, eventStore })] : []),
   ];
   // A request never waits on Redis for a mail: it answers 503 when the queue does not take it within 2 s.
   const boundedMailNotifier: typeof mailToPerson = {
@@ -458,7 +505,9 @@ export async function createRuntime(
       closedReviewWindows: (now, limit) => createReviewQueries(pool).windowsClosedBy(now, limit),
     },
     addressOf: addressQuery(pool),
+    analytics: { store: analyticsStore, searchLog, unavailableReason: owner.reason },
     async close() {
+      await searchLog?.close().catch(() => {});
       await presence.close().catch(() => {});
       await feedSubscriber.close().catch(() => {});
       await Promise.allSettled(Object.values(queues).map((queue) => queue.close()));
@@ -467,6 +516,7 @@ export async function createRuntime(
       await orm.close(true);
       redis.disconnect();
       await pool.end();
+      await analyticsStore?.close().catch(() => {});
     },
   };
 }

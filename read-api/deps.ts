@@ -4,6 +4,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Notifier } from '../commands/bookingProcess.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
+import type { AnalyticsStore } from '../infra/analytics/analyticsStore.js';
+import type { SearchLog } from '../infra/analytics/searchLog.js';
 import type { CredentialStore, DenyList, PasswordResets, SessionStore } from '../infra/auth/ports.js';
 import type { TokenSubject } from '../infra/auth/tokens.js';
 import type { Clock } from '../infra/clock/clock.js';
@@ -48,6 +50,14 @@ export interface SearchServices {
   ranking: RankingSettings;
 }
 
+/** The warehouse and the search log; both null in a process that does not own the warehouse. */
+export interface AnalyticsServices {
+  store: AnalyticsStore | null;
+  searchLog: SearchLog | null;
+  /** Why `store` is null, for the 503 of the analytics routes. */
+  unavailableReason: string | null;
+}
+
 /** Everything the HTTP app needs, built by the composition root (infra/main.ts) or a test. */
 export interface AppDeps {
   config: Config;
@@ -75,4 +85,5 @@ export interface AppDeps {
   /** The WebSocket feed: bus, presence and the lookups its frames need. */
   feed: FeedServices;
   notifications: NotificationServices;
+  analytics: AnalyticsServices;
 }

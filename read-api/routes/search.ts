@@ -159,6 +159,30 @@ function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
 
 const searchScope = (sort: RoomSort) => `room-search:${sort}`;
 
+/** A completed search, for the warehouse's `searches` (buffered; never the free text, only whether there was one). */
+function logSearch(deps: AppDeps, query: SearchQuery, venueId: string | undefined, count: number, started: number) {
+  deps.analytics.searchLog?.record({
+    searched_at: deps.clock.now(),
+    venue_id: venueId ?? '',
+    radius_m: Math.round(query.radius * 1000),
+    guests: query.guests ?? 0,
+    check_in: query.checkIn ?? null,
+    check_out: query.checkOut ?? null,
+    parameters: JSON.stringify({
+      sort: query.sort,
+      limit: query.limit,
+      minPrice: query.minPrice ?? null,
+      maxPrice: query.maxPrice ?? null,
+      amenities: query.amenities ?? null,
+      text: Boolean(query.q?.trim()),
+      point: query.lat !== undefined && query.lng !== undefined,
+      nextPage: Boolean(query.cursor),
+    }),
+    result_count: count,
+    latency_ms: performance.now() - started,
+  });
+}
+
 /**
  * The index's own cursor, inside the signed one this route gave for the same sort: whatever a client sends,
  * only a cursor the index wrote reaches the index.
@@ -210,6 +234,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps
       },
     },
     async (request, reply) => {
+      const started = performance.now();
       // The index, and the venues and assignments a search may start from.
       await honourMinPosition(deps, request, [SEARCH_PROJECTION, 'universities']);
       const { query } = request;
@@ -263,6 +288,8 @@ export const searchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps
       if (key) {
         const cached = await deps.redis.get(key).catch(() => null);
         if (cached?.endsWith('}')) {
+          const count = (JSON.parse(cached) as { items?: unknown[] }).items?.length ?? 0;
+          logSearch(deps, query, context.examVenue?.id, count, started);
           return sendSerialized(
             reply.header('x-cache', 'hit'),
             `${cached.slice(0, -1)},"context":${JSON.stringify(context)}}`,
@@ -283,6 +310,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps
       };
       if (key) await deps.redis.set(key, JSON.stringify(body), 'EX', ttl).catch(() => undefined);
       void reply.header('x-cache', 'miss');
+      logSearch(deps, query, context.examVenue?.id, body.items.length, started);
       return { ...body, context };
     },
   );

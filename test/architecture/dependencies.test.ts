@@ -23,6 +23,8 @@ const ADAPTERS: readonly RegExp[] = [
   /^infra\/fileStore\/localFileStore\.ts$/,
   /^infra\/auth\/(sessions|credentials|denyList|passwordResets)\.ts$/,
   /^infra\/crypto\/(personalDataVault|personalDataStore)\.ts$/,
+  /^infra\/analytics\/(chdb|clickhouse)\//,
+  /^infra\/analytics\/createAnalyticsStore\.ts$/,
   // The composition root itself.
   /^infra\/(runtime|main)\.ts$/,
 ];

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Role } from '../../domain/shared/decider.js';
@@ -29,6 +32,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     SUBSCRIPTION_POLL_MS: '500',
     // Each app its own queues: delayed jobs of one test never reach another's workers.
     QUEUE_PREFIX: `rl-test-${randomUUID().slice(0, 8)}`,
+    // Each app its own data directory: one process at a time may open chDB's files.
+    DATA_DIR: overrides.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'roomline-test-')),
     ...overrides,
   });
 }
@@ -50,7 +55,8 @@ export async function createTestApp(
   options: { projections?: boolean; config?: Record<string, string>; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(4);
-  const config = testConfig(db.url, options.config);
+  const ownDataDir = options.config?.DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'roomline-test-'));
+  const config = testConfig(db.url, { ...options.config, ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}) });
   const runtime = await createRuntime(config, options.logger ?? pino({ level: config.LOG_LEVEL }), options.clock);
   const app = await buildApp(runtime);
   let runner: ProjectionRunner | undefined;
@@ -86,6 +92,7 @@ export async function createTestApp(
       await runtime.close();
       await deleteRedisKeys(config.QUEUE_PREFIX);
       await db.drop();
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,448 @@
+import type { BookingRequested } from '../../domain/bookings/events.js';
+import type { PersonalDataErased } from '../../domain/identity/events.js';
+import type { MessageSent } from '../../domain/messaging/events.js';
+import type { CashPaymentReceived } from '../../domain/payments/events.js';
+import type { ReviewHidden, ReviewPublished, ReviewResponded } from '../../domain/reviews/events.js';
+import type {
+  CandidateAssigned,
+  ExamSessionScheduled,
+  UniversityRegistered,
+} from '../../domain/universities/events.js';
+import type { AnalyticsStore } from '../../infra/analytics/analyticsStore.js';
+import { erasePerson } from '../../infra/analytics/erasure.js';
+import type {
+  AnalyticsRows,
+  AnalyticsTable,
+  BookingRow,
+  EventRow,
+  MessageRow,
+  PaymentRow,
+  ReviewRow,
+} from '../../infra/analytics/schema.js';
+import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import type { PgProjection } from '../projection.js';
+
+export const analyticsProjectionName = 'analytics';
+
+/** The tables this projection writes; `searches` is written by the search log and survives a rebuild. */
+export const PROJECTED_TABLES = [
+  'events',
+  'bookings',
+  'payments',
+  'messages',
+  'reviews',
+] as const satisfies readonly AnalyticsTable[];
+
+export interface AnalyticsProjectionDeps {
+  store: AnalyticsStore;
+  /** Read for what an event does not carry: a tenant's exam assignments, a university's sessions and city. */
+  eventStore: EventStore;
+}
+
+const BOOKING_STATUS: Record<string, string> = {
+  BookingRequested: 'pending',
+  BookingConfirmed: 'confirmed',
+  BookingRejected: 'rejected',
+  BookingCancelled: 'cancelled',
+  BookingExpired: 'expired',
+  GuestCheckedIn: 'checked_in',
+  BookingNoShow: 'no_show',
+  BookingCompleted: 'completed',
+};
+
+const DAY_MS = 86_400_000;
+const dayOf = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS);
+const dateDays = (date: string) => Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+
+type Data = Record<string, unknown>;
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+interface Venue {
+  venueId: string;
+  city: string;
+}
+
+/**
+ * The warehouse projection (ARCHITECTURE.md §4): every event into `events` (type, stream, when it happened, the
+ * actor's role and its key dimensions), and bookings, cash payments, messages and room reviews into their tables,
+ * counted and measured, never their text. One insert per table per batch, each with a deduplication token made of
+ * the projection's version, the table and the batch's first and last positions; the tables' ReplacingMergeTree
+ * keys make any other replay count once. A row's version is its stream revision, so the latest state wins.
+ *
+ * State the events do not carry (a booking's terms when its status changes, a room's landlord when it is
+ * published) is read back from the warehouse, where earlier batches put it before the checkpoint moved. A
+ * booking's exam venue is the venue of the tenant's exam assignment whose session overlaps the stay, read from the
+ * event store as it stood at the booking's position.
+ *
+ * Erasure: the ids of everyone the identity context erased (PersonalDataErased, read from the event store at the
+ * first batch and followed after) are never written; a batch that contains an erasure erases that person's ids
+ * from every table once its rows are in, so a rebuild, which writes the person's earlier rows first, ends without
+ * them as well.
+ */
+export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection {
+  let erased: Set<string> | undefined;
+  const version = 1;
+
+  async function loadErased(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const event of deps.eventStore.readAll({
+      filter: { eventTypes: ['PersonalDataErased'], streamPrefixes: ['User-'] },
+    })) {
+      const userId = text((event.data as Data).userId);
+      if (userId) ids.add(userId);
+    }
+    return ids;
+  }
+
+  return {
+    name: analyticsProjectionName,
+    version,
+    sideEffectsOnly: true,
+    filter: {},
+
+    async apply(_em, events) {
+      erased ??= await loadErased();
+      const known = erased;
+      const batch = new Batch(deps, known);
+      await batch.prefetch(events);
+      const newlyErased: string[] = [];
+      for (const event of events) {
+        if (event.type === 'PersonalDataErased') {
+          const userId = (event.data as PersonalDataErased['data']).userId;
+          known.add(userId);
+          newlyErased.push(userId);
+        }
+        await batch.add(event);
+      }
+      const first = events[0]!.position;
+      const last = events.at(-1)!.position;
+      const token = (table: AnalyticsTable) => `analytics:v${version}:${table}:${first}-${last}`;
+      const rows = batch.rows();
+      for (const table of PROJECTED_TABLES) {
+        const tableRows = rows[table] as AnalyticsRows[typeof table][];
+        if (tableRows.length > 0) await deps.store.insert(table, tableRows, { dedupToken: token(table) });
+      }
+      for (const userId of newlyErased) await erasePerson(deps.store, userId);
+    },
+
+    async reset() {
+      for (const table of PROJECTED_TABLES) await deps.store.command(`TRUNCATE TABLE IF EXISTS ${table}`);
+      erased = undefined;
+    },
+  };
+}
+
+/** The rows of one batch, and the state it reads to build them. */
+class Batch {
+  private readonly bookings = new Map<string, BookingRow>();
+  private readonly reviews = new Map<string, ReviewRow>();
+  private readonly roomLandlords = new Map<string, string>();
+  private readonly conversationRooms = new Map<string, string>();
+  private readonly universities = new Map<string, Promise<University>>();
+  private readonly out = {
+    events: [] as EventRow[],
+    bookings: [] as BookingRow[],
+    payments: [] as PaymentRow[],
+    messages: [] as MessageRow[],
+    reviews: [] as ReviewRow[],
+  };
+
+  constructor(
+    private readonly deps: AnalyticsProjectionDeps,
+    private readonly erased: ReadonlySet<string>,
+  ) {}
+
+  private person(id: string | undefined): string {
+    return id === undefined || this.erased.has(id) ? '' : id;
+  }
+
+  /** Reads the bookings, reviews and rooms this batch changes but did not create, from the warehouse. */
+  async prefetch(events: readonly RecordedEvent[]): Promise<void> {
+    const bookingIds = new Set<string>();
+    const created = new Set<string>();
+    const reviewIds = new Set<string>();
+    const published = new Set<string>();
+    const roomIds = new Set<string>();
+    const createdRooms = new Set<string>();
+    for (const event of events) {
+      const data = dataOf(event);
+      const bookingId = text(data.bookingId);
+      if (event.type === 'BookingRequested' && bookingId) created.add(bookingId);
+      else if (bookingId && (event.streamId.startsWith('Booking-') || event.streamId.startsWith('Payment-'))) {
+        bookingIds.add(bookingId);
+      }
+      const reviewId = text(data.reviewId);
+      if (event.type === 'ReviewPublished' && reviewId) published.add(reviewId);
+      else if (reviewId && (event.type === 'ReviewResponded' || event.type === 'ReviewHidden')) reviewIds.add(reviewId);
+      if (event.streamId.startsWith('Room-')) {
+        const roomId = text(data.roomId);
+        if (event.type === 'RoomCreated' && roomId) {
+          createdRooms.add(roomId);
+          this.roomLandlords.set(roomId, this.person(text(data.landlordId)));
+        } else if (roomId) roomIds.add(roomId);
+      }
+    }
+    const missingBookings = [...bookingIds].filter((id) => !created.has(id));
+    if (missingBookings.length > 0) {
+      const rows = await this.deps.store.query<BookingRow>(
+        'SELECT * FROM bookings FINAL WHERE booking_id IN {ids:Array(String)}',
+        { ids: missingBookings },
+      );
+      for (const row of rows) this.bookings.set(row.booking_id, row);
+    }
+    const missingReviews = [...reviewIds].filter((id) => !published.has(id));
+    if (missingReviews.length > 0) {
+      const rows = await this.deps.store.query<ReviewRow>(
+        'SELECT * FROM reviews FINAL WHERE review_id IN {ids:Array(String)}',
+        { ids: missingReviews },
+      );
+      for (const row of rows) this.reviews.set(row.review_id, row);
+    }
+    const missingRooms = [...roomIds].filter((id) => !createdRooms.has(id));
+    if (missingRooms.length > 0) {
+      const rows = await this.deps.store.query<{ room_id: string; landlord_id: string }>(
+        `SELECT room_id, any(landlord_id) AS landlord_id FROM events
+          WHERE type = 'RoomCreated' AND room_id IN {ids:Array(String)} GROUP BY room_id`,
+        { ids: missingRooms },
+      );
+      for (const row of rows) this.roomLandlords.set(row.room_id, this.person(row.landlord_id));
+    }
+  }
+
+  rows() {
+    return this.out;
+  }
+
+  async add(event: RecordedEvent): Promise<void> {
+    const data = dataOf(event);
+    const occurredAt = event.metadata.occurredAt || event.recordedAt;
+    const row: EventRow = {
+      event_id: event.eventId,
+      type: event.type,
+      stream_id: this.streamOf(event.streamId),
+      position: event.position,
+      recorded_at: new Date(occurredAt),
+      actor_role: event.metadata.actorRole ?? '',
+      room_id: text(data.roomId) ?? '',
+      landlord_id: this.person(text(data.landlordId)),
+      tenant_id: this.person(text(data.tenantId)),
+      booking_id: text(data.bookingId) ?? '',
+      venue_id: text(data.venueId) ?? '',
+      city: text(data.city) ?? '',
+    };
+    if (event.streamId.startsWith('Booking-')) this.booking(event, row);
+    else if (event.streamId.startsWith('Payment-')) this.payment(event, row);
+    else if (event.streamId.startsWith('Room-')) {
+      row.landlord_id ||= this.roomLandlords.get(row.room_id ?? '') ?? '';
+    } else if (event.streamId.startsWith('User-') && event.type === 'UserRegistered') {
+      const role = text(data.role);
+      const userId = this.person(text(data.userId));
+      if (role === 'tenant') row.tenant_id = userId;
+      if (role === 'landlord') row.landlord_id = userId;
+    } else if (event.streamId.startsWith('Conversation-')) this.message(event, row);
+    else if (event.type === 'ReviewPublished' || event.type === 'ReviewResponded' || event.type === 'ReviewHidden') {
+      this.review(event, row);
+    }
+    this.out.events.push(row);
+    if (event.type === 'BookingRequested') await this.venueOf(event, row);
+  }
+
+  private streamOf(streamId: string): string {
+    if (streamId.startsWith('User-') && this.erased.has(streamId.slice('User-'.length))) return 'User-';
+    return streamId;
+  }
+
+  private booking(event: RecordedEvent, row: EventRow): void {
+    const status = BOOKING_STATUS[event.type];
+    if (event.type === 'BookingRequested') {
+      const data = event.data as BookingRequested['data'];
+      const booking: BookingRow = {
+        booking_id: data.bookingId,
+        room_id: data.roomId,
+        landlord_id: this.person(data.landlordId),
+        tenant_id: this.person(data.tenantId),
+        venue_id: '',
+        city: '',
+        check_in: data.checkIn,
+        check_out: data.checkOut,
+        nights: data.nights,
+        amount: data.totalAmount,
+        currency: data.currency,
+        lead_time_days: dateDays(data.checkIn) - dayOf(data.requestedAt),
+        status: 'pending',
+        status_at: new Date(data.requestedAt),
+        version: Number(event.revision),
+      };
+      this.bookings.set(booking.booking_id, booking);
+      this.out.bookings.push(booking);
+      return;
+    }
+    const previous = this.bookings.get(text((event.data as Data).bookingId) ?? '');
+    if (!previous) return;
+    fillFromBooking(row, previous);
+    if (!status) return;
+    const next: BookingRow = {
+      ...previous,
+      landlord_id: this.person(previous.landlord_id),
+      tenant_id: this.person(previous.tenant_id),
+      status,
+      status_at: new Date(event.metadata.occurredAt || event.recordedAt),
+      version: Number(event.revision),
+    };
+    this.bookings.set(next.booking_id, next);
+    this.out.bookings.push(next);
+  }
+
+  private payment(event: RecordedEvent, row: EventRow): void {
+    const booking = this.bookings.get(text((event.data as Data).bookingId) ?? '');
+    if (booking) fillFromBooking(row, booking);
+    if (event.type !== 'CashPaymentReceived') return;
+    const data = event.data as CashPaymentReceived['data'];
+    this.out.payments.push({
+      payment_id: data.paymentId,
+      booking_id: data.bookingId,
+      room_id: booking?.room_id ?? '',
+      landlord_id: this.person(booking?.landlord_id),
+      tenant_id: this.person(booking?.tenant_id),
+      amount: data.amount,
+      currency: booking?.currency ?? '',
+      status: 'received',
+      created_at: new Date(data.paidAt),
+      status_at: new Date(data.paidAt),
+      version: Number(event.revision),
+    });
+  }
+
+  private message(event: RecordedEvent, row: EventRow): void {
+    const data = event.data as Data;
+    const conversationId = text(data.conversationId) ?? '';
+    if (event.type === 'ConversationStarted') {
+      this.conversationRooms.set(conversationId, text(data.roomId) ?? '');
+      row.room_id = text(data.roomId) ?? '';
+      return;
+    }
+    if (event.type !== 'MessageSent') return;
+    const sent = data as unknown as MessageSent['data'];
+    const role = event.metadata.actorRole ?? '';
+    const landlord = role === 'landlord' ? sent.senderId : role === 'tenant' ? sent.recipientId : undefined;
+    const tenant = role === 'tenant' ? sent.senderId : role === 'landlord' ? sent.recipientId : undefined;
+    row.landlord_id = this.person(landlord);
+    row.tenant_id = this.person(tenant);
+    row.room_id = this.conversationRooms.get(conversationId) ?? '';
+    this.out.messages.push({
+      message_id: sent.messageId,
+      conversation_id: conversationId,
+      sent_at: new Date(sent.sentAt),
+      sender_role: role,
+      room_id: row.room_id,
+      landlord_id: row.landlord_id,
+      tenant_id: row.tenant_id,
+    });
+  }
+
+  /**
+   * Room reviews only (the tenant's side), from their publication: a submitted review is blind and never reaches
+   * a dashboard before it. A hidden review is written with rating 0, which counts in no distribution.
+   */
+  private review(event: RecordedEvent, row: EventRow): void {
+    if (event.type === 'ReviewPublished') {
+      const data = event.data as ReviewPublished['data'];
+      if (data.side !== 'tenant') return;
+      row.tenant_id = this.person(data.authorId);
+      row.landlord_id = this.person(data.subjectId);
+      const review: ReviewRow = {
+        review_id: data.reviewId,
+        room_id: data.roomId,
+        landlord_id: row.landlord_id,
+        tenant_id: row.tenant_id,
+        rating: data.hidden ? 0 : data.rating,
+        has_response: false,
+        created_at: new Date(data.publishedAt),
+        version: Number(event.revision),
+      };
+      this.reviews.set(review.review_id, review);
+      this.out.reviews.push(review);
+      return;
+    }
+    const data = event.data as ReviewResponded['data'] | ReviewHidden['data'];
+    const previous = this.reviews.get(data.reviewId);
+    if (!previous) return;
+    row.tenant_id = this.person(previous.tenant_id);
+    row.landlord_id = this.person(previous.landlord_id);
+    const next: ReviewRow = {
+      ...previous,
+      landlord_id: row.landlord_id,
+      tenant_id: row.tenant_id,
+      version: Number(event.revision),
+    };
+    if (event.type === 'ReviewResponded') next.has_response = true;
+    else next.rating = 0;
+    this.reviews.set(next.review_id, next);
+    this.out.reviews.push(next);
+  }
+
+  /** The venue of the tenant's exam assignment whose session overlaps the stay, as of the booking's position. */
+  private async venueOf(event: RecordedEvent, row: EventRow): Promise<void> {
+    const data = event.data as BookingRequested['data'];
+    const booking = this.bookings.get(data.bookingId);
+    if (!booking) return;
+    const assignments: CandidateAssigned['data'][] = [];
+    for await (const recorded of this.deps.eventStore.readStream(`ExamCandidate-${data.tenantId}`)) {
+      if (recorded.position > event.position) break;
+      if (recorded.type === 'CandidateAssigned') assignments.push(recorded.data as CandidateAssigned['data']);
+    }
+    let found: Venue | undefined;
+    for (const assignment of assignments.reverse()) {
+      const university = await this.university(assignment.universityId, event.position);
+      const session = university.sessions.get(assignment.sessionId);
+      if (session && session.startsOn <= data.checkOut && session.endsOn >= data.checkIn) {
+        found = { venueId: assignment.venueId, city: university.city };
+        break;
+      }
+    }
+    if (!found) return;
+    booking.venue_id = found.venueId;
+    booking.city = found.city;
+    row.venue_id = found.venueId;
+    row.city = found.city;
+  }
+
+  private university(universityId: string, upTo: bigint): Promise<University> {
+    const key = `${universityId}@${upTo}`;
+    let loading = this.universities.get(key);
+    if (!loading) {
+      loading = (async () => {
+        const university: University = { city: '', sessions: new Map() };
+        for await (const recorded of this.deps.eventStore.readStream(`University-${universityId}`)) {
+          if (recorded.position > upTo) break;
+          if (recorded.type === 'UniversityRegistered') {
+            university.city = (recorded.data as UniversityRegistered['data']).city;
+          } else if (recorded.type === 'ExamSessionScheduled') {
+            const session = recorded.data as ExamSessionScheduled['data'];
+            university.sessions.set(session.sessionId, { startsOn: session.startsOn, endsOn: session.endsOn });
+          }
+        }
+        return university;
+      })();
+      this.universities.set(key, loading);
+    }
+    return loading;
+  }
+}
+
+interface University {
+  city: string;
+  sessions: Map<string, { startsOn: string; endsOn: string }>;
+}
+
+function dataOf(event: RecordedEvent): Data {
+  return typeof event.data === 'object' && event.data !== null ? (event.data as Data) : {};
+}
+
+function fillFromBooking(row: EventRow, booking: BookingRow): void {
+  row.room_id ||= booking.room_id;
+  row.landlord_id ||= booking.landlord_id;
+  row.tenant_id ||= booking.tenant_id;
+  row.venue_id ||= booking.venue_id ?? '';
+  row.city ||= booking.city ?? '';
+}
