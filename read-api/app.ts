@@ -11,6 +11,7 @@ import { feedRoutes } from './feed/feedRoutes.js';
 import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
 import { messagingRoutes } from './routes/messaging.js';
@@ -233,5 +234,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(notificationRoutes, deps);
   await app.register(savedSearchRoutes, deps);
   await app.register(reviewRoutes, deps);
+  await app.register(analyticsRoutes, deps);
   return app;
 }

@@ -447,6 +447,15 @@ async function flow() {
   await call({ method: 'GET', url: '/api/user/bookings', headers: as('admin') });
   await call({ method: 'GET', url: '/api/user/bookings' });
 
+  // Analytics
+  await call({ method: 'GET', url: '/api/analytics/dashboard', headers: t.as('analyst') });
+  await call({ method: 'GET', url: '/api/analytics/dashboard?from=2026-02-30', headers: t.as('analyst') });
+  await call({ method: 'GET', url: '/api/analytics/dashboard', headers: tenant });
+  await call({ method: 'GET', url: `/api/analytics/landlord/${users.landlord}`, headers: landlord });
+  await call({ method: 'GET', url: `/api/analytics/landlord/${users.landlord}`, headers: t.as('landlord') });
+  await call({ method: 'GET', url: '/api/analytics/export/csv?dataset=bookings', headers: as('admin') });
+  await call({ method: 'GET', url: '/api/analytics/export/csv?dataset=users', headers: as('admin') });
+
   // Messaging
   const messagingLandlord = await call({
     method: 'POST',
