@@ -16,7 +16,7 @@ import { messagingPersonalDataPolicy } from '../domain/messaging/events.js';
 import { reviewPersonalDataPolicy } from '../domain/reviews/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
-import { analyticsProjection } from '../projections/analytics/analyticsProjection.js';
+import { analyticsProjection, analyticsProjectionName } from '../projections/analytics/analyticsProjection.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
 import { createFeedFacts } from '../projections/feed/feedFacts.js';
@@ -165,22 +165,24 @@ export interface Runtime {
 /**
  * Which processes open the warehouse. A ClickHouse server takes every API and projector process. chDB's files
  * take one process only (the engine locks DATA_DIR/analytics): the process that runs the analytics projection,
- * `all` or `projector`. A split `api` process on chDB then has no warehouse: its analytics routes answer 503 with
- * the reason and its searches are not logged. Workers never use it.
+ * `all` or `projector` with PROJECTIONS unset or naming `analytics`. Any other process on chDB has no warehouse: its
+ * analytics routes answer 503 with the reason and its searches are not logged. Workers never use it.
  */
-export function analyticsOwner(config: Pick<Config, 'ANALYTICS_BACKEND' | 'ROOMLINE_PROCESS'>): {
+export function analyticsOwner(config: Pick<Config, 'ANALYTICS_BACKEND' | 'ROOMLINE_PROCESS' | 'PROJECTIONS'>): {
   owns: boolean;
   reason: string | null;
 } {
   const role = config.ROOMLINE_PROCESS;
   if (role === 'worker') return { owns: false, reason: 'worker processes do not use the analytics store' };
-  if (config.ANALYTICS_BACKEND === 'clickhouse' || role === 'all' || role === 'projector') {
-    return { owns: true, reason: null };
-  }
+  if (config.ANALYTICS_BACKEND === 'clickhouse') return { owns: true, reason: null };
+  const runsProjection =
+    (role === 'all' || role === 'projector') &&
+    (!config.PROJECTIONS || config.PROJECTIONS.split(',').includes(analyticsProjectionName));
+  if (runsProjection) return { owns: true, reason: null };
   return {
     owns: false,
     reason:
-      'analytics runs on chDB, whose files belong to the projector process alone; serve analytics from API processes with ANALYTICS_BACKEND=clickhouse',
+      'analytics runs on chDB, whose files belong to the one process that runs the analytics projection; serve analytics from every API process with ANALYTICS_BACKEND=clickhouse',
   };
 }
 
