@@ -25,6 +25,17 @@ export interface ProjectionRunnerOptions {
   emptyCheckpointMs?: number;
 }
 
+/** A projection being followed: its stored checkpoint, the newest the store passed, its queue of writes. */
+interface Following {
+  projection: PgProjection;
+  subscription: Subscription;
+  stored: bigint;
+  seen: bigint;
+  writes: Promise<void>;
+  queued: number;
+  failure: unknown;
+}
+
 /** Thrown when the checkpoint moved under us: another runner holds the projection. */
 class LostLease extends Error {}
 
@@ -49,6 +60,8 @@ export class ProjectionRunner {
   private readonly loops: Promise<void>[] = [];
   private stopping = false;
   private readonly sleepers = new Set<() => void>();
+  private readonly following = new Map<string, Following>();
+  private deferred: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     for (const projection of options.projections) this.states.set(projection.name, 'starting');
@@ -161,68 +174,132 @@ export class ProjectionRunner {
   /**
    * Applies each batch with events in one transaction that also moves the checkpoint. A batch with none (the store
    * passed events this projection's filter skips: most appends, for most projections) only moves the checkpoint:
-   * that write is deferred and coalesced, at most one per `emptyCheckpointMs`, in one statement, fenced like the
-   * others. Writing every such move at once cost a transaction per projection per append, which made the projector
-   * process the bottleneck of everything downstream. A crash loses at most the deferred move: the events after the
-   * stored checkpoint are read again, and none of them concerns this projection.
+   * that move is deferred, and every projection's deferred move is written together, at most once per
+   * `emptyCheckpointMs`, in one statement fenced like the others (see `flushDeferred`). Writing each such move at once
+   * cost a transaction per projection per append, which made the projector process the bottleneck of everything
+   * downstream. A crash loses at most the deferred moves: the events after a stored checkpoint are read again, and
+   * none of them concerns that projection.
    */
   private async follow(projection: PgProjection): Promise<void> {
-    let stored = await this.loadCheckpoint(projection);
-    let seen = stored;
-    let writes: Promise<void> = Promise.resolve();
-    let failure: unknown;
-    let deferred: NodeJS.Timeout | undefined;
-    const subscription = this.options.store.subscribe({ fromPosition: stored, filter: projection.filter });
-    this.subscriptions.set(projection.name, subscription);
-    /** Checkpoint writes one after another, so each is fenced on the one before. */
-    const serially = (work: () => Promise<void>) => {
-      writes = writes.then(async () => {
-        if (failure !== undefined) return;
-        try {
-          await work();
-        } catch (error) {
-          failure = error;
-          void subscription.close();
-        }
-      });
-      return writes;
+    const checkpoint = await this.loadCheckpoint(projection);
+    const subscription = this.options.store.subscribe({ fromPosition: checkpoint, filter: projection.filter });
+    const state: Following = {
+      projection,
+      subscription,
+      stored: checkpoint,
+      seen: checkpoint,
+      writes: Promise.resolve(),
+      queued: 0,
+      failure: undefined,
     };
-    const writeSeen = () =>
-      serially(async () => {
-        const to = seen;
-        if (to <= stored) return;
-        await this.moveCheckpointAlone(projection, stored, to);
-        stored = to;
-        this.options.onBatch?.(projection.name, 0, to);
-      });
+    this.subscriptions.set(projection.name, subscription);
+    this.following.set(projection.name, state);
     try {
       for await (const batch of subscription) {
-        if (this.stopping || failure !== undefined) break;
-        if (batch.checkpoint <= seen) continue;
-        seen = batch.checkpoint;
+        if (this.stopping || state.failure !== undefined) break;
+        if (batch.checkpoint <= state.seen) continue;
+        state.seen = batch.checkpoint;
         if (batch.events.length === 0) {
-          deferred ??= setTimeout(() => {
-            deferred = undefined;
-            void writeSeen();
-          }, this.options.emptyCheckpointMs ?? 100);
+          this.deferFlush();
           continue;
         }
         const events = batch.events;
         const to = batch.checkpoint;
-        await serially(async () => {
-          stored = await this.applyBatch(projection, events, stored, to);
-          this.options.onBatch?.(projection.name, events.length, stored);
+        await this.serially(state, async () => {
+          state.stored = await this.applyBatch(projection, events, state.stored, to);
+          this.options.onBatch?.(projection.name, events.length, state.stored);
         });
       }
-      clearTimeout(deferred);
       // Stopping: the deferred move is written before the lease goes.
-      if (failure === undefined) await writeSeen();
-      if (failure !== undefined) throw failure;
+      if (state.failure === undefined && state.seen > state.stored) {
+        await this.serially(state, async () => {
+          await this.moveCheckpointAlone(projection, state.stored, state.seen);
+          state.stored = state.seen;
+        });
+      }
+      if (state.failure !== undefined) throw state.failure;
     } finally {
-      clearTimeout(deferred);
-      await writes;
+      this.following.delete(projection.name);
+      await state.writes;
       this.subscriptions.delete(projection.name);
       await subscription.close();
+    }
+  }
+
+  /** A projection's checkpoint writes, one after another, so each is fenced on the one before. */
+  private serially(state: Following, work: () => Promise<void>): Promise<void> {
+    state.queued++;
+    state.writes = state.writes.then(async () => {
+      try {
+        if (state.failure === undefined) await work();
+      } catch (error) {
+        state.failure = error;
+        void state.subscription.close();
+      } finally {
+        state.queued--;
+      }
+    });
+    return state.writes;
+  }
+
+  private deferFlush(): void {
+    this.deferred ??= setTimeout(() => {
+      this.deferred = undefined;
+      void this.flushDeferred();
+    }, this.options.emptyCheckpointMs ?? 100);
+  }
+
+  /**
+   * One statement for every projection whose checkpoint has moved over skipped events only and that has no write of
+   * its own queued (those come again at the next flush): each row fenced on the checkpoint it replaces, so a
+   * projection whose lease another runner took is told, as a lost lease, and stops.
+   */
+  private async flushDeferred(): Promise<void> {
+    const due = [...this.following.values()].filter(
+      (state) => state.seen > state.stored && state.queued === 0 && state.failure === undefined,
+    );
+    if (due.length < [...this.following.values()].filter((state) => state.seen > state.stored).length) {
+      this.deferFlush();
+    }
+    if (due.length === 0) return;
+    const moves = due.map((state) => ({ state, from: state.stored, to: state.seen }));
+    let release!: () => void;
+    const written = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    for (const { state } of moves) void this.serially(state, () => written);
+    try {
+      const moved = await this.options.orm.em.fork().execute<Array<{ name: string }>>(
+        `UPDATE projection_checkpoints AS c SET position = m.position, updated_at = now(), last_error = NULL
+           FROM json_to_recordset(?::json) AS m(name text, previous bigint, position bigint)
+          WHERE c.name = m.name AND c.position = m.previous
+        RETURNING c.name`,
+        [
+          JSON.stringify(
+            moves.map((m) => ({
+              name: m.state.projection.name,
+              previous: m.from.toString(),
+              position: m.to.toString(),
+            })),
+          ),
+        ],
+      );
+      const names = new Set(moved.map((row) => row.name));
+      for (const { state, to } of moves) {
+        if (names.has(state.projection.name)) {
+          state.stored = to;
+          this.options.onBatch?.(state.projection.name, 0, to);
+        } else {
+          state.failure = new LostLease(`${state.projection.name}: checkpoint moved by another runner`);
+          void state.subscription.close();
+        }
+      }
+    } catch (error) {
+      // Not written (the database away): tried again at the next flush.
+      this.options.logger.warn({ err: (error as Error).message }, 'deferred checkpoint moves not written');
+      this.deferFlush();
+    } finally {
+      release();
     }
   }
 
@@ -395,6 +472,8 @@ export class ProjectionRunner {
   /** Finishes the batch in flight, closes subscriptions and releases every lease. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.deferred);
+    this.deferred = undefined;
     for (const wake of [...this.sleepers]) wake();
     await Promise.all([...this.subscriptions.values()].map((s) => s.close()));
     await Promise.all(this.loops);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
   type AppendOptions,
@@ -226,6 +227,8 @@ export class PostgresEventStore implements EventStore {
   private readFlushScheduled = false;
   private boundWaiters: Array<{ resolve(bound: bigint): void; reject(error: unknown): void }> = [];
   private liveReaders: LiveRead[] = [];
+  /** Sent with every NOTIFY, so this store's own notifications are told from other processes' ones. */
+  private readonly instanceId = randomUUID();
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -345,7 +348,7 @@ export class PostgresEventStore implements EventStore {
     const send = (): void => {
       this.notifyAgain = false;
       this.pool
-        .query(`SELECT pg_notify('${CHANNEL}', '')`)
+        .query({ name: 'event_store_notify', text: `SELECT pg_notify('${CHANNEL}', $1)`, values: [this.instanceId] })
         .catch(() => undefined)
         .finally(() => {
           if (this.notifyAgain && !this.closed) send();
@@ -559,7 +562,8 @@ export class PostgresEventStore implements EventStore {
     return new Promise<PgBatch>((resolve, reject) => {
       this.liveReaders.push({ after, filter, limit, resolve, reject });
       if (this.liveReaders.length > 1) return;
-      queueMicrotask(() => {
+      // After this turn of the event loop: the subscriptions one wake-up resumes all join, whatever their depth.
+      setImmediate(() => {
         const readers = this.liveReaders;
         this.liveReaders = [];
         this.readLive(readers).catch((error: unknown) => {
@@ -627,7 +631,11 @@ export class PostgresEventStore implements EventStore {
           ? { connectionString: this.options.connectionString }
           : (this.pool.options as pg.ClientConfig),
       );
-      client.on('notification', () => this.wakeup.fire());
+      client.on('notification', (message) => {
+        // Our own appends woke our subscribers already (see `announce`): their echo would only make them all read
+        // again for nothing.
+        if (message.payload !== this.instanceId) this.wakeup.fire();
+      });
       client.on('error', () => {
         // Lost the LISTEN connection: subscribers fall back to polling until it is back.
         this.listener = undefined;
