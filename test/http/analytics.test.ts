@@ -480,7 +480,7 @@ describe('erasure', () => {
     expect(row).toEqual({ tenant_id: '', status: 'confirmed' });
     booking.tenantId = '';
     erasedPerson = person;
-  });
+  }, 90_000);
 });
 
 describe('replays', () => {
@@ -535,7 +535,7 @@ describe('replays', () => {
       expect(csvAfter.body, reset).toBe(csvBefore);
       expect(await holding(erasedPerson!), reset).toEqual([]);
     }
-  });
+  }, 120_000);
 });
 
 /** The warehouse tables holding `person` in a person column (or, in `events`, as a `User-` stream). */

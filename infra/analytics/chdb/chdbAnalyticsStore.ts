@@ -49,6 +49,22 @@ interface Reply {
 const CHILD = fileURLToPath(new URL('./chdbProcess.mjs', import.meta.url));
 
 /**
+ * The engine's environment: the app's, without libfaketime. The engine never reads its own clock (every time
+ * reaches it as a value or a parameter), and under libfaketime (the test suite's `faketime +400d` run) its threads
+ * made it some 30 times slower: opening and migrating took 13 s instead of 0.4 s.
+ */
+function engineEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) if (!name.startsWith('FAKETIME')) out[name] = value;
+  if (env.LD_PRELOAD) {
+    const kept = env.LD_PRELOAD.split(/[:\s]+/).filter((lib) => lib !== '' && !/libfaketime/.test(lib));
+    if (kept.length > 0) out.LD_PRELOAD = kept.join(':');
+    else delete out.LD_PRELOAD;
+  }
+  return out;
+}
+
+/**
  * The chDB adapter. chDB runs in a child process this store forks and owns (`chdbProcess.mjs`), never on the
  * event loop: each call is a message, the child runs one statement at a time, and at most `maxQueued` calls wait.
  * Values travel as chDB's server-side query parameters (`queryBindAsync`, `queryStreamBind`), rows as
@@ -71,6 +87,7 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
     return new Promise((ready, failed) => {
       const proc = fork(CHILD, [path, String(maxThreads), String(streamIdleMs)], {
         execArgv: [],
+        env: engineEnv(process.env),
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
