@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishDueReviews, runBookingTimer } from '../../commands/bookingSweeps.js';
 import type { Clock } from '../../infra/clock/clock.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { publishedRoom } from '../support/flows.js';
+import { type Person, publishedRoom, registeredPerson } from '../support/flows.js';
 
 const DAY_MS = 86_400_000;
 // The app's clock runs ahead of the machine's by `offsetMs`: tests move it across the stay and the review window.
@@ -45,28 +45,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Person {
-  id: string;
-  headers: { authorization: string };
-}
-
-async function register(role: 'tenant' | 'landlord'): Promise<Person> {
-  const tag = randomUUID().slice(0, 12);
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/auth/register',
-    payload: {
-      email: `${role}-${tag}@example.org`,
-      password: 'a long and unusual passphrase',
-      phone: `+39${Math.floor(1e9 + Math.random() * 8e9)}`,
-      role,
-      fullName: `${role} ${tag}`,
-    },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  const { user, accessToken } = response.json();
-  return { id: user.id, headers: { authorization: `Bearer ${accessToken}` } };
-}
+const register = (role: 'tenant' | 'landlord') => registeredPerson(t, role);
 
 const headPosition = async () => (await t.runtime.eventStore.headPosition()).toString();
 

@@ -17,3 +17,27 @@ export async function publishedRoom(
   if (published.statusCode !== 200) throw new Error(`publish answered ${published.statusCode}: ${published.body}`);
   return id;
 }
+
+/** Someone registered over HTTP (`POST /api/auth/register`): their id and the header that signs them in. */
+export interface Person {
+  id: string;
+  headers: { authorization: string };
+}
+
+export async function registeredPerson(t: TestApp, role: 'tenant' | 'landlord'): Promise<Person> {
+  const tag = randomUUID().slice(0, 12);
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: {
+      email: `${role}-${tag}@example.org`,
+      password: 'a long and unusual passphrase',
+      phone: `+39${Math.floor(1e9 + Math.random() * 8e9)}`,
+      role,
+      fullName: `${role} ${tag}`,
+    },
+  });
+  if (response.statusCode !== 201) throw new Error(`register: ${response.statusCode} ${response.body}`);
+  const { user, accessToken } = response.json();
+  return { id: user.id, headers: { authorization: `Bearer ${accessToken}` } };
+}
