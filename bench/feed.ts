@@ -1,5 +1,5 @@
 /**
- * bench:feed (issue 11): the WebSocket feed over two API processes and a projector, against the Socket.IO + Redis
+ * bench:feed (issue 11): the WebSocket feed over two API processes, a feed publisher and a projector, against the Socket.IO + Redis
  * adapter peer in ../shared/peers/socketio-feed/, in one run.
  *
  * Latency: CONNS sockets spread over the two API processes (one person each, paired in conversations); a sender
@@ -53,10 +53,13 @@ function start(
   const proc: Proc = { child: spawn(command, args, { env: { ...process.env, ...env }, cwd }), output: '' };
   return new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in time:\n${proc.output}`)), 90_000);
+    let started = false;
     const onData = (chunk: Buffer) => {
       proc.output += chunk.toString();
       if (proc.output.length > 200_000) proc.output = proc.output.slice(-100_000);
-      if (ready.test(proc.output)) {
+      // Once ready, the output is only kept (for errors): testing it on every chunk cost the bench CPU.
+      if (!started && ready.test(proc.output)) {
+        started = true;
         clearTimeout(timer);
         resolveStart(proc);
       }
@@ -149,18 +152,19 @@ interface Row {
   postP50?: string;
   /** p50 / p99 of POST → published on Redis, and of published → frame (Roomline only). */
   stages?: string;
-  /** CPU ms per message sent: both API processes / the projector / PostgreSQL backends / Redis (Roomline only). */
+  /** CPU ms per message sent: both API processes / the feed publisher / the projector / PostgreSQL / Redis (Roomline only). */
   cpuPerMessage?: string;
 }
 
 /** CPU time so far of the Roomline processes, of this database's PostgreSQL backends and of Redis. */
-function cpuSample(pids: { api: number[]; projector: number }) {
+function cpuSample(pids: { api: number[]; feed: number; projector: number }) {
   const of = (list: number[]) => {
     const all = processesCpuMs(['node']);
     return new Map(list.map((pid) => [pid, all.get(pid) ?? 0]));
   };
   return {
     api: of(pids.api),
+    feed: of([pids.feed]),
     projector: of([pids.projector]),
     postgres: processesCpuMs(['postgres'], [DATABASE]),
     redis: processesCpuMs(['redis-server']),
@@ -180,7 +184,7 @@ async function roomlineLatency(
   sign: (sub: string, role: 'tenant' | 'landlord') => string,
   url: string,
   queuePrefix: string,
-  pids: { api: number[]; projector: number },
+  pids: { api: number[]; feed: number; projector: number },
 ) {
   // People: the first half tenants, the second landlords; tenant i talks with landlord i + half.
   const half = CONNS / 2;
@@ -322,7 +326,7 @@ async function roomlineLatency(
     const cpuAfter = cpuSample(pids);
     lat.sort((x, y) => x - y);
     rows.push({
-      system: `Roomline (2 API + projector)${failed ? `, ${failed} POSTs failed` : ''}`,
+      system: `Roomline (2 API + feed + projector)${failed ? `, ${failed} POSTs failed` : ''}`,
       rate,
       sent,
       received,
@@ -335,7 +339,7 @@ async function roomlineLatency(
         0.5,
       ).toFixed(1),
       stages: stagesOf(toPublished, toFrame),
-      cpuPerMessage: (['api', 'projector', 'postgres', 'redis'] as const)
+      cpuPerMessage: (['api', 'feed', 'projector', 'postgres', 'redis'] as const)
         .map((part) => (cpuMsBetween(cpuBefore[part], cpuAfter[part]) / sent).toFixed(2))
         .join(' / '),
     });
@@ -474,6 +478,16 @@ runBenchmark(async () => {
   const [portA, portB] = [4201, 4202];
   // One QUEUE_PREFIX for the three: the projector publishes on the channels the API processes listen to.
   const queuePrefix = roomlineEnv(url, 'api').QUEUE_PREFIX!;
+  // The feed publisher in a process of its own (PROJECTIONS=feed), started first so it holds the feed's lease; the
+  // other projector runs every other projection (its feed runner waits on standby).
+  procs.push(
+    await start(
+      process.execPath,
+      ['--import', 'tsx', 'infra/main.ts'],
+      { ...roomlineEnv(url, 'projector'), QUEUE_PREFIX: queuePrefix, PROJECTIONS: 'feed' },
+      /"projection":"feed","msg":"projection active"/,
+    ),
+  );
   procs.push(
     await start(
       process.execPath,
@@ -493,10 +507,11 @@ runBenchmark(async () => {
     procs.push(p);
   }
   const roomline = await roomlineLatency([portA, portB], signAs, url, queuePrefix, {
-    api: procs.slice(1).map((p) => p.child.pid!),
-    projector: procs[0]!.child.pid!,
+    api: procs.slice(2).map((p) => p.child.pid!),
+    feed: procs[0]!.child.pid!,
+    projector: procs[1]!.child.pid!,
   });
-  const roomlineMemory = await roomlineIdle(procs.slice(1), signAs);
+  const roomlineMemory = await roomlineIdle(procs.slice(2), signAs);
   cleanup();
   const peerResult = await peer(peerReady());
   await adminQuery(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
@@ -511,8 +526,9 @@ runBenchmark(async () => {
   const lines = [
     `# Feed benchmark (${new Date().toISOString()})`,
     '',
-    'Command: `npm run bench:feed` (bench/feed.ts). Roomline: two API processes and a projector (infra/main.ts,',
-    `ROOMLINE_PROCESS=api|projector), ${CONNS} WebSocket connections spread over the two, one person each, paired in`,
+    'Command: `npm run bench:feed` (bench/feed.ts). Roomline: two API processes, the feed publisher alone in a projector',
+    '(PROJECTIONS=feed) and a projector for every other projection (infra/main.ts, ROOMLINE_PROCESS=api|projector),',
+    `${CONNS} WebSocket connections spread over the two API processes, one person each, paired in`,
     'conversations; `POST /api/conversations/{id}/messages` through the processes in turn; latency from the POST to the',
     "recipient's `message:sent` frame, measured in the one bench process (first 2 s warm-up). Peer: Socket.IO +",
     'Redis adapter (../shared/peers/socketio-feed: server.cjs twice, client.cjs), same CONNS/RATE/SECONDS, stores nothing.',
@@ -520,7 +536,7 @@ runBenchmark(async () => {
     '',
     `Machine: nproc ${os.cpus().length}, Node ${process.version}, load average ${load} at the start.`,
     '',
-    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / projector / PostgreSQL / Redis | Goal |',
+    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / feed / projector / PostgreSQL / Redis | Goal |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...roomline, ...peerResult.rows].map(
       (r) =>
