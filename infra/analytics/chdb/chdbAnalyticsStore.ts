@@ -250,6 +250,9 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
       // The close request queues behind every call already sent, so those finish first.
       await call({ op: 'close' }).catch(() => {});
       closed = true;
+      // The answered call left the idle engine unref'd: held again, or a process with nothing else to wait for
+      // would end here and close() would never return.
+      proc.ref();
       await exited;
     },
   };
