@@ -67,6 +67,8 @@ export interface DenyList {
   /** Every token of this person issued up to now stops working. */
   denyAllIssuedBefore(userId: string, nowMs?: number): Promise<void>;
   isDenied(token: DeniableToken): Promise<boolean>;
+  /** `isDenied` of each token, answered together (the feed's sweep over every open socket). */
+  deniedAmong(tokens: readonly DeniableToken[]): Promise<boolean[]>;
 }
 
 /** Single-use password-reset tokens. */
