@@ -155,7 +155,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, d
         summary: 'The same figures for one landlord’s rooms: that landlord, admins and analysts',
         params: IdParams,
         querystring: Type.Object(PeriodQuery, { additionalProperties: false }),
-        response: { 200: Figures, ...errors(400, 401, 403, 503) },
+        response: { 200: Figures, ...errors(400, 401, 403, 404, 503) },
       },
     },
     async (request) => {
