@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:analytics`: the warehouse on chDB (its own data directory under the OS temp dir). Loads ROWS
+ * synthetic event rows into `events` (default 10,000,000, spread over a year) with ROWS/10 bookings, ROWS/10
+ * searches and ROWS/100 room reviews, generated inside the engine (`INSERT … SELECT … FROM numbers()`), then
+ * times each dashboard query (the platform's and one landlord's, over 30 and 366 days) and a CSV export, and
+ * the analytics projection's ingest rate: INGEST_EVENTS domain events (rooms, bookings requested and confirmed,
+ * cash payments, messages) applied in batches of 500, as the runner delivers them, from an in-memory event store.
+ *
+ *   ROWS=10000000        event rows loaded
+ *   INGEST_EVENTS=20000  events the projection applies
+ *   REPEAT=5             runs of each query (the median and the slowest are reported)
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createChdbAnalyticsStore } from '../infra/analytics/chdb/chdbAnalyticsStore.js';
+import { type NewEvent, toArray } from '../infra/eventStore/eventStore.js';
+import { MemoryEventStore } from '../infra/eventStore/memory/memoryEventStore.js';
+import { analyticsProjection } from '../projections/analytics/analyticsProjection.js';
+import { analyticsQueries } from '../projections/analytics/analyticsQueries.js';
+import { formatNumber, markdownTable, median, nowMs, nproc, publishReport, runBenchmark } from './support.js';
+
+const ROWS = Number(process.env.ROWS ?? 10_000_000);
+const INGEST_EVENTS = Number(process.env.INGEST_EVENTS ?? 20_000);
+const REPEAT = Number(process.env.REPEAT ?? 5);
+const ROOMS = Math.max(100, Math.round(ROWS / 500));
+const LANDLORDS = Math.max(10, Math.round(ROOMS / 5));
+const DAY_MS = 86_400_000;
+
+const log = (message: string) => process.stderr.write(`[bench:analytics] ${message}\n`);
+const day = (n: number) => new Date(Date.now() + n * DAY_MS).toISOString().slice(0, 10);
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = nowMs();
+  await work();
+  return nowMs() - started;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'roomline-bench-analytics-'));
+  const store = createChdbAnalyticsStore({ path: dir });
+  try {
+    await store.migrate();
+    const start = Date.now() - 365 * DAY_MS;
+    const params = {
+      n: ROWS,
+      rooms: ROOMS,
+      landlords: LANDLORDS,
+      startMs: start,
+      stepMs: Math.max(1, Math.floor((365 * DAY_MS) / ROWS)),
+      start: day(-365),
+    };
+    const city = "['Milano', 'Roma', 'Torino', 'Bologna'][1 + number % 4]";
+    const loads: Array<[string, string, Record<string, number | string>]> = [
+      [
+        `${formatNumber(ROWS)} events`,
+        `INSERT INTO events SELECT toString(generateUUIDv4(number)),
+           ['BookingRequested', 'BookingConfirmed', 'MessageSent', 'RoomUpdated', 'CashPaymentReceived', 'ReviewPublished'][1 + number % 6],
+           concat('Booking-', toString(number % 1000000)), number + 1,
+           fromUnixTimestamp64Milli(toInt64({startMs:Int64} + number * {stepMs:Int64}), 'UTC'),
+           ['tenant', 'landlord', 'system'][1 + number % 3],
+           concat('room-', toString(number % {rooms:UInt32})), concat('landlord-', toString(number % {rooms:UInt32} % {landlords:UInt32})),
+           concat('tenant-', toString(number % 100000)), concat('booking-', toString(number % 1000000)),
+           concat('venue-', toString(number % 50)), ${city}
+         FROM numbers({n:UInt64})`,
+        params,
+      ],
+      [
+        `${formatNumber(ROOMS)} RoomPublished events`,
+        `INSERT INTO events SELECT toString(generateUUIDv4(number)), 'RoomPublished', concat('Room-room-', toString(number)),
+           {n:UInt64} + number + 1, fromUnixTimestamp64Milli(toInt64({startMs:Int64} + number * 1000), 'UTC'), 'landlord',
+           concat('room-', toString(number)), concat('landlord-', toString(number % {landlords:UInt32})), '', '', '', ''
+         FROM numbers({rooms:UInt32})`,
+        params,
+      ],
+      [
+        `${formatNumber(ROWS / 10)} bookings`,
+        `INSERT INTO bookings SELECT concat('booking-', toString(number)), concat('room-', toString(number % {rooms:UInt32})),
+           concat('landlord-', toString(number % {rooms:UInt32} % {landlords:UInt32})), concat('tenant-', toString(number % 100000)),
+           if(number % 3 = 0, concat('venue-', toString(number % 50)), ''), ${city},
+           addDays(toDate({start:String}), toInt32(number % 400)), addDays(toDate({start:String}), toInt32(number % 400 + 1 + number % 5)),
+           1 + number % 5, (1 + number % 5) * 4500, 'EUR', toInt32(number % 60),
+           ['confirmed', 'pending', 'cancelled', 'completed', 'confirmed'][1 + number % 5],
+           fromUnixTimestamp64Milli(toInt64({startMs:Int64} + number * 1000), 'UTC'), 1
+         FROM numbers(intDiv({n:UInt64}, 10))`,
+        params,
+      ],
+      [
+        `${formatNumber(ROWS / 10)} searches`,
+        `INSERT INTO searches SELECT toString(generateUUIDv4(number)),
+           fromUnixTimestamp64Milli(toInt64({startMs:Int64} + number * {stepMs:Int64} * 10), 'UTC'),
+           concat('venue-', toString(number % 50)), '', 5000, 1, NULL, NULL, '{}', number % 40, 5 + number % 30
+         FROM numbers(intDiv({n:UInt64}, 10))`,
+        params,
+      ],
+      [
+        `${formatNumber(ROWS / 100)} reviews`,
+        `INSERT INTO reviews SELECT toString(generateUUIDv4(number)), concat('room-', toString(number % {rooms:UInt32})),
+           concat('landlord-', toString(number % {rooms:UInt32} % {landlords:UInt32})), concat('tenant-', toString(number % 100000)),
+           1 + number % 5, number % 2 = 0, fromUnixTimestamp64Milli(toInt64({startMs:Int64} + number * 30000), 'UTC'), 1
+         FROM numbers(intDiv({n:UInt64}, 100))`,
+        params,
+      ],
+    ];
+    const loadRows: string[][] = [];
+    for (const [what, sql, values] of loads) {
+      log(`loading ${what}`);
+      const ms = await timed(() => store.command(sql, values));
+      loadRows.push([what, formatNumber(ms / 1000, 1)]);
+    }
+
+    const queries = analyticsQueries(store);
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ['dashboard, 30 days', () => queries.figures({ from: day(-29), to: day(0) })],
+      ['dashboard, 366 days', () => queries.figures({ from: day(-365), to: day(0) })],
+      ['one landlord, 30 days', () => queries.figures({ from: day(-29), to: day(0), landlordId: 'landlord-7' })],
+      ['one landlord, 366 days', () => queries.figures({ from: day(-365), to: day(0), landlordId: 'landlord-7' })],
+      [
+        'CSV export, bookings of 30 days',
+        async () => {
+          let bytes = 0;
+          for await (const chunk of queries.exportCsv('bookings', { from: day(-29), to: day(0) }))
+            bytes += chunk.length;
+          return bytes;
+        },
+      ],
+    ];
+    const queryRows: string[][] = [];
+    for (const [name, run] of cases) {
+      log(`timing ${name}`);
+      const samples: number[] = [];
+      for (let i = 0; i < REPEAT; i++) samples.push(await timed(run));
+      queryRows.push([name, formatNumber(median(samples)), formatNumber(Math.max(...samples))]);
+    }
+
+    log(`ingesting ${formatNumber(INGEST_EVENTS)} events through the projection`);
+    const events = new MemoryEventStore();
+    const landlord = randomUUID();
+    const roomIds = Array.from({ length: 50 }, () => randomUUID());
+    const event = (type: string, data: Record<string, unknown>, role = 'tenant'): NewEvent => ({
+      eventId: randomUUID(),
+      type,
+      schemaVersion: 1,
+      data,
+      metadata: {
+        correlationId: randomUUID(),
+        causationId: null,
+        actorId: null,
+        actorRole: role,
+        occurredAt: new Date().toISOString(),
+        requestId: null,
+      },
+    });
+    for (const roomId of roomIds) {
+      await events.append(
+        `Room-${roomId}`,
+        [
+          event('RoomCreated', { roomId, landlordId: landlord }, 'landlord'),
+          event('RoomPublished', { roomId }, 'landlord'),
+        ],
+        { expectedRevision: 'any' },
+      );
+    }
+    let appended = roomIds.length * 2;
+    for (let i = 0; appended < INGEST_EVENTS; i++) {
+      const bookingId = randomUUID();
+      const tenantId = randomUUID();
+      const roomId = roomIds[i % roomIds.length]!;
+      await events.append(
+        `Booking-${bookingId}`,
+        [
+          event('BookingRequested', {
+            bookingId,
+            roomId,
+            tenantId,
+            landlordId: landlord,
+            checkIn: day(10 + (i % 300)),
+            checkOut: day(12 + (i % 300)),
+            nights: 2,
+            totalAmount: 9000,
+            currency: 'EUR',
+            requestedAt: new Date().toISOString(),
+          }),
+          event('BookingConfirmed', { bookingId, by: landlord }, 'landlord'),
+        ],
+        { expectedRevision: 'any' },
+      );
+      await events.append(
+        `Payment-${bookingId}`,
+        [
+          event(
+            'CashPaymentReceived',
+            { bookingId, paymentId: randomUUID(), amount: 9000, paidAt: new Date().toISOString() },
+            'landlord',
+          ),
+        ],
+        { expectedRevision: 'any' },
+      );
+      const conversationId = randomUUID();
+      await events.append(
+        `Conversation-${conversationId}`,
+        [
+          event('ConversationStarted', { conversationId, roomId }),
+          event('MessageSent', {
+            conversationId,
+            messageId: randomUUID(),
+            senderId: tenantId,
+            recipientId: landlord,
+            sentAt: new Date().toISOString(),
+          }),
+        ],
+        { expectedRevision: 'any' },
+      );
+      appended += 5;
+    }
+    const all = await toArray(events.readAll());
+    const projection = analyticsProjection({ store, eventStore: events });
+    const em = undefined as unknown as EntityManager;
+    const ingestMs = await timed(async () => {
+      for (let i = 0; i < all.length; i += 500) await projection.apply(em, all.slice(i, i + 500));
+    });
+
+    const report = [
+      `# bench:analytics — ${new Date().toISOString()}`,
+      '',
+      `chDB (in a child process, max_threads half the CPUs) on ${nproc()} CPUs, ${os.cpus()[0]?.model ?? ''}.`,
+      `${formatNumber(ROWS)} event rows, ${formatNumber(ROOMS)} rooms of ${formatNumber(LANDLORDS)} landlords,`,
+      `${formatNumber(ROWS / 10)} bookings and searches, ${formatNumber(ROWS / 100)} reviews, spread over a year.`,
+      '',
+      '## Load (INSERT … SELECT inside the engine)',
+      '',
+      markdownTable(['rows', 'seconds'], loadRows),
+      '',
+      `## Queries (${REPEAT} runs each; a dashboard is its six statements, one after another)`,
+      '',
+      markdownTable(['query', 'median ms', 'slowest ms'], queryRows),
+      '',
+      '## Projection ingest',
+      '',
+      markdownTable(
+        ['events', 'batches of', 'seconds', 'events/s'],
+        [
+          [
+            formatNumber(all.length),
+            '500',
+            formatNumber(ingestMs / 1000, 2),
+            formatNumber(all.length / (ingestMs / 1000)),
+          ],
+        ],
+      ),
+      '',
+      'Ingest reads its events from an in-memory store (no PostgreSQL read time): what it measures is the',
+      'projection itself, its warehouse look-ups and its one insert per table per batch.',
+      '',
+    ].join('\n');
+    await publishReport('analytics', report);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runBenchmark(main);
