@@ -359,6 +359,19 @@ describe('GET /api/analytics/export/csv', () => {
     }
   });
 
+  it('writes the header once however many chunks the engine streams', async () => {
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of store.queryStream('SELECT number AS n FROM numbers(300000)')) {
+      text += chunk;
+      chunks++;
+    }
+    expect(chunks).toBeGreaterThan(1);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.filter((line) => line === '"n"')).toHaveLength(1);
+    expect(lines).toHaveLength(300_001);
+  });
+
   it('exports the searches and the payments of the period', async () => {
     const searches = await exportCsv(`dataset=searches&from=${FROM()}&to=${TO()}`);
     expect(searches.statusCode).toBe(200);

@@ -206,6 +206,8 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
       return {
         async *[Symbol.asyncIterator]() {
           const streamId = nextId++;
+          const withNames = format === 'CSVWithNames' || format === 'TabSeparatedWithNames';
+          let header: string | undefined;
           await call({ op: 'streamOpen', sql, params: normalized, format }, streamId);
           let finished = false;
           try {
@@ -215,7 +217,13 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
                 finished = true;
                 return;
               }
-              if (step.text) yield step.text;
+              // chDB writes a *WithNames format's header at the top of every chunk: only the first one keeps it.
+              let text = step.text ?? '';
+              if (withNames && text !== '') {
+                if (header === undefined) header = text.slice(0, text.indexOf('\n') + 1) || text;
+                else if (text.startsWith(header)) text = text.slice(header.length);
+              }
+              if (text) yield text;
             }
           } catch (error) {
             finished = true;
