@@ -78,12 +78,19 @@ function documentTruthfully<T>(openapiObject: T): T {
   return openapiObject;
 }
 
-/** Whether a parsed request part holds a string (or key) with U+0000, however deep (bounded). */
-function containsNul(value: unknown, depth: number): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text PostgreSQL cannot hold: U+0000, or a UTF-16 surrogate without its pair (no character at all). */
+function unstorable(text: string): boolean {
+  return text.includes('\u0000') || LONE_SURROGATE.test(text);
+}
+
+/** Whether a parsed request part holds a string (or key) PostgreSQL cannot store, however deep (bounded). */
+function containsUnstorable(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return unstorable(value);
   if (depth > 32 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
-  if (Array.isArray(value)) return value.some((item) => containsNul(item, depth + 1));
-  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item, depth + 1));
+  if (Array.isArray(value)) return value.some((item) => containsUnstorable(item, depth + 1));
+  return Object.entries(value).some(([key, item]) => unstorable(key) || containsUnstorable(item, depth + 1));
 }
 
 /** The HTTP app: plugins, then routes. Listening is the caller's business (infra/main.ts, tests). */
@@ -117,15 +124,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // PostgreSQL text cannot hold U+0000: an event carrying one is stored (the store's json column takes the escape),
-  // then fails every projection that writes it to a text column. Refused at the door, for every route.
+  // PostgreSQL text cannot hold U+0000 nor an unpaired surrogate: an event carrying one is stored (the store's json
+  // column keeps the escape as written), then fails every projection that writes it to a text column. Refused at
+  // the door, for every route.
   app.addHook('preValidation', async (request) => {
-    const where = [request.params, request.query, request.body].findIndex((part) => containsNul(part, 0));
+    const where = [request.params, request.query, request.body].findIndex((part) => containsUnstorable(part, 0));
     if (where >= 0) {
       throw new ApiError(
         400,
         'VALIDATION_FAILED',
-        `${['params', 'querystring', 'body'][where]}: text may not contain U+0000`,
+        `${['params', 'querystring', 'body'][where]}: text may not contain U+0000 or an unpaired UTF-16 surrogate`,
       );
     }
   });

@@ -133,6 +133,34 @@ describe('text PostgreSQL cannot store', () => {
     expect(response.json().error).toBe('VALIDATION_FAILED');
   });
 
+  it.each([
+    ['a lone high surrogate', 'Bolo\\ud800gna'],
+    ['a lone low surrogate', '\\udc00Bologna'],
+    ['two high surrogates', '\\ud83d\\ud83dBologna'],
+  ])('a body string with %s is 400 (PostgreSQL json refuses it), not 500', async (_, escaped) => {
+    // Written as JSON escapes: a JavaScript string with a lone surrogate cannot be encoded as UTF-8 on the way.
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/universities',
+      headers: { ...t.as('admin'), 'content-type': 'application/json' },
+      payload: `{"name":"Università ${randomUUID()}","city":"${escaped}","country":"IT","location":{"lat":44,"lng":11}}`,
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'VALIDATION_FAILED' });
+    expect(response.json().message).toContain('surrogate');
+  });
+
+  it('a well-formed pair of surrogates (an emoji) is kept', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/universities',
+      headers: { ...t.as('admin'), 'content-type': 'application/json' },
+      payload: `{"name":"Università ${randomUUID()} \\ud83c\\udf93","city":"Bologna","country":"IT","location":{"lat":44,"lng":11}}`,
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json().name).toContain('🎓');
+  });
+
   it('a query string with a NUL character is 400, not 500', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/rooms/search?lat=44&lng=11&q=a%00b' });
     expect(response.statusCode, response.body).toBe(400);
