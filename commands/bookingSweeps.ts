@@ -1,26 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimer } from './bookingProcess.js';
 import { changeBookingStatus, releaseExpiredCalendarHolds } from './bookings.js';
-import type { CommandEnvelope } from './handleCommand.js';
+import { systemEnvelope } from './handleCommand.js';
 import { handlePaymentCommand } from './payments.js';
 import { publishClosedReviewWindows } from './reviews.js';
 
 const BATCH = 500;
-
-function systemEnvelope(now: string): CommandEnvelope {
-  return {
-    now,
-    newId: randomUUID,
-    metadata: {
-      correlationId: randomUUID(),
-      causationId: null,
-      actorId: 'system',
-      actorRole: 'system',
-      requestId: null,
-    },
-  };
-}
 
 type TimerDeps = { store: EventStore };
 

@@ -92,6 +92,21 @@ export function envelopeCausedBy(cause: RecordedEvent, idSeed: string, now: Date
   };
 }
 
+/** The envelope of a command the system runs on its own schedule (a sweep): no request, no cause, a new correlation. */
+export function systemEnvelope(now: string): CommandEnvelope {
+  return {
+    now,
+    newId: randomUUID,
+    metadata: {
+      correlationId: randomUUID(),
+      causationId: null,
+      actorId: 'system',
+      actorRole: 'system',
+      requestId: null,
+    },
+  };
+}
+
 const EVENT_ID_NAMESPACE = '6f1c1a53-4d5e-4c0e-9a57-3f1d1b9a2f10';
 
 /**

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { uuidV5 } from '../domain/messaging/conversationId.js';
 import type { ReviewCommand, ReviewedBookingFacts } from '../domain/reviews/commands.js';
 import { type ReviewState, reviewDecider } from '../domain/reviews/decider.js';
@@ -6,7 +5,7 @@ import { REVIEW_NAMESPACE, type ReviewEvent, type ReviewSide, reviewStreamId } f
 import type { CommandContext } from '../domain/shared/decider.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { loadBooking } from './bookings.js';
-import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
+import { type CommandEnvelope, type CommandResult, handleCommand, systemEnvelope } from './handleCommand.js';
 import { loadState } from './loadState.js';
 
 export interface ReviewDeps {
@@ -89,20 +88,6 @@ export function hideReview(
   envelope: CommandEnvelope,
 ): Promise<ReviewResult> {
   return run(deps, { type: 'HideReview', data: input, context }, envelope);
-}
-
-function systemEnvelope(now: string): CommandEnvelope {
-  return {
-    now,
-    newId: randomUUID,
-    metadata: {
-      correlationId: randomUUID(),
-      causationId: null,
-      actorId: 'system',
-      actorRole: 'system',
-      requestId: null,
-    },
-  };
 }
 
 /** Publishes what is in of a booking whose window has closed at `now`; whether it changed anything. */
