@@ -597,6 +597,7 @@ export class PostgresEventStore implements EventStore {
       if (cut !== undefined) {
         reader.resolve({ events, checkpoint: cut, full: true, pendingAbove: true });
       } else {
+        // biome-ignore lint/complexity/useMathMinMax: positions are bigints, which Math.max does not take
         const checkpoint = pageEnd > reader.after ? pageEnd : reader.after;
         reader.resolve({ events, checkpoint, full: page.full, pendingAbove: page.pendingAbove });
       }
