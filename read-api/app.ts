@@ -93,6 +93,16 @@ function containsUnstorable(value: unknown, depth: number): boolean {
   return Object.entries(value).some(([key, item]) => unstorable(key) || containsUnstorable(item, depth + 1));
 }
 
+/** The names of a querystring schema's number and integer parameters. */
+function numericQueryNames(schema: unknown): Set<string> {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {};
+  return new Set(
+    Object.entries(properties)
+      .filter(([, property]) => property.type === 'integer' || property.type === 'number')
+      .map(([name]) => name),
+  );
+}
+
 /** The HTTP app: plugins, then routes. Listening is the caller's business (infra/main.ts, tests). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -128,6 +138,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // column keeps the escape as written), then fails every projection that writes it to a text column. Refused at
   // the door, for every route.
   app.addHook('preValidation', async (request) => {
+    // Ajv coerces "Infinity" and "1e400" to a number that passes `integer` and `maximum` checks (Infinity % 1 is
+    // NaN, which it does not catch) and reached SQL as 'Infinity': a numeric query parameter must be finite.
+    const numeric = numericQueryNames(request.routeOptions.schema?.querystring);
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      if (!numeric.has(name)) continue;
+      for (const text of [value].flat()) {
+        if (typeof text === 'string' && !Number.isFinite(Number(text))) {
+          throw new ApiError(400, 'VALIDATION_FAILED', `querystring: ${name} must be a finite number`);
+        }
+      }
+    }
     const where = [request.params, request.query, request.body].findIndex((part) => containsUnstorable(part, 0));
     if (where >= 0) {
       throw new ApiError(

@@ -112,6 +112,36 @@ describe('X-Min-Position', () => {
   });
 });
 
+describe('numbers that are not finite', () => {
+  // Ajv coerced these to ±Infinity, which passed `integer` and `maximum` and reached SQL (found by the fuzz test).
+  const routes: Array<[string, () => Record<string, string>]> = [
+    ['/api/notifications', () => t.as('tenant')],
+    ['/api/conversations', () => t.as('tenant')],
+    ['/api/universities', () => ({})],
+    ['/api/user/bookings', () => t.as('tenant')],
+  ];
+  for (const [url, headers] of routes) {
+    it.each(['Infinity', '-Infinity', '1e400', '+Infinity'])(`${url}?limit=%s is 400`, async (value) => {
+      const response = await t.app.inject({
+        method: 'GET',
+        url: `${url}?limit=${encodeURIComponent(value)}`,
+        headers: headers(),
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json()).toMatchObject({
+        error: 'VALIDATION_FAILED',
+        message: 'querystring: limit must be a finite number',
+      });
+    });
+  }
+
+  it('a finite limit still works, and text parameters may say Infinity', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/api/universities?limit=5' })).statusCode).toBe(200);
+    const search = await t.app.inject({ method: 'GET', url: '/api/rooms/search?lat=44.49&lng=11.34&q=Infinity' });
+    expect(search.statusCode, search.body).toBe(200);
+  });
+});
+
 describe('text PostgreSQL cannot store', () => {
   // The event store's json column takes "\u0000"; each projection writing it to a text column then fails on it.
   it.each([
