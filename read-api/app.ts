@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { hasLoneSurrogate } from '../domain/shared/values.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, frameworkErrors, registerErrorHandler } from './errors.js';
 import { feedRoutes } from './feed/feedRoutes.js';
@@ -78,11 +79,9 @@ function documentTruthfully<T>(openapiObject: T): T {
   return openapiObject;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Text PostgreSQL cannot hold: U+0000, or a UTF-16 surrogate without its pair (no character at all). */
 function unstorable(text: string): boolean {
-  return text.includes('\u0000') || LONE_SURROGATE.test(text);
+  return text.includes('\u0000') || hasLoneSurrogate(text);
 }
 
 /** Whether a parsed request part holds a string (or key) PostgreSQL cannot store, however deep (bounded). */

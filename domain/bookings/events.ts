@@ -62,6 +62,18 @@ export type BookingEvent =
   | BookingNoShow
   | BookingCompleted;
 
+/** The status a booking has after each event that changes it (BookingRequested opens it pending). */
+export const BookingStatusAfter = {
+  BookingRequested: 'pending',
+  BookingConfirmed: 'confirmed',
+  BookingRejected: 'rejected',
+  BookingCancelled: 'cancelled',
+  BookingExpired: 'expired',
+  GuestCheckedIn: 'checked_in',
+  BookingNoShow: 'no_show',
+  BookingCompleted: 'completed',
+} as const satisfies Record<BookingEvent['type'], string>;
+
 export const BookingEventTypes = [
   'BookingRequested',
   'BookingConfirmed',

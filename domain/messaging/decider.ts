@@ -1,5 +1,6 @@
 import type { Decider } from '../shared/decider.js';
 import { DomainError } from '../shared/errors.js';
+import { hasLoneSurrogate } from '../shared/values.js';
 import type { ConversationCommand, MarkRead, RecordDelivery, SendMessage, StartConversation } from './commands.js';
 import { type ConversationEvent, conversationSchemaVersions, MESSAGE_LIMITS } from './events.js';
 
@@ -38,14 +39,13 @@ export const initialConversationState: ConversationState = Object.freeze({
 
 const notFound = () => new DomainError('CONVERSATION_NOT_FOUND', 'not_found', 'conversation not found');
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // Controls other than tab, line feed and carriage return: nothing a person types.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /** The body as stored: NFC, trimmed, 1..4,000 characters (code points), no NUL or other controls. */
 export function messageBody(raw: string): string {
-  if (LONE_SURROGATE.test(raw)) {
+  if (hasLoneSurrogate(raw)) {
     throw new DomainError('INVALID_BODY', 'validation', 'the body is not well-formed Unicode (a lone surrogate)');
   }
   if (CONTROL.test(raw)) {

@@ -1,6 +1,6 @@
 import type { Decider } from '../shared/decider.js';
 import { DomainError } from '../shared/errors.js';
-import { dayNumber } from '../shared/values.js';
+import { dayNumber, hasLoneSurrogate } from '../shared/values.js';
 import type { CloseReviewWindow, HideReview, RespondToReview, ReviewCommand, SubmitReview } from './commands.js';
 import {
   REVIEW_LIMITS,
@@ -34,13 +34,12 @@ export interface ReviewState {
 
 export const initialReviewState: ReviewState = Object.freeze({ status: 'none', reviews: {} }) as ReviewState;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /** Free text as stored: NFC, trimmed, 1..`max` code points, well-formed, no controls but tab and line breaks. */
 export function reviewText(raw: string, field: string, max: number): string {
-  if (LONE_SURROGATE.test(raw) || CONTROL.test(raw)) {
+  if (hasLoneSurrogate(raw) || CONTROL.test(raw)) {
     throw new DomainError('INVALID_TEXT', 'validation', `the ${field} holds characters no one types`, { field });
   }
   const text = raw.normalize('NFC').trim();

@@ -1,5 +1,12 @@
 import { DomainError } from './errors.js';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether text holds a UTF-16 surrogate without its pair: no character at all, and no UTF-8 for it. */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 export interface GeoPoint {
   lat: number;
   lng: number;

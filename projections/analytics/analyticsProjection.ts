@@ -1,4 +1,4 @@
-import type { BookingRequested } from '../../domain/bookings/events.js';
+import { type BookingRequested, BookingStatusAfter } from '../../domain/bookings/events.js';
 import type { PersonalDataErased } from '../../domain/identity/events.js';
 import type { MessageSent } from '../../domain/messaging/events.js';
 import type { CashPaymentReceived } from '../../domain/payments/events.js';
@@ -38,17 +38,6 @@ export interface AnalyticsProjectionDeps {
   /** Read for what an event does not carry: a tenant's exam assignments, a university's sessions and city. */
   eventStore: EventStore;
 }
-
-const BOOKING_STATUS: Record<string, string> = {
-  BookingRequested: 'pending',
-  BookingConfirmed: 'confirmed',
-  BookingRejected: 'rejected',
-  BookingCancelled: 'cancelled',
-  BookingExpired: 'expired',
-  GuestCheckedIn: 'checked_in',
-  BookingNoShow: 'no_show',
-  BookingCompleted: 'completed',
-};
 
 const DAY_MS = 86_400_000;
 const dayOf = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS);
@@ -253,7 +242,7 @@ class Batch {
   }
 
   private booking(event: RecordedEvent, row: EventRow): void {
-    const status = BOOKING_STATUS[event.type];
+    const status = (BookingStatusAfter as Record<string, string | undefined>)[event.type];
     if (event.type === 'BookingRequested') {
       const data = event.data as BookingRequested['data'];
       const booking: BookingRow = {

@@ -1,17 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type BookingEvent, BookingEventTypes } from '../../domain/bookings/events.js';
+import { type BookingEvent, BookingEventTypes, BookingStatusAfter } from '../../domain/bookings/events.js';
 import { singleStreamRows } from '../singleStreamRows.js';
 import { BookingView, type StatusChange } from './bookingView.js';
-
-const STATUS_OF: Record<Exclude<BookingEvent['type'], 'BookingRequested'>, string> = {
-  BookingConfirmed: 'confirmed',
-  BookingRejected: 'rejected',
-  BookingCancelled: 'cancelled',
-  BookingExpired: 'expired',
-  GuestCheckedIn: 'checked_in',
-  BookingNoShow: 'no_show',
-  BookingCompleted: 'completed',
-};
 
 /**
  * Builds `bookings` (with each booking's status history) from the Booking streams. A reason is its
@@ -43,7 +33,7 @@ export const bookingsProjection = singleStreamRows<BookingEvent, BookingView>({
     }
     if (!booking) return null;
     const data = event.data as { by?: string; reason?: string | null };
-    const change: StatusChange = { status: STATUS_OF[event.type], at: occurredAt, by: data.by ?? 'system' };
+    const change: StatusChange = { status: BookingStatusAfter[event.type], at: occurredAt, by: data.by ?? 'system' };
     if (data.reason !== undefined) change.reason = data.reason;
     return {
       ...booking,

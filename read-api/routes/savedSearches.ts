@@ -4,7 +4,7 @@ import { createSavedSearch, deleteSavedSearch } from '../../commands/savedSearch
 import { Amenities, isAmenity } from '../../domain/rooms/amenities.js';
 import { MAX_NAME_LENGTH, MAX_RADIUS_KM, MAX_STAY_NIGHTS } from '../../domain/savedSearches/decider.js';
 import type { SavedSearchCriteria } from '../../domain/savedSearches/events.js';
-import { dayNumber, type GeoPoint as Point } from '../../domain/shared/values.js';
+import { dayNumber, hasLoneSurrogate, type GeoPoint as Point } from '../../domain/shared/values.js';
 import { savedSearchesProjectionName } from '../../projections/savedSearches/savedSearchesProjection.js';
 import { createSavedSearchQueries } from '../../projections/savedSearches/savedSearchQueries.js';
 import { ExamVenueView } from '../../projections/universities/universityViews.js';
@@ -77,7 +77,6 @@ const SavedSearch = Type.Object({
   createdAt: IsoInstant,
 });
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -149,7 +148,7 @@ export const savedSearchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app,
         });
       }
       const name = body.name ?? null;
-      if (name !== null && (CONTROL.test(name) || LONE_SURROGATE.test(name))) {
+      if (name !== null && (CONTROL.test(name) || hasLoneSurrogate(name))) {
         throw new ApiError(400, 'INVALID_NAME', 'the name may not hold control characters or lone surrogates');
       }
       const stay = checkedStay(body.checkIn, body.checkOut);
