@@ -18,6 +18,7 @@ import { identityRoutes } from './routes/identity.js';
 import { messagingRoutes } from './routes/messaging.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { operationRoutes } from './routes/operations.js';
+import { pageRoutes } from './routes/pages.js';
 import { photoRoutes } from './routes/photos.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { roomCalendarRoutes } from './routes/roomCalendar.js';
@@ -263,5 +264,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(savedSearchRoutes, deps);
   await app.register(reviewRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(pageRoutes);
   return app;
 }

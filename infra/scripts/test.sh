@@ -38,6 +38,17 @@ if [ -n "${TEST_FAKETIME:-}" ]; then
   exit 0
 fi
 
+# test/pages drives Debian's Chromium headless (puppeteer-core, which downloads no browser of its own).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM_PATH:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing chromium (apt-get) for test/pages"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "test/pages needs Chromium: sudo apt-get install -y chromium (or set CHROMIUM_PATH)" >&2
+  fi
+fi
+
 step "type check: tsc --noEmit -p tsconfig.json"
 npx tsc --noEmit -p tsconfig.json
 
