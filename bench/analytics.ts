@@ -3,8 +3,9 @@
  * synthetic event rows into `events` (default 10,000,000, spread over a year) with ROWS/10 bookings, ROWS/10
  * searches and ROWS/100 room reviews, generated inside the engine (`INSERT … SELECT … FROM numbers()`), then
  * times each dashboard query (the platform's and one landlord's, over 30 and 366 days) and a CSV export, and
- * the analytics projection's ingest rate: INGEST_EVENTS domain events (rooms, bookings requested and confirmed,
- * cash payments, messages) applied in batches of 500, as the runner delivers them, from an in-memory event store.
+ * each of a dashboard's statements (which one is slow), and the analytics projection's ingest rate: INGEST_EVENTS
+ * domain events (rooms, bookings requested and confirmed, cash payments, messages) applied in batches of the
+ * projection's `batchSize` (500 without one), as the runner delivers them, from an in-memory event store.
  *
  *   ROWS=10000000        event rows loaded
  *   INGEST_EVENTS=20000  events the projection applies
@@ -15,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AnalyticsStore } from '../infra/analytics/analyticsStore.js';
 import { createChdbAnalyticsStore } from '../infra/analytics/chdb/chdbAnalyticsStore.js';
 import { type NewEvent, toArray } from '../infra/eventStore/eventStore.js';
 import { MemoryEventStore } from '../infra/eventStore/memory/memoryEventStore.js';
@@ -111,7 +113,24 @@ async function main(): Promise<void> {
       loadRows.push([what, formatNumber(ms / 1000, 1)]);
     }
 
-    const queries = analyticsQueries(store);
+    // Each statement's time, by its place in the dashboard and the table it reads (the figures come out the same).
+    const statements = new Map<string, number[]>();
+    let recording: string | undefined;
+    let statementNo = 0;
+    const timedStore: AnalyticsStore = {
+      ...store,
+      async query(sql, params) {
+        const started = nowMs();
+        const rows = await store.query(sql, params);
+        if (recording) {
+          const table = /\bFROM\s+([a-z_]+)/i.exec(sql)?.[1] ?? '?';
+          const label = `${recording}: ${++statementNo}. ${table}`;
+          statements.set(label, [...(statements.get(label) ?? []), nowMs() - started]);
+        }
+        return rows as never;
+      },
+    };
+    const queries = analyticsQueries(timedStore);
     const cases: Array<[string, () => Promise<unknown>]> = [
       ['dashboard, 30 days', () => queries.figures({ from: day(-29), to: day(0) })],
       ['dashboard, 366 days', () => queries.figures({ from: day(-365), to: day(0) })],
@@ -131,7 +150,12 @@ async function main(): Promise<void> {
     for (const [name, run] of cases) {
       log(`timing ${name}`);
       const samples: number[] = [];
-      for (let i = 0; i < REPEAT; i++) samples.push(await timed(run));
+      for (let i = 0; i < REPEAT; i++) {
+        recording = name.startsWith('dashboard') || name.startsWith('one landlord') ? name : undefined;
+        statementNo = 0;
+        samples.push(await timed(run));
+      }
+      recording = undefined;
       queryRows.push([name, formatNumber(median(samples)), formatNumber(Math.max(...samples))]);
     }
 
@@ -217,9 +241,10 @@ async function main(): Promise<void> {
     }
     const all = await toArray(events.readAll());
     const projection = analyticsProjection({ store, eventStore: events });
+    const batchSize = projection.batchSize ?? 500;
     const em = undefined as unknown as EntityManager;
     const ingestMs = await timed(async () => {
-      for (let i = 0; i < all.length; i += 500) await projection.apply(em, all.slice(i, i + 500));
+      for (let i = 0; i < all.length; i += batchSize) await projection.apply(em, all.slice(i, i + batchSize));
     });
 
     const report = [
@@ -237,6 +262,13 @@ async function main(): Promise<void> {
       '',
       markdownTable(['query', 'median ms', 'slowest ms'], queryRows),
       '',
+      '### Each dashboard statement',
+      '',
+      markdownTable(
+        ['dashboard: statement. table', 'median ms', 'slowest ms'],
+        [...statements].map(([label, times]) => [label, formatNumber(median(times)), formatNumber(Math.max(...times))]),
+      ),
+      '',
       '## Projection ingest',
       '',
       markdownTable(
@@ -244,7 +276,7 @@ async function main(): Promise<void> {
         [
           [
             formatNumber(all.length),
-            '500',
+            formatNumber(batchSize),
             formatNumber(ingestMs / 1000, 2),
             formatNumber(all.length / (ingestMs / 1000)),
           ],

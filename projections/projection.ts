@@ -18,6 +18,12 @@ export interface PgProjection {
    * so its effects must be idempotent (sockets drop positions they have passed; job ids derive from event ids).
    */
   sideEffectsOnly?: boolean;
+  /**
+   * The most events in one batch (the subscription's `maxBatchSize`; default 500). A projection whose writes cost
+   * per call rather than per row (the warehouse, where every insert makes a part) asks for more while it catches up;
+   * a live batch is as small as what was appended.
+   */
+  batchSize?: number;
   /** Applies events in position order; the runner flushes and commits. */
   apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
   /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */

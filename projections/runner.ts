@@ -182,7 +182,11 @@ export class ProjectionRunner {
    */
   private async follow(projection: PgProjection): Promise<void> {
     const checkpoint = await this.loadCheckpoint(projection);
-    const subscription = this.options.store.subscribe({ fromPosition: checkpoint, filter: projection.filter });
+    const subscription = this.options.store.subscribe({
+      fromPosition: checkpoint,
+      filter: projection.filter,
+      ...(projection.batchSize ? { maxBatchSize: projection.batchSize } : {}),
+    });
     const state: Following = {
       projection,
       subscription,

@@ -220,6 +220,69 @@ export const ANALYTICS_DDL: readonly string[] = [
   ${SETTINGS}`,
 ];
 
+/** Every table's columns, in DDL order: the column list of a `JSONCompactEachRow` insert. */
+export const ANALYTICS_COLUMNS: { readonly [T in AnalyticsTable]: readonly (keyof AnalyticsRows[T] & string)[] } = {
+  events: [
+    'event_id',
+    'type',
+    'stream_id',
+    'position',
+    'recorded_at',
+    'actor_role',
+    'room_id',
+    'landlord_id',
+    'tenant_id',
+    'booking_id',
+    'venue_id',
+    'city',
+  ],
+  bookings: [
+    'booking_id',
+    'room_id',
+    'landlord_id',
+    'tenant_id',
+    'venue_id',
+    'city',
+    'check_in',
+    'check_out',
+    'nights',
+    'amount',
+    'currency',
+    'lead_time_days',
+    'status',
+    'status_at',
+    'version',
+  ],
+  payments: [
+    'payment_id',
+    'booking_id',
+    'room_id',
+    'landlord_id',
+    'tenant_id',
+    'amount',
+    'currency',
+    'status',
+    'created_at',
+    'status_at',
+    'version',
+  ],
+  searches: [
+    'search_id',
+    'searched_at',
+    'venue_id',
+    'city',
+    'radius_m',
+    'guests',
+    'check_in',
+    'check_out',
+    'parameters',
+    'result_count',
+    'latency_ms',
+  ],
+  messages: ['message_id', 'conversation_id', 'sent_at', 'sender_role', 'room_id', 'landlord_id', 'tenant_id'],
+  reviews: ['review_id', 'room_id', 'landlord_id', 'tenant_id', 'rating', 'has_response', 'created_at', 'version'],
+};
+
 /** The columns that hold a person's id, per table: what erasure blanks. */
 export const PERSON_COLUMNS: Readonly<Record<AnalyticsTable, readonly string[]>> = {
   events: ['landlord_id', 'tenant_id'],
@@ -234,6 +297,41 @@ export function assertAnalyticsTable(table: string): asserts table is AnalyticsT
   if (!(ANALYTICS_TABLES as readonly string[]).includes(table)) {
     throw new AnalyticsStoreError('invalid', `unknown analytics table ${JSON.stringify(table)}`);
   }
+}
+
+/**
+ * Rows as `JSONCompactEachRow` text, one array a line in `ANALYTICS_COLUMNS[table]` order: a third fewer bytes than
+ * `JSONEachRow` and no names for the engine to match. A missing value goes as `null`, which the engine stores as
+ * the column's default (as it does a missing key). Undefined when a row has a key the table has no column for: a
+ * bug in the writer, which the caller sends as `JSONEachRow` for the engine to refuse (never dropped silently).
+ */
+export function jsonCompactEachRow<T extends AnalyticsTable>(
+  table: T,
+  rows: readonly AnalyticsRows[T][],
+): string | undefined {
+  const columns = ANALYTICS_COLUMNS[table] as readonly string[];
+  const known = new Set(columns);
+  const values: unknown[] = new Array(columns.length);
+  const lines: string[] = new Array(rows.length + 1);
+  let line = 0;
+  for (const row of rows) {
+    const record = row as unknown as Record<string, unknown>;
+    for (const key in record) if (!known.has(key)) return undefined;
+    for (let i = 0; i < columns.length; i++) {
+      const value = record[columns[i]!];
+      values[i] =
+        value === undefined
+          ? null
+          : value instanceof Date
+            ? dateTimeText(value)
+            : typeof value === 'bigint'
+              ? value.toString()
+              : value;
+    }
+    lines[line++] = JSON.stringify(values);
+  }
+  lines[line] = '';
+  return lines.join('\n');
 }
 
 /** Rows as `JSONEachRow` text: Dates as UTC `YYYY-MM-DD hh:mm:ss.sss`, bigints as digits. */

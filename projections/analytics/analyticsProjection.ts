@@ -8,7 +8,7 @@ import type {
   ExamSessionScheduled,
   UniversityRegistered,
 } from '../../domain/universities/events.js';
-import type { AnalyticsStore } from '../../infra/analytics/analyticsStore.js';
+import { type AnalyticsStore, dateTimeText } from '../../infra/analytics/analyticsStore.js';
 import { erasePerson } from '../../infra/analytics/erasure.js';
 import type {
   AnalyticsRows,
@@ -23,6 +23,12 @@ import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStor
 import type { PgProjection } from '../projection.js';
 
 export const analyticsProjectionName = 'analytics';
+
+/**
+ * Events per batch while catching up. Every insert makes a part and costs the engine a fixed share whatever its
+ * size, so the ingest rate grows with the batch (bench:analytics); 5,000 keeps a batch's memory and a retry small.
+ */
+export const ANALYTICS_BATCH_SIZE = 5000;
 
 /** The tables this projection writes; `searches` is written by the search log and survives a rebuild. */
 export const PROJECTED_TABLES = [
@@ -45,6 +51,17 @@ const dateDays = (date: string) => Math.floor(Date.parse(`${date}T00:00:00Z`) / 
 
 type Data = Record<string, unknown>;
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/**
+ * An ISO time as the warehouse's UTC text (`YYYY-MM-DD hh:mm:ss.sss`): the app writes `toISOString()`, which only
+ * needs its `T` and `Z` cut; anything else goes through a Date. Text rather than a Date, so the insert writes the
+ * row as it is instead of copying it to convert its times.
+ */
+const timeText = (iso: string): string =>
+  ISO_UTC.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : dateTimeText(new Date(iso));
+/** A position as a plain number while it is one exactly (every position for a long while). */
+const positionValue = (position: bigint): number | bigint =>
+  position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(position) : position;
 
 interface Venue {
   venueId: string;
@@ -87,6 +104,7 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
     name: analyticsProjectionName,
     version,
     sideEffectsOnly: true,
+    batchSize: ANALYTICS_BATCH_SIZE,
     filter: {},
 
     async apply(_em, events) {
@@ -101,16 +119,27 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
           known.add(userId);
           newlyErased.push(userId);
         }
-        await batch.add(event);
+        // Only a booking request waits (for its exam venue): every other event is added without a turn of the loop.
+        const pending = batch.add(event);
+        if (pending) await pending;
       }
       const first = events[0]!.position;
       const last = events.at(-1)!.position;
       const token = (table: AnalyticsTable) => `analytics:v${version}:${table}:${first}-${last}`;
       const rows = batch.rows();
-      for (const table of PROJECTED_TABLES) {
-        const tableRows = rows[table] as AnalyticsRows[typeof table][];
-        if (tableRows.length > 0) await deps.store.insert(table, tableRows, { dedupToken: token(table) });
-      }
+      // All sent at once: the engine takes them one after another while this process encodes the next. Every one
+      // has settled before apply returns, so the checkpoint moves only once all are in, and a batch that failed
+      // half way is applied again after its inserts are over: the tokens drop what went in the first time.
+      const inserts = await Promise.allSettled(
+        PROJECTED_TABLES.map((table) => {
+          const tableRows = rows[table] as AnalyticsRows[typeof table][];
+          return tableRows.length > 0
+            ? deps.store.insert(table, tableRows, { dedupToken: token(table) })
+            : Promise.resolve();
+        }),
+      );
+      const failed = inserts.find((insert) => insert.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const userId of newlyErased) await erasePerson(deps.store, userId);
     },
 
@@ -202,15 +231,15 @@ class Batch {
     return this.out;
   }
 
-  async add(event: RecordedEvent): Promise<void> {
+  add(event: RecordedEvent): Promise<void> | undefined {
     const data = dataOf(event);
     const occurredAt = event.metadata.occurredAt || event.recordedAt;
     const row: EventRow = {
       event_id: event.eventId,
       type: event.type,
       stream_id: this.streamOf(event.streamId),
-      position: event.position,
-      recorded_at: new Date(occurredAt),
+      position: positionValue(event.position),
+      recorded_at: timeText(occurredAt),
       actor_role: event.metadata.actorRole ?? '',
       room_id: text(data.roomId) ?? '',
       landlord_id: this.person(text(data.landlordId)),
@@ -233,7 +262,7 @@ class Batch {
       this.review(event, row);
     }
     this.out.events.push(row);
-    if (event.type === 'BookingRequested') await this.venueOf(event, row);
+    return event.type === 'BookingRequested' ? this.venueOf(event, row) : undefined;
   }
 
   private streamOf(streamId: string): string {
@@ -259,7 +288,7 @@ class Batch {
         currency: data.currency,
         lead_time_days: dateDays(data.checkIn) - dayOf(data.requestedAt),
         status: 'pending',
-        status_at: new Date(data.requestedAt),
+        status_at: timeText(data.requestedAt),
         version: Number(event.revision),
       };
       this.bookings.set(booking.booking_id, booking);
@@ -275,7 +304,7 @@ class Batch {
       landlord_id: this.person(previous.landlord_id),
       tenant_id: this.person(previous.tenant_id),
       status,
-      status_at: new Date(event.metadata.occurredAt || event.recordedAt),
+      status_at: timeText(event.metadata.occurredAt || event.recordedAt),
       version: Number(event.revision),
     };
     this.bookings.set(next.booking_id, next);
@@ -296,8 +325,8 @@ class Batch {
       amount: data.amount,
       currency: booking?.currency ?? '',
       status: 'received',
-      created_at: new Date(data.paidAt),
-      status_at: new Date(data.paidAt),
+      created_at: timeText(data.paidAt),
+      status_at: timeText(data.paidAt),
       version: Number(event.revision),
     });
   }
@@ -321,7 +350,7 @@ class Batch {
     this.out.messages.push({
       message_id: sent.messageId,
       conversation_id: conversationId,
-      sent_at: new Date(sent.sentAt),
+      sent_at: timeText(sent.sentAt),
       sender_role: role,
       room_id: row.room_id,
       landlord_id: row.landlord_id,
@@ -346,7 +375,7 @@ class Batch {
         tenant_id: row.tenant_id,
         rating: data.hidden ? 0 : data.rating,
         has_response: false,
-        created_at: new Date(data.publishedAt),
+        created_at: timeText(data.publishedAt),
         version: Number(event.revision),
       };
       this.reviews.set(review.review_id, review);

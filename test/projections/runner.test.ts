@@ -95,6 +95,34 @@ describe('projection runner', () => {
     }
   });
 
+  it('delivers batches of the projection’s batchSize while it catches up (500 without one)', async () => {
+    const prefix = `Batch${randomUUID().slice(0, 6)}-`;
+    const events = Array.from({ length: 1200 }, (_, n) => newEvent('Recorded', { n }));
+    const { position: last } = await runtime.eventStore.append(`${prefix}1`, events, { expectedRevision: 'no_stream' });
+    const sizes = { batch_size_test: [] as number[], batch_default_test: [] as number[] };
+    const counting = (name: keyof typeof sizes, batchSize?: number): PgProjection => ({
+      name,
+      version: 1,
+      filter: { streamPrefixes: [prefix] },
+      sideEffectsOnly: true,
+      ...(batchSize ? { batchSize } : {}),
+      async apply(_em, batch) {
+        sizes[name].push(batch.length);
+      },
+      async reset() {},
+    });
+    const runner = runnerFor([counting('batch_size_test', 1000), counting('batch_default_test')]);
+    await runner.start();
+    try {
+      await waitForCheckpoint(runtime.pool, { name: 'batch_size_test', version: 1 }, last, 10_000);
+      await waitForCheckpoint(runtime.pool, { name: 'batch_default_test', version: 1 }, last, 10_000);
+      expect(sizes.batch_size_test).toEqual([1000, 200]);
+      expect(sizes.batch_default_test).toEqual([500, 500, 200]);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('rebuilds from the first event when the projection version changes', async () => {
     const prefix = `Rebuild${randomUUID().slice(0, 6)}-`;
     let last = 0n;

@@ -13,10 +13,12 @@ import {
   normalizeParams,
 } from '../analyticsStore.js';
 import {
+  ANALYTICS_COLUMNS,
   ANALYTICS_DDL,
   type AnalyticsRows,
   type AnalyticsTable,
   assertAnalyticsTable,
+  jsonCompactEachRow,
   jsonEachRow,
 } from '../schema.js';
 
@@ -68,8 +70,8 @@ function engineEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * The chDB adapter. chDB runs in a child process this store forks and owns (`chdbProcess.mjs`), never on the
  * event loop: each call is a message, the child runs one statement at a time, and at most `maxQueued` calls wait.
  * Values travel as chDB's server-side query parameters (`queryBindAsync`, `queryStreamBind`), rows as
- * `JSONEachRow` bytes the engine parses. If the child dies, the calls in flight fail with `engine` and the next
- * call starts a new one on the same data directory.
+ * `JSONCompactEachRow` bytes with the table's column list, which the engine parses. If the child dies, the calls in
+ * flight fail with `engine` and the next call starts a new one on the same data directory.
  */
 export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): AnalyticsStore {
   const path = resolve(options.path);
@@ -190,7 +192,11 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
       assertAnalyticsTable(table);
       checkDedupToken(opts?.dedupToken);
       if (rows.length === 0) return;
-      await call({ op: 'insert', table, payload: jsonEachRow(rows), dedupToken: opts?.dedupToken });
+      // Bytes, not a string: the IPC channel copies a buffer as it is, and the engine reads UTF-8 anyway.
+      const compact = jsonCompactEachRow(table, rows);
+      const payload = Buffer.from(compact ?? jsonEachRow(rows), 'utf8');
+      const columns = compact === undefined ? undefined : ANALYTICS_COLUMNS[table];
+      await call({ op: 'insert', table, columns, payload, dedupToken: opts?.dedupToken });
     },
 
     async query<T extends object>(sql: string, params?: AnalyticsParams): Promise<T[]> {
