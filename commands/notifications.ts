@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
 import { checkInInstant } from '../domain/bookings/decider.js';
-import type { MessagesRead } from '../domain/messaging/events.js';
+import { conversationStreamId, type MessageSent, type MessagesRead } from '../domain/messaging/events.js';
 import type { SetNotificationPreferences } from '../domain/notifications/commands.js';
 import {
-  type NotificationsState,
+  type NotificationState,
+  notificationDecider,
   notificationPreferencesStreamId,
-  notificationsDecider,
   type Preferences,
   type PreferencesState,
   preferencesDecider,
@@ -58,21 +58,24 @@ export interface NotificationDeps {
   store: EventStore;
 }
 
-/** Raises a notification once: a second raise with the same id decides nothing and appends nothing. */
+/**
+ * Raises a notification once, in its own stream: the first attempt appends without reading (the stream of a new
+ * notification is empty); a raise again (a replay) finds the stream there, reads its one event and decides nothing.
+ */
 export function raiseNotification(
   deps: NotificationDeps,
   intent: NotificationIntent & { sourceEventId: string; raisedAt: string },
   cause: { correlationId: string; causationId: string | null },
   now: string,
-): Promise<CommandResult<NotificationsState, unknown>> {
+): Promise<CommandResult<NotificationState, unknown>> {
   const notificationId = notificationIdFor(intent.sourceEventId, intent.kind);
   return handleCommand(
     deps.store,
-    notificationStreamId(intent.userId),
-    notificationsDecider,
+    notificationStreamId(notificationId),
+    notificationDecider,
     { type: 'RaiseNotification', data: { notificationId, ...intent }, context: systemContext(now) },
     systemEnvelope(`raise|${notificationId}`, now, cause),
-    { maxRetries: 10 },
+    { maxRetries: 10, assumeNew: true },
   );
 }
 
@@ -85,8 +88,8 @@ export function markNotificationRead(
 ) {
   return handleCommand(
     deps.store,
-    notificationStreamId(input.userId),
-    notificationsDecider,
+    notificationStreamId(input.notificationId),
+    notificationDecider,
     { type: 'MarkNotificationRead', data: input, context },
     envelope,
     { maxRetries: 10 },
@@ -175,26 +178,63 @@ export function notificationProcessManager(deps: NotificationProcessDeps): PgPro
   };
 }
 
+/** Events read at a time, backwards through a conversation, to find the messages a read receipt covers. */
+const RECEIPT_PAGE = 64;
+
+/**
+ * A read receipt marks read the reader's `message_received` notifications of the messages it covers: those to the
+ * reader from the one it names back to the one the reader's previous receipt named (receipts only move forward, so
+ * everything before that was covered then). The messages are found in the conversation's own stream, read backwards
+ * from the receipt; each notification's id derives from its message's event, so nothing else is read.
+ */
 async function markConversationRead(
   store: EventStore,
   recorded: RecordedEvent,
   cause: { correlationId: string; causationId: string | null },
   now: string,
 ): Promise<void> {
-  const { conversationId, readerId, readAt } = (recorded as unknown as { data: MessagesRead['data'] }).data;
-  const { state } = await loadState(store, notificationStreamId(readerId), notificationsDecider);
-  for (const [notificationId, notification] of state.notifications) {
-    if (notification.kind !== 'message_received' || notification.readAt !== null) continue;
-    if (notification.subject.conversationId !== conversationId) continue;
-    if (notification.raisedAt > readAt) continue;
-    await handleCommand(
-      store,
-      notificationStreamId(readerId),
-      notificationsDecider,
-      { type: 'MarkNotificationRead', data: { notificationId, userId: readerId }, context: systemContext(now) },
-      systemEnvelope(`read|${notificationId}|${recorded.eventId}`, now, cause),
-      { maxRetries: 10 },
-    );
+  const { conversationId, readerId, upToMessageId } = (recorded as unknown as { data: MessagesRead['data'] }).data;
+  const covered: string[] = [];
+  let reached = false;
+  let stopAt: string | null = null;
+  let from = recorded.revision - 1n;
+  scan: while (from >= 0n) {
+    let read = 0;
+    for await (const event of store.readStream(conversationStreamId(conversationId), {
+      direction: 'backwards',
+      from,
+      maxCount: RECEIPT_PAGE,
+    })) {
+      read++;
+      from = event.revision - 1n;
+      if (event.type === 'MessagesRead') {
+        const earlier = event.data as MessagesRead['data'];
+        if (earlier.readerId === readerId) stopAt ??= earlier.upToMessageId;
+        continue;
+      }
+      if (event.type !== 'MessageSent') continue;
+      const message = event.data as MessageSent['data'];
+      if (message.messageId === stopAt) break scan;
+      if (message.messageId === upToMessageId) reached = true;
+      if (reached && message.recipientId === readerId) covered.push(event.eventId);
+    }
+    if (read < RECEIPT_PAGE) break;
+  }
+  for (const sourceEventId of covered) {
+    const notificationId = notificationIdFor(sourceEventId, 'message_received');
+    try {
+      await handleCommand(
+        store,
+        notificationStreamId(notificationId),
+        notificationDecider,
+        { type: 'MarkNotificationRead', data: { notificationId, userId: readerId }, context: systemContext(now) },
+        systemEnvelope(`read|${notificationId}|${recorded.eventId}`, now, cause),
+        { maxRetries: 10 },
+      );
+    } catch (error) {
+      // A message to oneself raised no notification: there is nothing to mark.
+      if ((error as { code?: string }).code !== 'NOTIFICATION_NOT_FOUND') throw error;
+    }
   }
 }
 
@@ -241,7 +281,5 @@ export async function runBookingReminder(
     { correlationId: job.sourceEventId, causationId: job.sourceEventId },
     now.toISOString(),
   );
-  return (
-    result.events.length > 0 || result.state.notifications.has(notificationIdFor(job.sourceEventId, 'booking_reminder'))
-  );
+  return result.state.notification !== null;
 }

@@ -12,29 +12,33 @@ import {
   type NotificationRead,
 } from './events.js';
 
-/** A person's notifications, by id: whether each was read. */
-export interface NotificationsState {
+/** One notification (its stream is `Notification-<notificationId>`): whose it is, and whether it was read. */
+export interface NotificationState {
   userId: string | null;
-  notifications: ReadonlyMap<
-    string,
-    { kind: NotificationKind; subject: Record<string, string>; raisedAt: string; readAt: string | null }
-  >;
+  notification: {
+    notificationId: string;
+    kind: NotificationKind;
+    subject: Record<string, string>;
+    raisedAt: string;
+    readAt: string | null;
+  } | null;
 }
 
-export const initialNotificationsState: NotificationsState = { userId: null, notifications: new Map() };
+export const initialNotificationState: NotificationState = { userId: null, notification: null };
 
 const notFound = () => new DomainError('NOTIFICATION_NOT_FOUND', 'not_found', 'notification not found');
 
 /**
- * The decider of `Notifications-<userId>`: a notification is raised once per id (raising it again decides
- * nothing), read once, and only by its owner (anyone else is told it does not exist).
+ * The decider of `Notification-<notificationId>`: a notification is raised once (raising it again decides nothing),
+ * read once, and only by its owner (anyone else is told it does not exist). One stream per notification keeps
+ * every decision a read of one or two events, however many notifications a person has had.
  */
-export const notificationsDecider: Decider<
+export const notificationDecider: Decider<
   NotificationCommand,
   NotificationRaised | NotificationRead,
-  NotificationsState
+  NotificationState
 > = {
-  initialState: initialNotificationsState,
+  initialState: initialNotificationState,
   schemaVersions: { NotificationRaised: 1, NotificationRead: 1 },
 
   decide(command, state) {
@@ -43,14 +47,14 @@ export const notificationsDecider: Decider<
         if (command.context.actorRole !== 'system') {
           throw new DomainError('FORBIDDEN', 'forbidden', 'notifications are raised by the system');
         }
-        if (state.notifications.has(command.data.notificationId)) return [];
+        if (state.notification) return [];
         return [{ type: 'NotificationRaised', data: { ...command.data } }];
       }
       case 'MarkNotificationRead': {
         const { notificationId, userId } = command.data;
         const own = command.context.actorRole === 'system' || command.context.actorId === userId;
-        const notification = state.notifications.get(notificationId);
-        if (!own || !notification || state.userId !== userId) throw notFound();
+        const notification = state.notification;
+        if (!own || notification?.notificationId !== notificationId || state.userId !== userId) throw notFound();
         if (notification.readAt !== null) return [];
         return [{ type: 'NotificationRead', data: { notificationId, userId, readAt: command.context.now } }];
       }
@@ -62,21 +66,22 @@ export const notificationsDecider: Decider<
   },
 
   evolve(state, event) {
-    const notifications = new Map(state.notifications);
     switch (event.type) {
       case 'NotificationRaised':
-        notifications.set(event.data.notificationId, {
-          kind: event.data.kind,
-          subject: event.data.subject,
-          raisedAt: event.data.raisedAt,
-          readAt: null,
-        });
-        return { userId: event.data.userId, notifications };
-      case 'NotificationRead': {
-        const before = notifications.get(event.data.notificationId);
-        if (before) notifications.set(event.data.notificationId, { ...before, readAt: event.data.readAt });
-        return { ...state, notifications };
-      }
+        return {
+          userId: event.data.userId,
+          notification: {
+            notificationId: event.data.notificationId,
+            kind: event.data.kind,
+            subject: event.data.subject,
+            raisedAt: event.data.raisedAt,
+            readAt: null,
+          },
+        };
+      case 'NotificationRead':
+        return state.notification
+          ? { ...state, notification: { ...state.notification, readAt: event.data.readAt } }
+          : state;
       default:
         return state;
     }

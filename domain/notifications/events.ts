@@ -18,7 +18,7 @@ export const NotificationChannels = ['email', 'sms', 'push'] as const;
 export type NotificationChannel = (typeof NotificationChannels)[number];
 
 /**
- * A person's notifications (`Notifications-<userId>`). `notificationId` is derived from the event that caused
+ * A notification, in a stream of its own (`Notification-<notificationId>`). `notificationId` is derived from the event that caused
  * it and the kind (a UUID v5 of `<sourceEventId>:<kind>`), so the same cause raises it once however often it is
  * replayed. `subject` holds ids only (booking, room, conversation...), never personal data: texts are made from
  * the read models when shown or sent.
@@ -49,4 +49,4 @@ export type NotificationPreferencesSet = DomainEvent<
 
 export type NotificationEvent = NotificationRaised | NotificationRead | NotificationPreferencesSet;
 
-export const notificationStreamId = (userId: string) => `Notifications-${userId}`;
+export const notificationStreamId = (notificationId: string) => `Notification-${notificationId}`;

@@ -21,7 +21,7 @@ export function notificationDelivery(deps: { jobs: NotificationJobs; clock: Cloc
     name: notificationDeliveryName,
     version: 1,
     sideEffectsOnly: true,
-    filter: { eventTypes: ['NotificationRaised'], streamPrefixes: ['Notifications-'] },
+    filter: { eventTypes: ['NotificationRaised'], streamPrefixes: ['Notification-'] },
 
     async apply(_em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
       const now = deps.clock.now().getTime();

@@ -12,7 +12,7 @@ export const notificationsProjectionName = 'notifications';
 export const notificationsProjection: PgProjection = {
   name: notificationsProjectionName,
   version: 1,
-  filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notifications-'] },
+  filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notification-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
     for (const recorded of events) {

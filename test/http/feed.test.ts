@@ -216,7 +216,7 @@ describe('frames', () => {
         requestId: null,
       },
     }));
-    await t.runtime.eventStore.append(`Notifications-${userId}`, events, { expectedRevision: 'any' });
+    await t.runtime.eventStore.append(`Notification-${randomUUID()}`, events, { expectedRevision: 'any' });
     const client = await feed({ token: t.token('tenant', userId), since: '0' });
     await client.until((frames) => frames.some((f) => f.type === 'feed:resync'), 10_000, 'feed:resync');
     const resync = client.of('feed:resync')[0]!;

@@ -11,7 +11,6 @@ import {
   raiseNotification,
   runBookingReminder,
 } from '../../commands/notifications.js';
-import { notificationStreamId } from '../../domain/notifications/events.js';
 import { messageIdFor } from '../../infra/mail/mailer.js';
 import { digestJobId, reminderJobId } from '../../infra/notifications/bullNotificationJobs.js';
 import type { ReminderJob } from '../../infra/notifications/ports.js';
@@ -19,7 +18,13 @@ import { notificationDeliveryName } from '../../projections/notifications/notifi
 import { ProjectionRunner } from '../../projections/runner.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { confirmedBooking, dayFromNow, registered, startNotificationWorker } from '../support/notificationFlows.js';
+import {
+  confirmedBooking,
+  dayFromNow,
+  notificationEventsOf,
+  registered,
+  startNotificationWorker,
+} from '../support/notificationFlows.js';
 import { MAIL_FROM, parseMail, startSmtpServer, type TestSmtpServer, waitFor } from '../workers/support.js';
 
 const APP_URL = 'https://roomline.test';
@@ -122,7 +127,7 @@ describe('notifications over real SMTP', () => {
     // The timer firing again (Redis redelivering it) raises nothing more.
     expect(await runBookingReminder({ store: t.runtime.eventStore }, data, t.runtime.clock.now())).toBe(true);
     let reminders = 0;
-    for await (const event of t.runtime.eventStore.readStream(notificationStreamId(tenant.id))) {
+    for (const event of await notificationEventsOf(t.runtime.eventStore, tenant.id)) {
       if (event.type === 'NotificationRaised' && (event.data as { kind: string }).kind === 'booking_reminder')
         reminders++;
     }
@@ -168,7 +173,7 @@ describe('notifications over real SMTP', () => {
       (await list(tenant.headers)).items.find((i) => i.id === target.id && i.readAt !== null),
     );
     let events = 0;
-    for await (const event of t.runtime.eventStore.readStream(notificationStreamId(tenant.id))) {
+    for (const event of await notificationEventsOf(t.runtime.eventStore, tenant.id)) {
       if (event.type === 'NotificationRead') events++;
     }
     expect(events).toBe(1);
@@ -425,7 +430,7 @@ describe('notifications over real SMTP', () => {
     const countRaised = async () => {
       let count = 0;
       for (const id of streams) {
-        for await (const event of t.runtime.eventStore.readStream(notificationStreamId(id))) {
+        for (const event of await notificationEventsOf(t.runtime.eventStore, id)) {
           if (event.type === 'NotificationRaised') count++;
         }
       }

@@ -12,6 +12,7 @@ import { purgeOldProcessEffects } from '../../workers/maintenance.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { publishedRoom } from '../support/flows.js';
+import { notificationEventsOf } from '../support/notificationFlows.js';
 import { waitFor } from '../workers/support.js';
 
 let t: TestApp;
@@ -289,7 +290,7 @@ describe('the booking process manager', () => {
     await withPaymentRecord(bookingId, t.as('landlord', landlordId));
     // The confirmation is listed among the tenant's notifications, and its delivery is not queued: nothing is sent.
     const raised = await waitFor('the confirmation notification', async () => {
-      for await (const event of t.runtime.eventStore.readStream(`Notifications-${tenant.id}`)) {
+      for (const event of await notificationEventsOf(t.runtime.eventStore, tenant.id)) {
         const data = event.data as { kind: string; subject: { bookingId?: string } };
         if (data.kind === 'booking_confirmed' && data.subject.bookingId === bookingId) return event;
       }

@@ -10,6 +10,7 @@ import { createSavedSearchQueries } from '../../projections/savedSearches/savedS
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
+import { notificationEventsOf } from '../support/notificationFlows.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -343,7 +344,7 @@ describe('alerts', () => {
 
     // The tenant is notified once, of that room.
     const notified = async () => {
-      const raised = await toArray(t.runtime.eventStore.readStream(`Notifications-${tenantId}`));
+      const raised = await notificationEventsOf(t.runtime.eventStore, tenantId);
       return raised.filter((e) => (e.data as { kind: string }).kind === 'saved_search_match');
     };
     const deadline = Date.now() + 15_000;

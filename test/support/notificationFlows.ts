@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import { expect } from 'vitest';
+import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { notificationWorkerDeps } from '../../infra/runtime.js';
 import { createNotificationWorker } from '../../workers/notificationWorker.js';
 import type { TestApp } from './app.js';
@@ -80,4 +81,15 @@ export async function startNotificationWorker(t: TestApp): Promise<Worker> {
   });
   await worker.waitUntilReady();
   return worker;
+}
+
+/** A person's notification events (raised and read), from the event store: each notification is a stream of its own. */
+export async function notificationEventsOf(store: EventStore, userId: string): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const event of store.readAll({
+    filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notification-'] },
+  })) {
+    if ((event.data as { userId?: string }).userId === userId) events.push(event);
+  }
+  return events;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { BookingRequested } from '../../../domain/bookings/events.js';
 import type { RaiseNotification } from '../../../domain/notifications/commands.js';
-import { defaultPreferences, notificationsDecider, preferencesDecider } from '../../../domain/notifications/decider.js';
+import { defaultPreferences, notificationDecider, preferencesDecider } from '../../../domain/notifications/decider.js';
 import type { NotificationRaised } from '../../../domain/notifications/events.js';
 import { notificationsFor } from '../../../domain/notifications/rules.js';
 import { escapeHtml, plain, renderNotification } from '../../../domain/notifications/templates.js';
@@ -80,7 +80,7 @@ describe('notification rules', () => {
 });
 
 describe('notifications decider', () => {
-  const spec = deciderSpec(notificationsDecider);
+  const spec = deciderSpec(notificationDecider);
 
   it('raises a notification once per id', () => {
     const command = raise();
@@ -128,6 +128,7 @@ describe('notifications decider', () => {
       .given([raised(command)])
       .when({ ...read, data: { ...read.data, notificationId: randomUUID() } })
       .thenThrows('NOTIFICATION_NOT_FOUND', 'not_found');
+    spec.given().when(read).thenThrows('NOTIFICATION_NOT_FOUND', 'not_found');
   });
 });
 
