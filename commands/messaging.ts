@@ -70,6 +70,31 @@ async function loadTail(
   return { state: fold(conversationDecider, tail), revision: head };
 }
 
+/** Conversations whose first event is kept, per process and store: the most recently started ones. */
+const HEADS_KEPT = 10_000;
+const heads = new WeakMap<EventStore, Map<string, ConversationEvent>>();
+
+/**
+ * The conversation as a message needs it: its first event, which names the participants and never changes, so it
+ * is read once per process and kept (the most recent HEADS_KEPT conversations). Sending then reads nothing: the
+ * message is appended after whatever the stream holds (`stream_exists`). A conversation not started yet is not
+ * kept, and answers the initial state.
+ */
+async function loadHead(store: EventStore, conversationId: string): Promise<ConversationState> {
+  const kept = heads.get(store) ?? new Map<string, ConversationEvent>();
+  heads.set(store, kept);
+  let first = kept.get(conversationId);
+  if (!first) {
+    for await (const recorded of store.readStream(conversationStreamId(conversationId), { maxCount: 1 })) {
+      first = { type: recorded.type, data: recorded.data } as ConversationEvent;
+    }
+    if (first?.type !== 'ConversationStarted') return conversationDecider.initialState;
+    if (kept.size >= HEADS_KEPT) kept.delete(kept.keys().next().value!);
+    kept.set(conversationId, first);
+  }
+  return fold(conversationDecider, [first]);
+}
+
 /**
  * Decides on the tail of the conversation and appends with the revision read; on a concurrency conflict it reads
  * and decides again. A command with an idempotency seed goes through handleCommand instead, which recognises a
@@ -85,7 +110,11 @@ async function runOnTail(
   const streamId = conversationStreamId(command.data.conversationId);
   const maxRetries = deps.maxRetries ?? 5;
   for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadTail(deps.store, command.data.conversationId, enough());
+    // A message decides on the participants alone (its id is new: a retry with an Idempotency-Key went to `run`).
+    const { state, revision } =
+      command.type === 'SendMessage'
+        ? { state: await loadHead(deps.store, command.data.conversationId), revision: null }
+        : await loadTail(deps.store, command.data.conversationId, enough());
     const events = conversationDecider.decide(command, state);
     if (events.length === 0) return { events, state, position: null, revision };
     try {
