@@ -339,10 +339,12 @@ export async function createRuntime(
     analyticsStore && config.ROOMLINE_PROCESS !== 'projector'
       ? createSearchLog({ store: analyticsStore, logger })
       : null;
+  const applicationName = `roomline-${config.ROOMLINE_PROCESS}${config.PROJECTIONS ? `:${config.PROJECTIONS}` : ''}`.slice(0, 63);
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
-    application_name: 'roomline',
+    // Which kind of process a connection serves shows in pg_stat_activity and in the server log (%a).
+    application_name: applicationName,
     // No parallel workers: on a few cores, starting them costs more than short OLTP and search queries gain.
     // Custom plans for prepared statements: a search's plan depends on its box and filters, not only its shape.
     options: '-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan',
@@ -375,7 +377,7 @@ export async function createRuntime(
     upcasters,
   );
   eventStoreRef = eventStore;
-  const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE);
+  const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE, applicationName);
   const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);
   const queues = {
     // Producers fail fast while Redis is away (no offline queue): the process manager retries, a request answers 503.

@@ -48,9 +48,10 @@ export const migrations = [
   { name: '0017_reviews', class: Migration0017Reviews },
 ];
 
-export function ormOptions(url: string, poolSize = 10): Options {
+export function ormOptions(url: string, poolSize = 10, applicationName?: string): Options {
   return {
     clientUrl: url,
+    ...(applicationName ? { driverOptions: { connection: { application_name: applicationName } } } : {}),
     entities: [
       RoomViewSchema,
       UserViewSchema,
@@ -75,8 +76,8 @@ export function ormOptions(url: string, poolSize = 10): Options {
   };
 }
 
-export function openOrm(url: string, poolSize = 10): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(url, poolSize));
+export function openOrm(url: string, poolSize = 10, applicationName?: string): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(url, poolSize, applicationName));
 }
 
 export type Orm = MikroORM;
