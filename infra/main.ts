@@ -39,15 +39,22 @@ async function main(): Promise<void> {
     stops.push({ name: 'api', stop: () => app!.close() });
   }
   if (runs('projector')) {
+    const runnerOrm = await runtime.openRunnerOrm();
     const runner = new ProjectionRunner({
-      orm: runtime.orm,
+      orm: runnerOrm,
       store: runtime.eventStore,
       databaseUrl: config.DATABASE_URL,
       projections: chosenProjections(runtime.projections, config.PROJECTIONS),
       logger,
     });
     await runner.start();
-    stops.push({ name: 'projector', stop: () => runner.stop() });
+    stops.push({
+      name: 'projector',
+      stop: async () => {
+        await runner.stop();
+        await runnerOrm.close(true);
+      },
+    });
   }
   if (runs('worker')) {
     const workers = await startWorkers({

@@ -120,6 +120,12 @@ export interface Runtime {
   /** Events as the application reads them (upcast). */
   eventStore: EventStore;
   orm: MikroORM;
+  /**
+   * Opens the projection runner's own connections. They write only what the event store can give again (read models,
+   * checkpoints, parked events), so they commit without waiting for the WAL flush; the event store's appends, the
+   * process managers' included, go through `pool` and stay durable at commit.
+   */
+  openRunnerOrm(): Promise<MikroORM>;
   redis: Redis;
   metrics: Metrics;
   /** Read models and process managers, as the projection runner runs them. */
@@ -339,7 +345,8 @@ export async function createRuntime(
     analyticsStore && config.ROOMLINE_PROCESS !== 'projector'
       ? createSearchLog({ store: analyticsStore, logger })
       : null;
-  const applicationName = `roomline-${config.ROOMLINE_PROCESS}${config.PROJECTIONS ? `:${config.PROJECTIONS}` : ''}`.slice(0, 63);
+  const applicationName =
+    `roomline-${config.ROOMLINE_PROCESS}${config.PROJECTIONS ? `:${config.PROJECTIONS}` : ''}`.slice(0, 63);
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.PG_POOL_SIZE,
@@ -377,7 +384,7 @@ export async function createRuntime(
     upcasters,
   );
   eventStoreRef = eventStore;
-  const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE, applicationName);
+  const orm = await openOrm(config.DATABASE_URL, config.PG_POOL_SIZE, { applicationName });
   const at = queueConnection(config.REDIS_URL, config.QUEUE_PREFIX);
   const queues = {
     // Producers fail fast while Redis is away (no offline queue): the process manager retries, a request answers 503.
@@ -495,6 +502,11 @@ export async function createRuntime(
     rawEventStore,
     eventStore,
     orm,
+    openRunnerOrm: () =>
+      openOrm(config.DATABASE_URL, config.PG_POOL_SIZE, {
+        applicationName: `${applicationName.slice(0, 56)}:runner`,
+        asyncCommit: true,
+      }),
     redis,
     metrics,
     projections: allProjections,

@@ -48,10 +48,27 @@ export const migrations = [
   { name: '0017_reviews', class: Migration0017Reviews },
 ];
 
-export function ormOptions(url: string, poolSize = 10, applicationName?: string): Options {
+export interface OrmConnectionOptions {
+  /** Shows in pg_stat_activity and the server log (%a). */
+  applicationName?: string;
+  /**
+   * Commits without waiting for the WAL flush (synchronous_commit off): for connections that write only what the
+   * event store can give again (read models and their checkpoints). A crash of the database server may lose their
+   * last few milliseconds of commits, read models and checkpoints together, which the projection then replays.
+   */
+  asyncCommit?: boolean;
+}
+
+export function ormOptions(url: string, poolSize = 10, connection: OrmConnectionOptions = {}): Options {
+  const { applicationName, asyncCommit = false } = connection;
   return {
     clientUrl: url,
-    ...(applicationName ? { driverOptions: { connection: { application_name: applicationName } } } : {}),
+    driverOptions: {
+      connection: {
+        ...(applicationName ? { application_name: applicationName } : {}),
+        ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
+      },
+    },
     entities: [
       RoomViewSchema,
       UserViewSchema,
@@ -76,8 +93,8 @@ export function ormOptions(url: string, poolSize = 10, applicationName?: string)
   };
 }
 
-export function openOrm(url: string, poolSize = 10, applicationName?: string): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(url, poolSize, applicationName));
+export function openOrm(url: string, poolSize = 10, connection: OrmConnectionOptions = {}): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(url, poolSize, connection));
 }
 
 export type Orm = MikroORM;
