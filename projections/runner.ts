@@ -198,6 +198,9 @@ export class ProjectionRunner {
     };
     this.subscriptions.set(projection.name, subscription);
     this.following.set(projection.name, state);
+    // Stopped while this loop was taking its lease or reading its checkpoint: `stop` closed the subscriptions it
+    // saw, not this one, which would wait for an event that may never come.
+    if (this.stopping) void subscription.close();
     try {
       for await (const batch of subscription) {
         if (this.stopping || state.failure !== undefined) break;

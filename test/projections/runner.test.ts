@@ -179,6 +179,18 @@ describe('projection runner', () => {
       await restarted.stop();
     }
   });
+  it('stops when asked at once after starting, while its loops are still taking leases and reading checkpoints', async () => {
+    const prefix = `Early${randomUUID().slice(0, 6)}-`;
+    const projections = Array.from({ length: 6 }, (_, i) => recorder(`early_stop_${i}`, 1, prefix));
+    for (let round = 0; round < 5; round++) {
+      const runner = runnerFor(projections);
+      await runner.start();
+      // Stopping used to wait forever: a subscription opened after `stop` looked was never closed.
+      await runner.stop();
+      for (const projection of projections) expect(runner.state(projection.name)).toBe('stopped');
+    }
+  }, 20_000);
+
   it('moves its checkpoint over events it skips in a few deferred writes, and reaches the head', async () => {
     const prefix = `Skipped${randomUUID().slice(0, 6)}-`;
     const projection = recorder('skip_test', 1, `Wanted${randomUUID().slice(0, 6)}-`);
