@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser, type ConsoleMessage, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBookingTimer } from '../../commands/bookingSweeps.js';
@@ -23,7 +26,13 @@ let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
 /** A date `n` days from today by the machine's clock (the browser's too). */
 const day = (n: number) => new Date(Date.now() + n * DAY_MS).toISOString().slice(0, 10);
-const SCREENSHOT = new URL('../../docs/screenshots/analytics.png', import.meta.url);
+/**
+ * Where the screenshot goes: the committed one in docs/screenshots when UPDATE_SCREENSHOTS=1 (look at it before
+ * committing it), else the temporary directory, so that a run leaves the tree as it was.
+ */
+const SCREENSHOT = process.env.UPDATE_SCREENSHOTS
+  ? new URL('../../docs/screenshots/analytics.png', import.meta.url)
+  : pathToFileURL(join(tmpdir(), `roomline-analytics-${process.pid}.png`));
 const PASSWORD = 'a long and unusual passphrase';
 const CHARTS = ['bookings', 'venues', 'ratings', 'revenue'] as const;
 
