@@ -64,18 +64,20 @@ function conversation() {
     expect(events[0]?.type, `notification ${notificationId} raised`).toBe('NotificationRaised');
     return events.some((event) => event.type === 'NotificationRead');
   };
-  return { store, conversationId, tenant, landlord, append, send, read, isRead };
+  const start = () =>
+    append('ConversationStarted', {
+      conversationId,
+      participantIds: [tenant, landlord],
+      roomId: null,
+      bookingId: null,
+    });
+  return { store, conversationId, tenant, landlord, append, start, send, read, isRead };
 }
 
 describe('the notification process manager', () => {
   it('raises each notification in a stream of its own, once however often the message is replayed', async () => {
     const c = conversation();
-    await c.append('ConversationStarted', {
-      conversationId: c.conversationId,
-      participantIds: [c.tenant, c.landlord],
-      roomId: null,
-      bookingId: null,
-    });
+    await c.start();
     const message = await c.send(c.tenant, c.landlord);
     const process = notificationProcessManager({ store: c.store, clock: systemClock });
     const all = (await toArray(c.store.readStream(conversationStreamId(c.conversationId)))).filter(
@@ -90,12 +92,7 @@ describe('the notification process manager', () => {
 
   it('a read receipt marks read the reader’s messages up to the one it names, back to the previous receipt', async () => {
     const c = conversation();
-    await c.append('ConversationStarted', {
-      conversationId: c.conversationId,
-      participantIds: [c.tenant, c.landlord],
-      roomId: null,
-      bookingId: null,
-    });
+    await c.start();
     const first = await c.send(c.landlord, c.tenant);
     const second = await c.send(c.landlord, c.tenant);
     const toLandlord = await c.send(c.tenant, c.landlord);
@@ -129,12 +126,7 @@ describe('the notification process manager', () => {
 
   it('finds the messages a receipt covers across many pages of the conversation', async () => {
     const c = conversation();
-    await c.append('ConversationStarted', {
-      conversationId: c.conversationId,
-      participantIds: [c.tenant, c.landlord],
-      roomId: null,
-      bookingId: null,
-    });
+    await c.start();
     const sent: Array<{ messageId: string; notificationId: string }> = [];
     for (let i = 0; i < 150; i++) sent.push(await c.send(c.landlord, c.tenant));
     await c.read(c.tenant, sent.at(-1)!.messageId);
