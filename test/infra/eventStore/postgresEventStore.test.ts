@@ -227,6 +227,8 @@ describe('postgres event store: caught-up subscriptions share their reads', () =
       { eventTypes: [`Alpha${tag}`], streamPrefixes: [`Right${tag}-`] },
       { streamPrefixes: [] },
     ];
+    // Ended in `finally` too: a failed expectation must not leave them reading from a dropped database.
+    let loops: Promise<void>[] = [];
     try {
       const before = await store.headPosition();
       const subscriptions = filters.map((filter, i) =>
@@ -234,7 +236,7 @@ describe('postgres event store: caught-up subscriptions share their reads', () =
         store.subscribe({ fromPosition: before, filter, maxBatchSize: i === 2 ? 3 : 500 }),
       );
       const received = filters.map(() => [] as RecordedEvent[]);
-      const loops = subscriptions.map(async (subscription, i) => {
+      loops = subscriptions.map(async (subscription, i) => {
         for await (const batch of subscription) received[i]!.push(...batch.events);
       });
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -278,7 +280,16 @@ describe('postgres event store: caught-up subscriptions share their reads', () =
       expect(expected[5]).toEqual([]);
       expect(head).toBe(appended.at(-1)!.position);
       // Quiet now, every subscription caught up and asleep: one more append wakes all six, and they read it in one
-      // shared page read instead of six.
+      // shared page read instead of six. The writer's last NOTIFYs go out after its appends have returned and can
+      // reach the store late on a loaded machine (each wakes everyone for one more read): wait until none has
+      // arrived for 300 ms first.
+      for (let version = store.changeVersion(), quietSince = Date.now(); Date.now() - quietSince < 300; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (store.changeVersion() !== version) {
+          version = store.changeVersion();
+          quietSince = Date.now();
+        }
+      }
       pageReads = 0;
       await writer.append(`Left${tag}-${randomUUID()}`, [newEvent(`Alpha${tag}`)], { expectedRevision: 'no_stream' });
       const everyone = [0, 1, 3];
@@ -293,6 +304,7 @@ describe('postgres event store: caught-up subscriptions share their reads', () =
     } finally {
       await writer.close();
       await store.close();
+      await Promise.allSettled(loops);
       await db.drop();
     }
   });
