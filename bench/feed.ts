@@ -123,6 +123,9 @@ function post(port: number, path: string, token: string, body: unknown): Promise
   });
 }
 
+/** Sockets the bench itself is closing (their close is not news). */
+const closing = new WeakSet<WebSocket>();
+
 function openSockets(urls: string[], count: number, onFrame?: (i: number, text: string) => void): Promise<WebSocket[]> {
   let opened = 0;
   const sockets: WebSocket[] = [];
@@ -134,6 +137,12 @@ function openSockets(urls: string[], count: number, onFrame?: (i: number, text: 
       });
       ws.on('error', no);
       if (onFrame) ws.on('message', (data) => onFrame(i, data.toString()));
+      // A socket closed under the bench (the server's doing) explains frames not received: say so.
+      ws.on('close', (code, reason) => {
+        if (opened === count && !closing.has(ws)) {
+          process.stderr.write(`socket ${i} closed by the server: ${code} ${reason.toString()}\n`);
+        }
+      });
       sockets.push(ws);
     }
   });
@@ -245,6 +254,10 @@ async function roomlineLatency(
   let warmEnd = Number.POSITIVE_INFINITY;
   let lat: number[] = [];
   let received = 0;
+  // Which messages arrived, and whose they were: the frames not received are named at the end of each rate.
+  const receivedSeqs = new Set<number>();
+  const recipientOf = new Map<number, number>();
+  const postStatus = new Map<number, number>();
   const indexOf = new Map<string, number>(ids.map((id, i) => [id, i]));
   // Where the time goes: the bench also listens on the feed's Redis channels, so each message's delay splits into
   // POST → published by the projector's feed publisher, and published → the recipient's frame.
@@ -277,6 +290,11 @@ async function roomlineLatency(
       const seq = numberOf(frame.data.body.slice(6));
       const start = sentAt.get(seq);
       if (start === undefined) return;
+      if (receivedSeqs.has(seq)) {
+        process.stderr.write(`message ${seq} received twice (socket ${socketIndex})\n`);
+        return;
+      }
+      receivedSeqs.add(seq);
       received++;
       if (start >= warmEnd) {
         lat.push(now() - start);
@@ -292,6 +310,7 @@ async function roomlineLatency(
     toPublished = [];
     toFrame = [];
     received = 0;
+    const firstSeq = seq;
     let sent = 0;
     let failed = 0;
     const answered: number[] = [];
@@ -312,10 +331,12 @@ async function roomlineLatency(
         const mine = seq++;
         sent++;
         sentAt.set(mine, now());
+        recipientOf.set(mine, fromTenant ? pair + half : pair);
         batch.push(
           post(ports[k++ % 2]!, `/api/conversations/${conversation[pair]}/messages`, tokens[sender]!, {
             body: `bench ${letters(mine)}`,
           }).then((answer) => {
+            postStatus.set(mine, answer.status);
             if (answer.status !== 201) failed++;
             else if (sentAt.get(mine)! >= warmEnd) answered.push(now() - sentAt.get(mine)!);
           }),
@@ -327,6 +348,18 @@ async function roomlineLatency(
     await Promise.all(inFlight);
     await sleep(3000);
     const cpuAfter = cpuSample(pids);
+    const missing: string[] = [];
+    for (let m = firstSeq; m < seq; m++) {
+      if (receivedSeqs.has(m)) continue;
+      const to = recipientOf.get(m)!;
+      missing.push(
+        `#${m} to socket ${to} (state ${sockets[to]!.readyState}): POST ${postStatus.get(m)}, ` +
+          `${publishedAt.has(m) ? 'published on Redis' : 'never published on Redis'}`,
+      );
+    }
+    if (missing.length > 0) {
+      process.stderr.write(`rate ${rate}: ${missing.length} not received:\n  ${missing.slice(0, 30).join('\n  ')}\n`);
+    }
     lat.sort((x, y) => x - y);
     rows.push({
       system: `Roomline (2 API + feed + projector)${failed ? `, ${failed} POSTs failed` : ''}`,
@@ -348,7 +381,10 @@ async function roomlineLatency(
     });
     process.stderr.write(`roomline rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
   }
-  for (const ws of sockets) ws.terminate();
+  for (const ws of sockets) {
+    closing.add(ws);
+    ws.terminate();
+  }
   tap.disconnect();
   return rows;
 }
@@ -395,7 +431,10 @@ async function roomlineIdle(procs: Proc[], sign: (sub: string, role: 'tenant' | 
   }
   await sleep(5000);
   const after = procs.map((p) => rssKb(p.child.pid!));
-  for (const ws of sockets) ws.terminate();
+  for (const ws of sockets) {
+    closing.add(ws);
+    ws.terminate();
+  }
   const grownKb = after.reduce((sum, kb, i) => sum + kb - before[i]!, 0);
   return { sockets: IDLE, grownKb, perConnKb: grownKb / IDLE, before, after };
 }

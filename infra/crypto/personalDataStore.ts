@@ -133,6 +133,7 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
       };
     },
     headPosition: () => store.headPosition(),
+    settledPosition: () => store.settledPosition(),
     close: () => store.close(),
   };
 }

@@ -107,6 +107,13 @@ export interface EventStore {
   subscribe(options?: SubscribeOptions): Subscription;
   /** The position of the newest event (0n when the store is empty). */
   headPosition(): Promise<bigint>;
+  /**
+   * A position at or below which no event can still appear: whatever commits from now on lies above it. Where to
+   * start following "from now" without missing anything (a feed socket without `since`). The head where events
+   * become readable in position order (memory, KurrentDB); below it while an older append is still open
+   * (PostgreSQL, whose positions are taken before commit).
+   */
+  settledPosition(): Promise<bigint>;
   close(): Promise<void>;
 }
 

@@ -62,6 +62,7 @@ export function withUpcasting(store: EventStore, registry: UpcasterRegistry): Ev
       };
     },
     headPosition: () => store.headPosition(),
+    settledPosition: () => store.settledPosition(),
     close: () => store.close(),
   };
 }

@@ -61,6 +61,8 @@ const FeedQuery = Type.Object({
 interface Admitted {
   claims: AccessClaims;
   since: bigint | null;
+  /** Where the socket's frames start: `since`, or the store's settled position when the handshake was answered. */
+  from: bigint;
 }
 
 function refuse(status: number, error: string, message: string): never {
@@ -203,7 +205,10 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRouteDeps> = async (app, 
           refuse(400, 'SINCE_IN_FUTURE', `since ${since} is beyond the newest event (${head})`);
         }
       }
-      admitted.set(request, { claims, since });
+      // A socket without since starts from now: from before the handshake is answered, so an event the client
+      // causes once its socket is open (sends a message, say) is never in the moment before this process listens.
+      const from = since ?? (await deps.eventStore.settledPosition());
+      admitted.set(request, { claims, since, from });
     },
     handler: async (_request, reply) =>
       reply
@@ -222,7 +227,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRouteDeps> = async (app, 
     },
   });
 
-  async function open(socket: WebSocket, { claims, since }: Admitted): Promise<void> {
+  async function open(socket: WebSocket, { claims, since, from }: Admitted): Promise<void> {
     const userId = claims.sub;
     const session = new FeedSession(socket, userId, {
       eventStore: deps.eventStore,
@@ -303,8 +308,9 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRouteDeps> = async (app, 
         .socketOpened(userId)
         .then((online) => (online ? presenceTo(userId, 'user:online') : undefined))
         .catch((error) => logger.warn({ err: (error as Error).message }, 'feed presence update failed'));
-      if (since === null) session.startLive(await deps.eventStore.headPosition());
-      else await session.catchUp(since);
+      // Events settled since the handshake were published before this process listened: read from the store.
+      if (since === null && (await deps.eventStore.headPosition()) <= from) session.startLive(from);
+      else await session.catchUp(from);
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'feed socket could not start');
       session.close(CloseCodes.tryAgainLater, 'the feed is unavailable: try again with since');

@@ -347,6 +347,32 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
         );
       });
 
+      it('settledPosition: what has committed lies at or below it, what commits afterwards above it', async () => {
+        const before = await store.append(streamName(), [newEvent()], { expectedRevision: 'no_stream' });
+        const settled = await store.settledPosition();
+        expect(settled).toBeGreaterThanOrEqual(before.position);
+        const after = await store.append(streamName(), [newEvent()], { expectedRevision: 'no_stream' });
+        expect(after.position).toBeGreaterThan(settled);
+      });
+
+      it('settledPosition stays below an append that is still open, so a reader starting there misses none of it', async (context) => {
+        const appendHeldOpen = harness.appendHeldOpen;
+        if (!appendHeldOpen) {
+          context.skip();
+          return;
+        }
+        const held = streamName('Held');
+        const holding = appendHeldOpen(held, [newEvent(), newEvent()], 400);
+        // The held append has taken its positions; a later one commits while it is still open.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await store.append(streamName(), [newEvent()], { expectedRevision: 'no_stream' });
+        const settled = await store.settledPosition();
+        await holding;
+        const heldEvents = await toArray(store.readStream(held));
+        expect(heldEvents).toHaveLength(2);
+        for (const event of heldEvents) expect(event.position).toBeGreaterThan(settled);
+      });
+
       it('sees every event exactly once when 8 writers hold their transactions open for 0-50 ms', async (context) => {
         const appendHeldOpen = harness.appendHeldOpen;
         if (!appendHeldOpen) {

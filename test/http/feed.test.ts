@@ -293,6 +293,29 @@ describe('messages, receipts and presence', () => {
     expect(stranger.frames).toEqual([]);
   });
 
+  it('a message sent the moment the socket opens reaches it, though this process is still subscribing to the bus', async () => {
+    const { tenant, landlord, conversationId } = await conversation();
+    // The bus takes its time to subscribe (as a busy Redis does): a socket without since must still get every event
+    // after its handshake. It used to start from the head read once subscribed, and lost what was published before.
+    const subscriber = t.runtime.feed.subscriber;
+    const listen = subscriber.listen.bind(subscriber);
+    subscriber.listen = async (...args) => {
+      await settle(700);
+      return listen(...args);
+    };
+    let landlordFeed: FeedClient;
+    try {
+      landlordFeed = await feed({ token: landlord.token });
+    } finally {
+      subscriber.listen = listen;
+    }
+    const sent = await post(tenant.token, conversationId, 'Is the room still free in June?');
+    expect(sent.statusCode, sent.body).toBe(201);
+    await landlordFeed.until((f) => f.some((x) => x.type === 'message:sent'), 10_000, 'message:sent');
+    await settle(300);
+    expect(landlordFeed.of('message:sent').map((frame) => frame.data.messageId)).toEqual([sent.json().id]);
+  });
+
   it('user:online and user:offline reach only people who share a conversation; presence is in Redis', async () => {
     const { tenant, landlord } = await conversation();
     const stranger = await feed({ token: t.token('tenant') });

@@ -328,6 +328,11 @@ class KurrentEventStore implements EventStore {
     return this.head(false);
   }
 
+  /** $all is in commit order: nothing can appear below the head. */
+  settledPosition(): Promise<bigint> {
+    return this.head(false);
+  }
+
   /** @internal */
   async head(requiresLeader: boolean): Promise<bigint> {
     for await (const resolved of this.client.readAll({

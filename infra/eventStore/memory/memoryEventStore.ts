@@ -142,6 +142,11 @@ export class MemoryEventStore implements EventStore {
     return BigInt(this.all.length);
   }
 
+  /** Appends are whole at once: nothing can appear below the head. */
+  async settledPosition(): Promise<bigint> {
+    return BigInt(this.all.length);
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
   }

@@ -665,6 +665,14 @@ export class PostgresEventStore implements EventStore {
     return rows[0]?.head ? BigInt(rows[0].head) : 0n;
   }
 
+  /**
+   * Just below the visibility bound: every position under the bound belongs to an append that has ended, and any
+   * append still to commit takes positions at or above it (BOUND_SQL).
+   */
+  async settledPosition(): Promise<bigint> {
+    return (await this.visibleBound()) - 1n;
+  }
+
   /** Number of events after `position` up to the head, counted up to `cap` (projection lag). */
   async countAfter(position: bigint, filter?: EventFilter, cap = 1_000_000): Promise<number> {
     const params: unknown[] = [position.toString(), cap];
