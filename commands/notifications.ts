@@ -24,7 +24,7 @@ import {
 import type { CommandContext } from '../domain/shared/decider.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
-import type { NotificationJobs } from '../infra/notifications/ports.js';
+import type { NotificationJobs, PresenceLookup } from '../infra/notifications/ports.js';
 import type { PgProjection } from '../projections/projection.js';
 import { loadBooking } from './bookings.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
@@ -122,6 +122,48 @@ export const notificationProcessName = 'notification-process';
 export interface NotificationProcessDeps {
   store: EventStore;
   clock: Clock;
+  /**
+   * Who has a feed socket open. A message to someone online raises no notification: their feed shows the message
+   * as it arrives (`message:sent`), and a notification for each one would flood their list and cost a second
+   * append per message. Without a lookup, every message notifies.
+   */
+  presence?: PresenceLookup;
+}
+
+/**
+ * A message raises its notification only while it is news: a replay of this process (or one that was down longer)
+ * does not notify of, or mail a digest of, older messages whose recipient was online when they were sent.
+ */
+export const MESSAGE_NOTICE_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** How long a presence lookup may take, and how long after one failed nobody is asked (everyone counts offline). */
+const PRESENCE_TIMEOUT_MS = 250;
+const PRESENCE_BACKOFF_MS = 5_000;
+
+/**
+ * Whether the recipient of a message is offline, as far as can be told at once: a lookup that fails or is slow
+ * counts as offline (notify rather than stay silent), and for a while after one failed none is tried, so Redis being
+ * away costs this process no time per message.
+ */
+function offlineCheck(presence: PresenceLookup | undefined, clock: Clock) {
+  let skipUntil = 0;
+  return async (userId: string): Promise<boolean> => {
+    if (!presence || clock.now().getTime() < skipUntil) return true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const online = await Promise.race([
+        presence.isOnline(userId),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('presence lookup timed out')), PRESENCE_TIMEOUT_MS);
+        }),
+      ]);
+      return !online;
+    } catch {
+      skipUntil = clock.now().getTime() + PRESENCE_BACKOFF_MS;
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /** The booking facts a rule needs that its event does not carry (the tenant of a confirmed booking). */
@@ -136,14 +178,23 @@ async function factsOf(store: EventStore, event: NotificationSource): Promise<No
 }
 
 /**
- * Raises the notifications the events call for, in the owners' `Notifications-<userId>` streams. Idempotent on its
+ * Raises the notifications the events call for, each in its own `Notification-<id>` stream. Idempotent on its
  * own: a notification's id (and its event's id) derive from the cause, so replaying from position 0 raises nobody
- * twice and needs no table of effects. MessagesRead marks read the reader's message notifications of that
- * conversation. It writes to the event store only, so Redis being away never holds it up: the notifications are
- * raised and listed, and the delivery subscription queues them once Redis is back.
+ * twice and needs no table of effects. A message notifies its recipient only when they are offline (see
+ * `NotificationProcessDeps.presence`); a replay re-decides that for the messages of the last day only. MessagesRead
+ * marks read the reader's message notifications of that conversation. It writes to the event store only and asks
+ * presence with a short timeout, so Redis being away never holds it up: the notifications are raised and listed
+ * (messages count as sent to someone offline), and the delivery subscription queues them once Redis is back.
  */
 export function notificationProcessManager(deps: NotificationProcessDeps): PgProjection {
   const { store, clock } = deps;
+  const isOffline = offlineCheck(deps.presence, clock);
+  /** A message's notification: only to a recipient who is offline, and only while the message is news. */
+  const messageNotice = async (recorded: RecordedEvent, userId: string): Promise<boolean> => {
+    const sentAt = Date.parse(recorded.metadata.occurredAt || recorded.recordedAt);
+    if (clock.now().getTime() - sentAt > MESSAGE_NOTICE_WINDOW_MS) return false;
+    return isOffline(userId);
+  };
   return {
     name: notificationProcessName,
     version: 1,
@@ -163,6 +214,7 @@ export function notificationProcessManager(deps: NotificationProcessDeps): PgPro
         const event = { type: recorded.type, data: recorded.data } as NotificationSource;
         const intents = notificationsFor(event, await factsOf(store, event));
         for (const intent of intents) {
+          if (intent.kind === 'message_received' && !(await messageNotice(recorded, intent.userId))) continue;
           await raiseNotification(
             { store },
             { ...intent, sourceEventId: recorded.eventId, raisedAt: recorded.metadata.occurredAt },

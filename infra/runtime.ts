@@ -429,7 +429,12 @@ export async function createRuntime(
       // transaction (which would hold back every subscription) or parking the event.
       timers: { schedule: (timer) => transientWhileQueueAway(() => bookingTimers.schedule(timer)) },
     }),
-    notificationProcessManager({ store: eventStore, clock }),
+    // Presence is made below; the process manager asks it only once the runtime is running.
+    notificationProcessManager({
+      store: eventStore,
+      clock,
+      presence: { isOnline: (userId) => presence.isOnline(userId) },
+    }),
     savedSearchMatcher({ store: eventStore, clock, searches: createSavedSearchQueries(pool) }),
     notificationDelivery({ jobs: notificationJobs, clock }),
     ...(analyticsStore ? [analyticsProjection({ store: analyticsStore, eventStore })] : []),

@@ -1,20 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { describe, expect, it } from 'vitest';
-import { notificationIdFor, notificationProcessManager } from '../../commands/notifications.js';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  MESSAGE_NOTICE_WINDOW_MS,
+  notificationIdFor,
+  notificationProcessManager,
+} from '../../commands/notifications.js';
 import { conversationStreamId } from '../../domain/messaging/events.js';
 import { notificationStreamId } from '../../domain/notifications/events.js';
 import { systemClock } from '../../infra/clock/clock.js';
 import { type RecordedEvent, toArray } from '../../infra/eventStore/eventStore.js';
 import { MemoryEventStore } from '../../infra/eventStore/memory/memoryEventStore.js';
+import type { PresenceLookup } from '../../infra/notifications/ports.js';
+import { RedisPresence } from '../../infra/presence/redisPresence.js';
+import { deleteRedisKeys, REDIS_URL } from '../support/redis.js';
 
-const DAY_MS = 86_400_000;
-const at = (minutes: number) => new Date(Date.now() - DAY_MS + minutes * 60_000).toISOString();
+const HOUR_MS = 3_600_000;
+/** Times in the last hour, a minute apart: recent enough for a message to be news. */
+const at = (minutes: number) => new Date(Date.now() - HOUR_MS + minutes * 60_000).toISOString();
 
 /** A conversation between a tenant and a landlord, written event by event, run through the process manager. */
-function conversation() {
+function conversation(presence?: PresenceLookup) {
   const store = new MemoryEventStore();
-  const process = notificationProcessManager({ store, clock: systemClock });
+  const process = notificationProcessManager({ store, clock: systemClock, presence });
   const conversationId = randomUUID();
   const tenant = randomUUID();
   const landlord = randomUUID();
@@ -38,7 +47,8 @@ function conversation() {
       await process.apply(undefined as unknown as EntityManager, [recorded!]);
     return recorded!;
   };
-  const send = async (from: string, to: string) => {
+  const send = async (from: string, to: string, sentMinutesAgo?: number) => {
+    if (sentMinutesAgo !== undefined) minute = 60 - sentMinutesAgo;
     const messageId = randomUUID();
     const event = await append('MessageSent', {
       conversationId,
@@ -71,7 +81,9 @@ function conversation() {
       roomId: null,
       bookingId: null,
     });
-  return { store, conversationId, tenant, landlord, append, start, send, read, isRead };
+  const raised = async (notificationId: string) =>
+    (await toArray(store.readStream(notificationStreamId(notificationId)))).length > 0;
+  return { store, conversationId, tenant, landlord, append, start, send, read, isRead, raised };
 }
 
 describe('the notification process manager', () => {
@@ -131,5 +143,60 @@ describe('the notification process manager', () => {
     for (let i = 0; i < 150; i++) sent.push(await c.send(c.landlord, c.tenant));
     await c.read(c.tenant, sent.at(-1)!.messageId);
     for (const { notificationId } of sent) expect(await c.isRead(notificationId)).toBe(true);
+  });
+});
+
+describe('the notification process manager and presence', () => {
+  const prefix = `rl-test-presence-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  const presence = new RedisPresence(redis, { prefix, heartbeatMs: 10_000 });
+  afterAll(async () => {
+    await presence.close();
+    await deleteRedisKeys(prefix);
+    redis.disconnect();
+  });
+
+  it('notifies of a message only a recipient who is offline: the feed shows it to one who is online', async () => {
+    const c = conversation(presence);
+    await c.start();
+    await presence.socketOpened(c.landlord);
+    const whileOnline = await c.send(c.tenant, c.landlord);
+    expect(await c.raised(whileOnline.notificationId)).toBe(false);
+    await presence.socketClosed(c.landlord);
+    const whileOffline = await c.send(c.tenant, c.landlord);
+    expect(await c.raised(whileOffline.notificationId)).toBe(true);
+    // A receipt covering both marks the one there is, and does not trip on the one never raised.
+    await c.read(c.landlord, whileOffline.messageId);
+    expect(await c.isRead(whileOffline.notificationId)).toBe(true);
+  });
+
+  it('counts a recipient as offline when presence cannot be asked (Redis away): notifies rather than stays silent', async () => {
+    const away = new Redis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    away.on('error', () => undefined);
+    try {
+      const c = conversation(new RedisPresence(away, { prefix, heartbeatMs: 10_000 }));
+      await c.start();
+      const started = Date.now();
+      const messages = [await c.send(c.tenant, c.landlord), await c.send(c.landlord, c.tenant)];
+      for (const message of messages) expect(await c.raised(message.notificationId)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      away.disconnect();
+    }
+  });
+
+  it('does not notify of a message that is no longer news (a replay of old messages), online or not', async () => {
+    const c = conversation(presence);
+    await c.start();
+    const minutesAgo = MESSAGE_NOTICE_WINDOW_MS / 60_000 + 5;
+    const old = await c.send(c.tenant, c.landlord, minutesAgo);
+    expect(await c.raised(old.notificationId)).toBe(false);
+    const recent = await c.send(c.tenant, c.landlord, 1);
+    expect(await c.raised(recent.notificationId)).toBe(true);
   });
 });
