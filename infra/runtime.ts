@@ -416,7 +416,7 @@ export async function createRuntime(
   const feedPublisher = redisFeedPublisher(redis, config.QUEUE_PREFIX);
   const feedFacts = createFeedFacts({
     eventStore,
-    contactUnlocked: (conversationId) => messagingLookups.contactUnlocked(conversationId),
+    unlockedAmong: (conversationIds) => messagingLookups.unlockedAmong(conversationIds),
   });
   allProjections = [
     ...projections,

@@ -6,8 +6,8 @@ import type { FeedFacts } from './frames.js';
 
 export interface FeedLookups {
   eventStore: EventStore;
-  /** Whether the conversation's pair has a confirmed booking (messaging read model). */
-  contactUnlocked(conversationId: string): Promise<boolean>;
+  /** Of these conversations, those whose pair has a confirmed booking (messaging read model): one query a batch. */
+  unlockedAmong(conversationIds: readonly string[]): Promise<Set<string>>;
 }
 
 const BOOKINGS_KEPT = 10_000;
@@ -45,19 +45,14 @@ export function createFeedFacts(lookups: FeedLookups) {
     forUser?: string,
   ): Promise<Map<RecordedEvent, FeedFacts>> {
     const facts = new Map<RecordedEvent, FeedFacts>();
-    const unlocked = new Map<string, Promise<boolean>>();
+    const messages: Array<{ event: RecordedEvent; conversationId: string }> = [];
     const pending: Promise<void>[] = [];
     for (const event of events) {
       if (event.type === 'MessageSent') {
         const data = event.data as MessageSent['data'];
         // Only the recipient's copy is masked: the sender's own sockets need no lookup.
         if (forUser !== undefined && forUser !== data.recipientId) continue;
-        let lookup = unlocked.get(data.conversationId);
-        if (!lookup) {
-          lookup = lookups.contactUnlocked(data.conversationId).catch(() => false);
-          unlocked.set(data.conversationId, lookup);
-        }
-        pending.push(lookup.then((contactUnlocked) => void facts.set(event, { contactUnlocked })));
+        messages.push({ event, conversationId: data.conversationId });
       } else if (event.type === 'BookingConfirmed') {
         const { bookingId } = event.data as { bookingId: string };
         pending.push(
@@ -65,6 +60,15 @@ export function createFeedFacts(lookups: FeedLookups) {
             if (booking) facts.set(event, { booking });
           }),
         );
+      }
+    }
+    if (messages.length > 0) {
+      // Masked when the read model cannot say: a contact detail is never shown by mistake.
+      const unlocked = await lookups
+        .unlockedAmong([...new Set(messages.map((message) => message.conversationId))])
+        .catch(() => new Set<string>());
+      for (const { event, conversationId } of messages) {
+        facts.set(event, { contactUnlocked: unlocked.has(conversationId) });
       }
     }
     await Promise.all(pending);

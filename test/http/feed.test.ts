@@ -293,6 +293,41 @@ describe('messages, receipts and presence', () => {
     expect(stranger.frames).toEqual([]);
   });
 
+  it('once the pair has a confirmed booking, the recipient’s message:sent shows the contact details as written', async () => {
+    const { tenant, landlord, conversationId } = await conversation();
+    const roomId = await publishedRoom(t, landlord.id);
+    const booked = await t.app.inject({
+      method: 'POST',
+      url: '/api/bookings',
+      headers: bearer(tenant.token),
+      payload: { roomId, checkIn: dayFromNow(30), checkOut: dayFromNow(32), guests: 1 },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const confirmed = await t.app.inject({
+      method: 'PUT',
+      url: `/api/bookings/${booked.json().id}/status`,
+      headers: bearer(landlord.token),
+      payload: { status: 'confirmed' },
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const listed = await t.app.inject({ method: 'GET', url: '/api/conversations', headers: bearer(tenant.token) });
+      const mine = (listed.json().items as Array<{ id: string; contactUnlocked: boolean }>).find(
+        (c) => c.id === conversationId,
+      );
+      if (mine?.contactUnlocked) break;
+      if (Date.now() > deadline) throw new Error('the conversation never showed contact details unlocked');
+      await settle(50);
+    }
+    const landlordFeed = await feed({ token: landlord.token });
+    const text = 'Write me at giulia.rossi@example.org or call +39 333 123 4567';
+    const sent = await post(tenant.token, conversationId, text);
+    expect(sent.statusCode, sent.body).toBe(201);
+    await landlordFeed.until((f) => f.some((x) => x.type === 'message:sent'), 10_000, 'message:sent');
+    expect(landlordFeed.of('message:sent')[0]!.data).toMatchObject({ body: text, masked: false });
+  });
+
   it('a message sent the moment the socket opens reaches it, though this process is still subscribing to the bus', async () => {
     const { tenant, landlord, conversationId } = await conversation();
     // The bus takes its time to subscribe (as a busy Redis does): a socket without since must still get every event
