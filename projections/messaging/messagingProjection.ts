@@ -43,33 +43,9 @@ async function applyConversation(em: EntityManager, recorded: RecordedEvent): Pr
       );
       return;
     }
-    case 'MessageSent': {
-      const { messageId, senderId, recipientId, body, photoIds, sentAt } = event.data;
-      const erased = (recorded.data as { personalDataErased?: boolean }).personalDataErased === true;
-      await em.execute(
-        `INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at, position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        [
-          messageId,
-          id,
-          row!.message_count,
-          senderId,
-          recipientId,
-          erased ? null : body,
-          erased,
-          JSON.stringify(photoIds),
-          sentAt,
-          recorded.position.toString(),
-        ],
-      );
-      const unread = unreadColumn(row!, recipientId);
-      await em.execute(
-        `UPDATE conversations SET message_count = message_count + 1, ${unread} = ${unread} + 1, last_message_id = ?,
-           activity_at = ?, revision = ?, last_position = ? WHERE id = ?`,
-        [messageId, sentAt, ...mark, id],
-      );
-      return;
-    }
+    case 'MessageSent':
+      // Written with the other messages of its batch (MessageBatch).
+      throw new Error('messaging projection: MessageSent is applied by MessageBatch');
     case 'MessagesDelivered': {
       const { messageIds, deliveredAt, recipientId } = event.data;
       await em.execute(
@@ -102,6 +78,122 @@ async function applyConversation(em: EntityManager, recorded: RecordedEvent): Pr
     }
   }
   await em.execute('UPDATE conversations SET revision = ?, last_position = ? WHERE id = ?', [...mark, id]);
+}
+
+interface ConversationRow {
+  participant_low: string;
+  revision: string;
+  message_count: number;
+}
+
+/**
+ * The messages of a batch, written together: one read of their conversations' rows, one INSERT of the messages and
+ * one UPDATE of the conversations (instead of a read, an insert and an update per message). Any other event of a
+ * conversation is applied one at a time after the messages before it are written, and its row read again after.
+ */
+class MessageBatch {
+  private readonly rows = new Map<string, ConversationRow | null>();
+  private messages: Array<Record<string, unknown>> = [];
+  private readonly changes = new Map<
+    string,
+    { n: number; low: number; high: number; last: string; at: string; revision: string; position: string }
+  >();
+
+  constructor(private readonly em: EntityManager) {}
+
+  /** Reads the rows of every conversation these events send a message in, in one statement. */
+  async prefetch(events: readonly RecordedEvent[]): Promise<void> {
+    const ids = new Set<string>();
+    for (const recorded of events) {
+      if (recorded.type === 'MessageSent' && recorded.streamId.startsWith(CONVERSATION)) {
+        ids.add(recorded.streamId.slice(CONVERSATION.length));
+      }
+    }
+    if (ids.size === 0) return;
+    const found = await this.em.execute<Array<ConversationRow & { id: string }>>(
+      `SELECT id, participant_low, revision, message_count FROM conversations
+        WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`,
+      [JSON.stringify([...ids])],
+    );
+    for (const id of ids) this.rows.set(id, null);
+    for (const row of found) this.rows.set(row.id, row);
+  }
+
+  /** The row changed by other means (an event applied alone): read it again when a message needs it. */
+  forget(conversationId: string): void {
+    this.rows.delete(conversationId);
+  }
+
+  private async row(id: string): Promise<ConversationRow | null> {
+    if (!this.rows.has(id)) {
+      const [row] = await this.em.execute<ConversationRow[]>(
+        'SELECT participant_low, revision, message_count FROM conversations WHERE id = ?',
+        [id],
+      );
+      this.rows.set(id, row ?? null);
+    }
+    return this.rows.get(id) ?? null;
+  }
+
+  async add(recorded: RecordedEvent): Promise<void> {
+    const id = recorded.streamId.slice(CONVERSATION.length);
+    const row = await this.row(id);
+    // Skips what the row already reflects, as applyConversation does; no row: a message before its conversation.
+    if (!row || BigInt(row.revision) >= recorded.revision) return;
+    const { messageId, senderId, recipientId, body, photoIds, sentAt } = (
+      recorded as unknown as { data: Extract<ConversationEvent, { type: 'MessageSent' }>['data'] }
+    ).data;
+    const erased = (recorded.data as { personalDataErased?: boolean }).personalDataErased === true;
+    this.messages.push({
+      id: messageId,
+      conversation_id: id,
+      seq: row.message_count,
+      sender_id: senderId,
+      recipient_id: recipientId,
+      body: erased ? null : body,
+      erased,
+      photo_ids: photoIds,
+      sent_at: sentAt,
+      position: recorded.position.toString(),
+    });
+    row.message_count++;
+    row.revision = recorded.revision.toString();
+    const change = this.changes.get(id) ?? { n: 0, low: 0, high: 0, last: '', at: '', revision: '', position: '' };
+    change.n++;
+    if (unreadColumn(row, recipientId) === 'unread_low') change.low++;
+    else change.high++;
+    change.last = messageId;
+    change.at = sentAt;
+    change.revision = recorded.revision.toString();
+    change.position = recorded.position.toString();
+    this.changes.set(id, change);
+  }
+
+  async flush(): Promise<void> {
+    if (this.messages.length === 0) return;
+    const messages = this.messages;
+    const changes = [...this.changes].map(([id, change]) => ({ id, ...change }));
+    this.messages = [];
+    this.changes.clear();
+    await this.em.execute(
+      `INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at, position)
+       SELECT id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at, position
+         FROM jsonb_to_recordset(?::jsonb) AS m(id uuid, conversation_id uuid, seq integer, sender_id uuid,
+              recipient_id uuid, body text, erased boolean, photo_ids jsonb, sent_at timestamptz, position bigint)
+       ON CONFLICT (id) DO NOTHING`,
+      [JSON.stringify(messages)],
+    );
+    await this.em.execute(
+      `UPDATE conversations AS c
+          SET message_count = c.message_count + u.n, unread_low = c.unread_low + u.low,
+              unread_high = c.unread_high + u.high, last_message_id = u.last, activity_at = u.at,
+              revision = u.revision, last_position = u.position
+         FROM jsonb_to_recordset(?::jsonb) AS u(id uuid, n integer, low integer, high integer, last uuid,
+              at timestamptz, revision bigint, position bigint)
+        WHERE c.id = u.id`,
+      [JSON.stringify(changes)],
+    );
+  }
 }
 
 async function applyOther(em: EntityManager, recorded: RecordedEvent): Promise<void> {
@@ -169,10 +261,23 @@ export const messagingProjection: PgProjection = {
   },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+    const messages = new MessageBatch(em);
+    await messages.prefetch(events);
     for (const recorded of events) {
-      if (recorded.streamId.startsWith(CONVERSATION)) await applyConversation(em, recorded);
-      else await applyOther(em, recorded);
+      if (recorded.type === 'MessageSent' && recorded.streamId.startsWith(CONVERSATION)) {
+        await messages.add(recorded);
+        continue;
+      }
+      // Everything else in order after the messages before it, one at a time.
+      await messages.flush();
+      if (recorded.streamId.startsWith(CONVERSATION)) {
+        await applyConversation(em, recorded);
+        messages.forget(recorded.streamId.slice(CONVERSATION.length));
+      } else {
+        await applyOther(em, recorded);
+      }
     }
+    await messages.flush();
   },
 
   async reset(em: EntityManager): Promise<void> {
