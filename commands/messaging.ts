@@ -13,6 +13,7 @@ import { type MessagePhotoState, messagePhotoDecider, type UploadMessagePhoto } 
 import { roomDecider } from '../domain/rooms/decider.js';
 import { roomStreamId } from '../domain/rooms/events.js';
 import { type CommandContext, fold } from '../domain/shared/decider.js';
+import { LruCache } from '../domain/shared/lruCache.js';
 import { type EventStore, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { loadBooking } from './bookings.js';
 import { type CommandEnvelope, type CommandResult, ConcurrencyConflict, handleCommand } from './handleCommand.js';
@@ -72,7 +73,7 @@ async function loadTail(
 
 /** Conversations whose first event is kept, per process and store: the most recently started ones. */
 const HEADS_KEPT = 10_000;
-const heads = new WeakMap<EventStore, Map<string, ConversationEvent>>();
+const heads = new WeakMap<EventStore, LruCache<string, ConversationEvent>>();
 
 /**
  * The conversation as a message needs it: its first event, which names the participants and never changes, so it
@@ -81,7 +82,7 @@ const heads = new WeakMap<EventStore, Map<string, ConversationEvent>>();
  * kept, and answers the initial state.
  */
 async function loadHead(store: EventStore, conversationId: string): Promise<ConversationState> {
-  const kept = heads.get(store) ?? new Map<string, ConversationEvent>();
+  const kept = heads.get(store) ?? new LruCache<string, ConversationEvent>(HEADS_KEPT);
   heads.set(store, kept);
   let first = kept.get(conversationId);
   if (!first) {
@@ -89,7 +90,6 @@ async function loadHead(store: EventStore, conversationId: string): Promise<Conv
       first = { type: recorded.type, data: recorded.data } as ConversationEvent;
     }
     if (first?.type !== 'ConversationStarted') return conversationDecider.initialState;
-    if (kept.size >= HEADS_KEPT) kept.delete(kept.keys().next().value!);
     kept.set(conversationId, first);
   }
   return fold(conversationDecider, [first]);

@@ -3,6 +3,7 @@ import type { PersonalDataErased } from '../../domain/identity/events.js';
 import type { MessageSent } from '../../domain/messaging/events.js';
 import type { CashPaymentReceived } from '../../domain/payments/events.js';
 import type { ReviewHidden, ReviewPublished, ReviewResponded } from '../../domain/reviews/events.js';
+import { LruCache } from '../../domain/shared/lruCache.js';
 import type {
   CandidateAssigned,
   ExamSessionScheduled,
@@ -38,6 +39,21 @@ export const PROJECTED_TABLES = [
   'messages',
   'reviews',
 ] as const satisfies readonly AnalyticsTable[];
+
+/**
+ * What this process keeps of the rows it wrote, so that a later event of the same booking, review or room needs no
+ * warehouse read: the booking's terms and parties (a status change copies them), a review, a room's landlord. Only
+ * what never changes afterwards is used from them; their people go through the erased set like every other id.
+ */
+const KNOWN_BOOKINGS = 200_000;
+const KNOWN_REVIEWS = 50_000;
+const KNOWN_ROOMS = 100_000;
+
+interface Known {
+  bookings: LruCache<string, BookingRow>;
+  reviews: LruCache<string, ReviewRow>;
+  roomLandlords: LruCache<string, string>;
+}
 
 export interface AnalyticsProjectionDeps {
   store: AnalyticsStore;
@@ -88,6 +104,16 @@ interface Venue {
 export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection {
   let erased: Set<string> | undefined;
   const version = 1;
+  const known: Known = {
+    bookings: new LruCache(KNOWN_BOOKINGS),
+    reviews: new LruCache(KNOWN_REVIEWS),
+    roomLandlords: new LruCache(KNOWN_ROOMS),
+  };
+  const forget = () => {
+    known.bookings.clear();
+    known.reviews.clear();
+    known.roomLandlords.clear();
+  };
 
   async function loadErased(): Promise<Set<string>> {
     const ids = new Set<string>();
@@ -109,14 +135,14 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
 
     async apply(_em, events) {
       erased ??= await loadErased();
-      const known = erased;
-      const batch = new Batch(deps, known);
+      const erasedIds = erased;
+      const batch = new Batch(deps, erasedIds, known);
       await batch.prefetch(events);
       const newlyErased: string[] = [];
       for (const event of events) {
         if (event.type === 'PersonalDataErased') {
           const userId = (event.data as PersonalDataErased['data']).userId;
-          known.add(userId);
+          erasedIds.add(userId);
           newlyErased.push(userId);
         }
         // Only a booking request waits (for its exam venue): every other event is added without a turn of the loop.
@@ -140,12 +166,17 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
       );
       const failed = inserts.find((insert) => insert.status === 'rejected');
       if (failed) throw failed.reason;
+      // Kept only once the rows are in: a batch that failed is applied again from what the warehouse holds.
+      batch.keep();
       for (const userId of newlyErased) await erasePerson(deps.store, userId);
+      // What was kept may name them: start again from the warehouse, which no longer does.
+      if (newlyErased.length > 0) forget();
     },
 
     async reset() {
       for (const table of PROJECTED_TABLES) await deps.store.command(`TRUNCATE TABLE IF EXISTS ${table}`);
       erased = undefined;
+      forget();
     },
   };
 }
@@ -168,7 +199,26 @@ class Batch {
   constructor(
     private readonly deps: AnalyticsProjectionDeps,
     private readonly erased: ReadonlySet<string>,
+    private readonly known: Known,
   ) {}
+
+  /** What this batch wrote, kept for the batches after it. */
+  keep(): void {
+    for (const [id, row] of this.bookings) this.known.bookings.set(id, row);
+    for (const [id, row] of this.reviews) this.known.reviews.set(id, row);
+    for (const [id, landlordId] of this.roomLandlords) this.known.roomLandlords.set(id, landlordId);
+  }
+
+  /** The ids not kept from an earlier batch, after taking those that are into `into`. */
+  private unknown<V>(ids: Iterable<string>, kept: LruCache<string, V>, into: Map<string, V>): string[] {
+    const missing: string[] = [];
+    for (const id of ids) {
+      const value = kept.get(id);
+      if (value === undefined) missing.push(id);
+      else into.set(id, value);
+    }
+    return missing;
+  }
 
   private person(id: string | undefined): string {
     return id === undefined || this.erased.has(id) ? '' : id;
@@ -200,7 +250,11 @@ class Batch {
         } else if (roomId) roomIds.add(roomId);
       }
     }
-    const missingBookings = [...bookingIds].filter((id) => !created.has(id));
+    const missingBookings = this.unknown(
+      [...bookingIds].filter((id) => !created.has(id)),
+      this.known.bookings,
+      this.bookings,
+    );
     if (missingBookings.length > 0) {
       const rows = await this.deps.store.query<BookingRow>(
         'SELECT * FROM bookings FINAL WHERE booking_id IN {ids:Array(String)}',
@@ -208,7 +262,11 @@ class Batch {
       );
       for (const row of rows) this.bookings.set(row.booking_id, row);
     }
-    const missingReviews = [...reviewIds].filter((id) => !published.has(id));
+    const missingReviews = this.unknown(
+      [...reviewIds].filter((id) => !published.has(id)),
+      this.known.reviews,
+      this.reviews,
+    );
     if (missingReviews.length > 0) {
       const rows = await this.deps.store.query<ReviewRow>(
         'SELECT * FROM reviews FINAL WHERE review_id IN {ids:Array(String)}',
@@ -216,7 +274,11 @@ class Batch {
       );
       for (const row of rows) this.reviews.set(row.review_id, row);
     }
-    const missingRooms = [...roomIds].filter((id) => !createdRooms.has(id));
+    const missingRooms = this.unknown(
+      [...roomIds].filter((id) => !createdRooms.has(id)),
+      this.known.roomLandlords,
+      this.roomLandlords,
+    );
     if (missingRooms.length > 0) {
       const rows = await this.deps.store.query<{ room_id: string; landlord_id: string }>(
         `SELECT room_id, any(landlord_id) AS landlord_id FROM events
@@ -265,6 +327,15 @@ class Batch {
     return event.type === 'BookingRequested' ? this.venueOf(event, row) : undefined;
   }
 
+  /** An event of a booking takes the booking's dimensions it does not carry (its people as far as not erased). */
+  private fillFromBooking(row: EventRow, booking: BookingRow): void {
+    row.room_id ||= booking.room_id;
+    row.landlord_id ||= this.person(booking.landlord_id);
+    row.tenant_id ||= this.person(booking.tenant_id);
+    row.venue_id ||= booking.venue_id ?? '';
+    row.city ||= booking.city ?? '';
+  }
+
   private streamOf(streamId: string): string {
     if (streamId.startsWith('User-') && this.erased.has(streamId.slice('User-'.length))) return 'User-';
     return streamId;
@@ -297,7 +368,7 @@ class Batch {
     }
     const previous = this.bookings.get(text((event.data as Data).bookingId) ?? '');
     if (!previous) return;
-    fillFromBooking(row, previous);
+    this.fillFromBooking(row, previous);
     if (!status) return;
     const next: BookingRow = {
       ...previous,
@@ -313,7 +384,7 @@ class Batch {
 
   private payment(event: RecordedEvent, row: EventRow): void {
     const booking = this.bookings.get(text((event.data as Data).bookingId) ?? '');
-    if (booking) fillFromBooking(row, booking);
+    if (booking) this.fillFromBooking(row, booking);
     if (event.type !== 'CashPaymentReceived') return;
     const data = event.data as CashPaymentReceived['data'];
     this.out.payments.push({
@@ -455,12 +526,4 @@ interface University {
 
 function dataOf(event: RecordedEvent): Data {
   return typeof event.data === 'object' && event.data !== null ? (event.data as Data) : {};
-}
-
-function fillFromBooking(row: EventRow, booking: BookingRow): void {
-  row.room_id ||= booking.room_id;
-  row.landlord_id ||= booking.landlord_id;
-  row.tenant_id ||= booking.tenant_id;
-  row.venue_id ||= booking.venue_id ?? '';
-  row.city ||= booking.city ?? '';
 }

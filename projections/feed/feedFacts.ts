@@ -1,6 +1,7 @@
 import type { BookingRequested } from '../../domain/bookings/events.js';
 import { bookingStreamId } from '../../domain/bookings/events.js';
 import type { MessageSent } from '../../domain/messaging/events.js';
+import { LruCache } from '../../domain/shared/lruCache.js';
 import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { FeedFacts } from './frames.js';
 
@@ -18,7 +19,7 @@ const BOOKINGS_KEPT = 10_000;
  * `forUser` (a replay) skips the lookups of events that cannot concern that person.
  */
 export function createFeedFacts(lookups: FeedLookups) {
-  const bookings = new Map<string, FeedFacts['booking'] | null>();
+  const bookings = new LruCache<string, FeedFacts['booking'] | null>(BOOKINGS_KEPT);
 
   async function bookingOf(bookingId: string): Promise<FeedFacts['booking'] | null> {
     if (bookings.has(bookingId)) return bookings.get(bookingId) ?? null;
@@ -35,7 +36,6 @@ export function createFeedFacts(lookups: FeedLookups) {
         checkOut: data.checkOut ?? null,
       };
     }
-    if (bookings.size >= BOOKINGS_KEPT) bookings.delete(bookings.keys().next().value!);
     bookings.set(bookingId, found);
     return found;
   }

@@ -315,4 +315,57 @@ describe('analytics projection', () => {
     );
     expect(row).toEqual({ tenant_id: '' });
   });
+  it('keeps what it wrote for later batches, and writes no id of someone erased in between from what it kept', async () => {
+    const same = projection();
+    const guest = randomUUID();
+    const booking = randomUUID();
+    const since = all.at(-1)!.position;
+    const request = all.find((e) => e.type === 'BookingRequested')!.data as object;
+    await append(`Booking-${booking}`, 'tenant', {
+      type: 'BookingRequested',
+      data: { ...request, bookingId: booking, tenantId: guest, checkIn: day(4), checkOut: day(6), nights: 2 },
+    });
+    // Applied as they come, in one process: the request before the erasure exists, the rest after it.
+    let applied = since;
+    const applyNew = async () => {
+      const fresh = await toArray(events.readAll({ fromPosition: applied }));
+      await same.apply(em, fresh);
+      applied = fresh.at(-1)!.position;
+    };
+    await applyNew();
+    expect(await holding(guest)).not.toEqual([]);
+    await append(`User-${guest}`, 'admin', {
+      type: 'PersonalDataErased',
+      data: { userId: guest, erasedBy: randomUUID(), erasedAt: at(0) },
+    });
+    await applyNew();
+    await append(`Booking-${booking}`, 'landlord', {
+      type: 'BookingConfirmed',
+      data: { bookingId: booking, by: landlord, confirmedAt: at(0) },
+    });
+    await append(`Payment-${booking}`, 'landlord', {
+      type: 'CashPaymentReceived',
+      data: {
+        bookingId: booking,
+        paymentId: randomUUID(),
+        amount: 1000,
+        method: 'cash',
+        recordedBy: landlord,
+        paidAt: at(0),
+        balanceDue: 0,
+      },
+    });
+    await applyNew();
+    expect(await holding(guest)).toEqual([]);
+    const [row] = await store.query<{ tenant_id: string; status: string; room_id: string; amount: number }>(
+      'SELECT tenant_id, status, room_id, amount FROM bookings FINAL WHERE booking_id = {id:String}',
+      { id: booking },
+    );
+    expect(row).toMatchObject({ tenant_id: '', status: 'confirmed', room_id: roomId });
+    const [payment] = await store.query<{ room_id: string; tenant_id: string }>(
+      "SELECT room_id, tenant_id FROM events FINAL WHERE booking_id = {id:String} AND type = 'CashPaymentReceived'",
+      { id: booking },
+    );
+    expect(payment).toEqual({ room_id: roomId, tenant_id: '' });
+  });
 });
