@@ -26,10 +26,12 @@ import type { PgProjection } from '../projection.js';
 export const analyticsProjectionName = 'analytics';
 
 /**
- * Events per batch while catching up. Every insert makes a part and costs the engine a fixed share whatever its
- * size, so the ingest rate grows with the batch (bench:analytics); 5,000 keeps a batch's memory and a retry small.
+ * Events per batch while catching up. Every insert makes a part per table, which the engine sorts, indexes and later
+ * merges whatever its size, so the ingest rate grows with the batch: bench:analytics (200,000 events into the
+ * loaded warehouse) ingested 55,500 events/s in batches of 20,000 against 45,200 in batches of 5,000, in one run.
+ * A batch of 20,000 events is some tens of MB while it is built; a live batch is a few events.
  */
-export const ANALYTICS_BATCH_SIZE = 5000;
+export const ANALYTICS_BATCH_SIZE = 20_000;
 
 /** The tables this projection writes; `searches` is written by the search log and survives a rebuild. */
 export const PROJECTED_TABLES = [
@@ -145,9 +147,7 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
           erasedIds.add(userId);
           newlyErased.push(userId);
         }
-        // Only a booking request waits (for its exam venue): every other event is added without a turn of the loop.
-        const pending = batch.add(event);
-        if (pending) await pending;
+        batch.add(event);
       }
       const first = events[0]!.position;
       const last = events.at(-1)!.position;
@@ -188,6 +188,8 @@ class Batch {
   private readonly roomLandlords = new Map<string, string>();
   private readonly conversationRooms = new Map<string, string>();
   private readonly universities = new Map<string, Promise<University>>();
+  /** The exam venue of each booking request of the batch, by its event id (read in `prefetch`). */
+  private readonly venues = new Map<string, Venue | undefined>();
   private readonly out = {
     events: [] as EventRow[],
     bookings: [] as BookingRow[],
@@ -250,6 +252,12 @@ class Batch {
         } else if (roomId) roomIds.add(roomId);
       }
     }
+    // Every booking request's venue at once: the event store reads the streams asked for together in few queries.
+    const venues = Promise.all(
+      events
+        .filter((event) => event.type === 'BookingRequested' && event.streamId.startsWith('Booking-'))
+        .map(async (event) => void this.venues.set(event.eventId, await this.venueOf(event))),
+    );
     const missingBookings = this.unknown(
       [...bookingIds].filter((id) => !created.has(id)),
       this.known.bookings,
@@ -287,13 +295,14 @@ class Batch {
       );
       for (const row of rows) this.roomLandlords.set(row.room_id, this.person(row.landlord_id));
     }
+    await venues;
   }
 
   rows() {
     return this.out;
   }
 
-  add(event: RecordedEvent): Promise<void> | undefined {
+  add(event: RecordedEvent): void {
     const data = dataOf(event);
     const occurredAt = event.metadata.occurredAt || event.recordedAt;
     const row: EventRow = {
@@ -324,7 +333,7 @@ class Batch {
       this.review(event, row);
     }
     this.out.events.push(row);
-    return event.type === 'BookingRequested' ? this.venueOf(event, row) : undefined;
+    if (event.type === 'BookingRequested') this.placeAtVenue(event, row);
   }
 
   /** An event of a booking takes the booking's dimensions it does not carry (its people as far as not erased). */
@@ -470,11 +479,20 @@ class Batch {
     this.out.reviews.push(next);
   }
 
+  /** The venue found for a booking request (prefetch), on its booking and event rows. */
+  private placeAtVenue(event: RecordedEvent, row: EventRow): void {
+    const found = this.venues.get(event.eventId);
+    const booking = this.bookings.get((event.data as BookingRequested['data']).bookingId);
+    if (!found || !booking) return;
+    booking.venue_id = found.venueId;
+    booking.city = found.city;
+    row.venue_id = found.venueId;
+    row.city = found.city;
+  }
+
   /** The venue of the tenant's exam assignment whose session overlaps the stay, as of the booking's position. */
-  private async venueOf(event: RecordedEvent, row: EventRow): Promise<void> {
+  private async venueOf(event: RecordedEvent): Promise<Venue | undefined> {
     const data = event.data as BookingRequested['data'];
-    const booking = this.bookings.get(data.bookingId);
-    if (!booking) return;
     const assignments: CandidateAssigned['data'][] = [];
     for await (const recorded of this.deps.eventStore.readStream(`ExamCandidate-${data.tenantId}`)) {
       if (recorded.position > event.position) break;
@@ -489,11 +507,7 @@ class Batch {
         break;
       }
     }
-    if (!found) return;
-    booking.venue_id = found.venueId;
-    booking.city = found.city;
-    row.venue_id = found.venueId;
-    row.city = found.city;
+    return found;
   }
 
   private university(universityId: string, upTo: bigint): Promise<University> {
