@@ -24,6 +24,13 @@ export interface PgProjection {
    * a live batch is as small as what was appended.
    */
   batchSize?: number;
+  /**
+   * Holds a batch smaller than `batchSize` back for up to this long, so that the events appended meanwhile are applied
+   * with it: a projection whose every write costs (the warehouse, where an insert is a part to sort and merge) writes
+   * about once per `lingerMs` while live instead of once per append. Its read model is as much behind; the checkpoint
+   * moves only with the batch, so a crash meanwhile reads the held events again.
+   */
+  lingerMs?: number;
   /** Applies events in position order; the runner flushes and commits. */
   apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
   /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */

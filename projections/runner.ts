@@ -34,7 +34,14 @@ interface Following {
   writes: Promise<void>;
   queued: number;
   failure: unknown;
+  /** Events held back for the projection's `lingerMs`, not applied yet, and the checkpoint they reach. */
+  lingering: RecordedEvent[];
+  lingerTo: bigint;
+  lingerTimer: NodeJS.Timeout | undefined;
 }
+
+/** The subscription's batch when a projection names none (the event store's default). */
+const DEFAULT_BATCH = 500;
 
 /** Thrown when the checkpoint moved under us: another runner holds the projection. */
 class LostLease extends Error {}
@@ -195,6 +202,9 @@ export class ProjectionRunner {
       writes: Promise.resolve(),
       queued: 0,
       failure: undefined,
+      lingering: [],
+      lingerTo: checkpoint,
+      lingerTimer: undefined,
     };
     this.subscriptions.set(projection.name, subscription);
     this.following.set(projection.name, state);
@@ -206,8 +216,21 @@ export class ProjectionRunner {
         if (this.stopping || state.failure !== undefined) break;
         if (batch.checkpoint <= state.seen) continue;
         state.seen = batch.checkpoint;
+        if (state.lingering.length > 0) {
+          // Held events go first: whatever follows joins them, and the checkpoint moves with them.
+          state.lingering.push(...batch.events);
+          state.lingerTo = batch.checkpoint;
+          if (state.lingering.length >= (projection.batchSize ?? DEFAULT_BATCH)) await this.applyLingering(state);
+          continue;
+        }
         if (batch.events.length === 0) {
           this.deferFlush();
+          continue;
+        }
+        if (projection.lingerMs && batch.events.length < (projection.batchSize ?? DEFAULT_BATCH)) {
+          state.lingering = [...batch.events];
+          state.lingerTo = batch.checkpoint;
+          state.lingerTimer = setTimeout(() => void this.applyLingering(state), projection.lingerMs);
           continue;
         }
         const events = batch.events;
@@ -217,7 +240,8 @@ export class ProjectionRunner {
           this.options.onBatch?.(projection.name, events.length, state.stored);
         });
       }
-      // Stopping: the deferred move is written before the lease goes.
+      // Stopping: what is held is applied, and the deferred move written, before the lease goes.
+      if (state.failure === undefined) await this.applyLingering(state);
       if (state.failure === undefined && state.seen > state.stored) {
         await this.serially(state, async () => {
           await this.moveCheckpointAlone(projection, state.stored, state.seen);
@@ -226,11 +250,26 @@ export class ProjectionRunner {
       }
       if (state.failure !== undefined) throw state.failure;
     } finally {
+      clearTimeout(state.lingerTimer);
       this.following.delete(projection.name);
       await state.writes;
       this.subscriptions.delete(projection.name);
       await subscription.close();
     }
+  }
+
+  /** Applies the events held for `lingerMs` (if any) as one batch, after the writes queued before. */
+  private applyLingering(state: Following): Promise<void> {
+    clearTimeout(state.lingerTimer);
+    state.lingerTimer = undefined;
+    if (state.lingering.length === 0) return state.writes;
+    const events = state.lingering;
+    const to = state.lingerTo;
+    state.lingering = [];
+    return this.serially(state, async () => {
+      state.stored = await this.applyBatch(state.projection, events, state.stored, to);
+      this.options.onBatch?.(state.projection.name, events.length, state.stored);
+    });
   }
 
   /** A projection's checkpoint writes, one after another, so each is fenced on the one before. */
@@ -262,8 +301,10 @@ export class ProjectionRunner {
    * projection whose lease another runner took is told, as a lost lease, and stops.
    */
   private async flushDeferred(): Promise<void> {
+    // Never past events held back: their batch moves the checkpoint when it is applied.
     const due = [...this.following.values()].filter(
-      (state) => state.seen > state.stored && state.queued === 0 && state.failure === undefined,
+      (state) =>
+        state.seen > state.stored && state.queued === 0 && state.failure === undefined && state.lingering.length === 0,
     );
     if (due.length < [...this.following.values()].filter((state) => state.seen > state.stored).length) {
       this.deferFlush();

@@ -32,6 +32,8 @@ export const analyticsProjectionName = 'analytics';
  * A batch of 20,000 events is some tens of MB while it is built; a live batch is a few events.
  */
 export const ANALYTICS_BATCH_SIZE = 20_000;
+/** How long a live batch waits for more events before it is written (see PgProjection.lingerMs). */
+export const ANALYTICS_LINGER_MS = 1000;
 
 /** The tables this projection writes; `searches` is written by the search log and survives a rebuild. */
 export const PROJECTED_TABLES = [
@@ -133,6 +135,8 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
     version,
     sideEffectsOnly: true,
     batchSize: ANALYTICS_BATCH_SIZE,
+    // Live, about one insert per table a second (as the search log), not one per append: ClickHouse wants few parts.
+    lingerMs: ANALYTICS_LINGER_MS,
     filter: {},
 
     async apply(_em, events) {

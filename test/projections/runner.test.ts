@@ -191,6 +191,59 @@ describe('projection runner', () => {
     }
   }, 20_000);
 
+  it('with lingerMs, applies what arrives meanwhile in one batch, and never moves the checkpoint past held events', async () => {
+    const wanted = `Linger${randomUUID().slice(0, 6)}-`;
+    const other = `NotLinger${randomUUID().slice(0, 6)}-`;
+    const projection: PgProjection = { ...recorder('linger_test', 1, wanted), lingerMs: 2000 };
+    const batches: number[] = [];
+    const runner = new ProjectionRunner({
+      orm: runtime.orm,
+      store: runtime.eventStore,
+      databaseUrl: db.url,
+      // Another projection skipping every one of these events: its deferred moves are written for all at once.
+      projections: [projection, recorder('linger_other', 1, `Nothing${randomUUID().slice(0, 6)}-`)],
+      logger: runtime.logger,
+      emptyCheckpointMs: 50,
+      onBatch: (name, events) => {
+        if (name === 'linger_test' && events > 0) batches.push(events);
+      },
+    });
+    const append = (stream: string, n: number) =>
+      runtime.eventStore.append(stream, [newEvent('Recorded', { n })], { expectedRevision: 'no_stream' });
+    const stored = async () =>
+      BigInt(
+        (
+          await runtime.pool.query<{ position: string }>(
+            'SELECT position FROM projection_checkpoints WHERE name = $1',
+            ['linger_test'],
+          )
+        ).rows[0]!.position,
+      );
+    await runner.start();
+    try {
+      await waitForCheckpoint(runtime.pool, projection, await runtime.eventStore.headPosition(), 10_000);
+      const first = await append(`${wanted}0`, 0);
+      // Events it skips keep coming while the first is held: their deferred moves must not pass it.
+      for (let i = 1; i <= 5; i++) {
+        await append(`${other}${i}`, i);
+        await append(`${wanted}${i}`, i);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await stored()).toBeLessThan(first.position);
+      expect(await seen('linger_test')).toEqual([]);
+      const last = await append(`${other}9`, 9);
+      await waitForCheckpoint(runtime.pool, projection, last.position, 5_000);
+      expect(await seen('linger_test')).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(batches).toEqual([6]);
+      // Held at stop: applied before the runner lets go.
+      await append(`${wanted}7`, 7);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await runner.stop();
+    }
+    expect(await seen('linger_test')).toEqual([0, 1, 2, 3, 4, 5, 7]);
+  });
+
   it('moves its checkpoint over events it skips in a few deferred writes, and reaches the head', async () => {
     const prefix = `Skipped${randomUUID().slice(0, 6)}-`;
     const projection = recorder('skip_test', 1, `Wanted${randomUUID().slice(0, 6)}-`);
