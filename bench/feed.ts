@@ -161,7 +161,7 @@ interface Row {
   postP50?: string;
   /** p50 / p99 of POST → published on Redis, and of published → frame (Roomline only). */
   stages?: string;
-  /** CPU ms per message sent: both API processes / the feed publisher / the projector / PostgreSQL / Redis (Roomline only). */
+  /** CPU ms per message sent: both API processes / the feed publisher / the projector / its chDB engine / PostgreSQL / Redis (Roomline only). */
   cpuPerMessage?: string;
 }
 
@@ -175,6 +175,8 @@ function cpuSample(pids: { api: number[]; feed: number; projector: number }) {
     api: of(pids.api),
     feed: of([pids.feed]),
     projector: of([pids.projector]),
+    // The projector's chDB engine runs in a child process of its own, whose arguments name the bench's data dir.
+    warehouse: processesCpuMs(['node'], ['roomline-bench-feed-']),
     postgres: processesCpuMs(['postgres'], [DATABASE]),
     redis: processesCpuMs(['redis-server']),
   };
@@ -375,7 +377,7 @@ async function roomlineLatency(
         0.5,
       ).toFixed(1),
       stages: stagesOf(toPublished, toFrame),
-      cpuPerMessage: (['api', 'feed', 'projector', 'postgres', 'redis'] as const)
+      cpuPerMessage: (['api', 'feed', 'projector', 'warehouse', 'postgres', 'redis'] as const)
         .map((part) => (cpuMsBetween(cpuBefore[part], cpuAfter[part]) / sent).toFixed(2))
         .join(' / '),
     });
@@ -578,7 +580,7 @@ runBenchmark(async () => {
     '',
     `Machine: nproc ${os.cpus().length}, Node ${process.version}, load average ${load} at the start.`,
     '',
-    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / feed / projector / PostgreSQL / Redis | Goal |',
+    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / feed / projector / its chDB / PostgreSQL / Redis | Goal |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...roomline, ...peerResult.rows].map(
       (r) =>
