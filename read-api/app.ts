@@ -13,6 +13,7 @@ import { type Access, registerAuth } from './plugins/auth.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerRequestContext, requestIdFrom } from './plugins/requestContext.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { auditRoutes } from './routes/audit.js';
 import { bookingRoutes } from './routes/bookings.js';
 import { identityRoutes } from './routes/identity.js';
 import { messagingRoutes } from './routes/messaging.js';
@@ -262,6 +263,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Route plugins come after every hook above (auth, access notes, rate limit, idempotency, swagger): each
   // encapsulated context inherits the hooks its parent has when it loads, so they see every route.
   await app.register(operationRoutes, deps);
+  await app.register(auditRoutes, deps);
   await app.register(identityRoutes, deps);
   await app.register(roomRoutes, deps);
   await app.register(photoRoutes, deps);

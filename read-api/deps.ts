@@ -66,6 +66,8 @@ export interface AppDeps {
   logger: Logger;
   /** The store as the application reads it (with upcasting). */
   eventStore: EventStore;
+  /** The store as stored (no upcasting, personal data sealed): what hashes were computed over, for auditors. */
+  rawEventStore: EventStore;
   /** PostgreSQL pool for command-side tables (idempotency) and status queries. */
   pool: pg.Pool;
   orm: MikroORM;

@@ -664,6 +664,22 @@ async function flow() {
     payload: { reason: 'spam' },
   });
 
+  // The audit API: a booking's stream, its chain, its timeline and state, and the record of those reads.
+  const auditor = as('auditor');
+  await call({ method: 'GET', url: `/api/audit/streams/Booking-${bookingId}?limit=1`, headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/streams/Booking-${randomUUID()}`, headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/streams/not%20a%20stream', headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/streams/Booking-${bookingId}`, headers: tenant });
+  await call({ method: 'GET', url: `/api/audit/streams/Booking-${bookingId}/verify`, headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/streams/Booking-${randomUUID()}/verify`, headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/bookings/${bookingId}/history`, headers: as('admin') });
+  await call({ method: 'GET', url: `/api/audit/bookings/${randomUUID()}/history`, headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/bookings/${bookingId}/state`, headers: auditor });
+  await call({ method: 'GET', url: `/api/audit/bookings/${bookingId}/state?at=nope`, headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/reads', headers: as('admin') });
+  await call({ method: 'GET', url: '/api/audit/reads?from=2026-02-30', headers: as('admin') });
+  await call({ method: 'GET', url: '/api/audit/reads', headers: auditor });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });
