@@ -17,6 +17,7 @@ import { reviewPersonalDataPolicy } from '../domain/reviews/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
 import { analyticsProjection, analyticsProjectionName } from '../projections/analytics/analyticsProjection.js';
+import { ledgerProjection } from '../projections/audit/ledgerProjection.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
 import { createFeedFacts } from '../projections/feed/feedFacts.js';
@@ -49,6 +50,7 @@ import type { WorkerDeps } from '../workers/startWorkers.js';
 import type { AnalyticsStore } from './analytics/analyticsStore.js';
 import { createAnalyticsStore } from './analytics/createAnalyticsStore.js';
 import { createSearchLog } from './analytics/searchLog.js';
+import { createLedgerSigner, type LedgerSigner } from './audit/ledgerSigner.js';
 import { PostgresCredentialStore } from './auth/credentials.js';
 import { AccessDenyList } from './auth/denyList.js';
 import { PasswordResetStore } from './auth/passwordResets.js';
@@ -105,6 +107,7 @@ export const projections: readonly PgProjection[] = [
   notificationsProjection,
   savedSearchesProjection,
   reviewsProjection,
+  ledgerProjection,
 ];
 export const upcasters = new UpcasterRegistry([...roomUpcasters, ...bookingUpcasters]);
 
@@ -147,6 +150,8 @@ export interface Runtime {
   addressOf(userId: string): Promise<string | null | undefined>;
   identity: IdentityServices;
   calendarLinkKey: Buffer;
+  /** Signs ledger digests (AUDIT_SIGNING_KEY). */
+  ledgerSigner: LedgerSigner;
   fileStore: FileStore;
   imageLimiter: ImageLimiter;
   /** Null when GEOCODER=none: addresses then need a location. */
@@ -497,6 +502,11 @@ export async function createRuntime(
         `${appUrl}/api/notifications/unsubscribe?token=${encodeURIComponent(unsubscribe.sign(userId, kind as never))}`,
     },
     calendarLinkKey: deriveKey(config.DATA_ENCRYPTION_KEY, 'calendar-links'),
+    ledgerSigner: createLedgerSigner(
+      config.AUDIT_SIGNING_KEY
+        ? Buffer.from(config.AUDIT_SIGNING_KEY, 'base64')
+        : deriveKey(config.DATA_ENCRYPTION_KEY, 'audit-ledger-signing'),
+    ),
     fileStore: new LocalFileStore(join(config.DATA_DIR, 'files')),
     imageLimiter: imageLimiter(config, metrics),
     geocoder,

@@ -6,6 +6,7 @@ import type { Notifier } from '../commands/bookingProcess.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
 import type { AnalyticsStore } from '../infra/analytics/analyticsStore.js';
 import type { SearchLog } from '../infra/analytics/searchLog.js';
+import type { LedgerSigner } from '../infra/audit/ledgerSigner.js';
 import type { CredentialStore, DenyList, PasswordResets, SessionStore } from '../infra/auth/ports.js';
 import type { TokenSubject } from '../infra/auth/tokens.js';
 import type { Clock } from '../infra/clock/clock.js';
@@ -75,6 +76,8 @@ export interface AppDeps {
   metrics: Metrics;
   projections: readonly PgProjection[];
   identity: IdentityServices;
+  /** Signs ledger digests for auditors (Ed25519). */
+  ledgerSigner: LedgerSigner;
   /** Signs the secret per-room calendar links (HMAC of the room id). */
   calendarLinkKey: Buffer;
   /** Null when GEOCODER=none: addresses then need a location. */

@@ -4,7 +4,13 @@ import type { DomainEvent } from '../shared/decider.js';
  * Audit reads are themselves on the record: each read of the audit API appends one event, to a stream per UTC day
  * (`AuditTrail-YYYY-MM-DD`), so that admins can list who read what over a period with one stream read a day.
  */
-export type AuditReadKind = 'stream' | 'stream_verification' | 'booking_history' | 'booking_state';
+export type AuditReadKind =
+  | 'stream'
+  | 'stream_verification'
+  | 'booking_history'
+  | 'booking_state'
+  | 'ledger_digest'
+  | 'ledger_verification';
 
 export type AuditRead = DomainEvent<
   'AuditRead',

@@ -93,6 +93,13 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description: "base64 of exactly 32 bytes: the key-encryption key wrapping every person's data key",
   }),
+  AUDIT_SIGNING_KEY: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9+/]{43}=$',
+      description:
+        'base64 of the 32-byte Ed25519 seed that signs ledger digests (unset: derived from DATA_ENCRYPTION_KEY)',
+    }),
+  ),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'roomline', description: 'iss claim required on access tokens' }),
   JWT_AUDIENCE: Type.String({
     minLength: 1,

@@ -27,6 +27,7 @@ import { Migration0014Notifications } from './migrations/0014_notifications.js';
 import { Migration0015NextHoldExpiry } from './migrations/0015_next_hold_expiry.js';
 import { Migration0016SavedSearches } from './migrations/0016_saved_searches.js';
 import { Migration0017Reviews } from './migrations/0017_reviews.js';
+import { Migration0018AuditLedger } from './migrations/0018_audit_ledger.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -46,6 +47,7 @@ export const migrations = [
   { name: '0015_next_hold_expiry', class: Migration0015NextHoldExpiry },
   { name: '0016_saved_searches', class: Migration0016SavedSearches },
   { name: '0017_reviews', class: Migration0017Reviews },
+  { name: '0018_audit_ledger', class: Migration0018AuditLedger },
 ];
 
 export interface OrmConnectionOptions {

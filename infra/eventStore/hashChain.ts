@@ -97,3 +97,12 @@ export function verifyChain(events: Iterable<ChainedEvent>): ChainVerification {
   }
   return { valid: true, events: count };
 }
+
+/**
+ * The ledger digest (docs/decisions/0009): one chain over the whole log in position order, each link the sha-256 of
+ * the previous link, the event's position and its hash. It starts at GENESIS_HASH; the digest at a position is the
+ * link of the last event at or below it. Deleting, reordering or changing any event before it changes it.
+ */
+export function ledgerStep(previous: string, position: bigint, hash: string): string {
+  return createHash('sha256').update(`${previous}\n${position}\n${hash}`, 'utf8').digest('hex');
+}

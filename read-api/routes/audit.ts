@@ -7,7 +7,7 @@ import { bookingStreamId } from '../../domain/bookings/events.js';
 import { paymentStreamId } from '../../domain/payments/events.js';
 import { REVIEW_STREAM_PREFIX } from '../../domain/reviews/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { verifyChain } from '../../infra/eventStore/hashChain.js';
+import { eventHash, GENESIS_HASH, ledgerStep, verifyChain } from '../../infra/eventStore/hashChain.js';
 import { commandFrom } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -63,6 +63,12 @@ const ReadsQuery = Type.Object(
   { from: Type.Optional(IsoDate), to: Type.Optional(IsoDate) },
   { additionalProperties: false },
 );
+
+/** A digest as handed out and taken back: version, position, digest, signing time (ms), signature. */
+const DIGEST_TOKEN = /^v1\.(\d{1,20})\.([0-9a-f]{64})\.(\d{1,15})\.([A-Za-z0-9_-]{86})$/;
+/** What is signed: every field of the digest, one a line, under a fixed heading (no other text can collide). */
+const signedText = (position: string, digest: string, signedAt: string) =>
+  `roomline ledger digest v1\n${position}\n${digest}\n${signedAt}`;
 
 const DAY_MS = 86_400_000;
 const MAX_READ_DAYS = 31;
@@ -299,6 +305,127 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
       const reads = await auditReadsBetween(deps.eventStore, from, to);
       return {
         items: reads.filter((event) => event.type === 'AuditRead').map((event) => event.data as AuditRead['data']),
+      };
+    },
+  );
+
+  app.get(
+    '/api/audit/digest',
+    {
+      config: { access: AUDITORS },
+      schema: {
+        tags,
+        summary:
+          'A digest of the whole log up to a position, signed (Ed25519): keep it, and /api/audit/verify proves later ' +
+          'that nothing up to it changed. `token` is the form verify takes.',
+        response: {
+          200: Type.Object({
+            position: Position,
+            digest: Type.String({ description: 'sha-256 hex: the ledger chain at position' }),
+            events: Type.Integer(),
+            signedAt: IsoInstant,
+            signature: Type.String({ description: 'Ed25519 over the digest’s fields, base64url' }),
+            publicKey: Type.String({ description: 'Ed25519 public key, raw 32 bytes, base64url' }),
+            token: Type.String(),
+          }),
+          ...errors(401, 403, 503),
+        },
+      },
+    },
+    async (request) => {
+      await record(request, 'ledger_digest', 'log');
+      const { rows } = await deps.pool.query<{ position: string; digest: string; events: string }>(
+        'SELECT position, digest, events FROM audit_ledger ORDER BY position DESC LIMIT 1',
+      );
+      const last = rows[0];
+      if (!last) throw new ApiError(503, 'DIGEST_NOT_READY', 'the ledger has not been computed yet: try again');
+      const signedAt = deps.clock.now().toISOString();
+      const signature = deps.ledgerSigner.sign(signedText(last.position, last.digest, signedAt));
+      return {
+        position: last.position,
+        digest: last.digest,
+        events: Number(last.events),
+        signedAt,
+        signature,
+        publicKey: deps.ledgerSigner.publicKey,
+        token: `v1.${last.position}.${last.digest}.${Date.parse(signedAt)}.${signature}`,
+      };
+    },
+  );
+
+  app.get(
+    '/api/audit/verify',
+    {
+      config: { access: AUDITORS },
+      schema: {
+        tags,
+        summary:
+          'Given a digest token kept from /api/audit/digest, recomputes the log up to its position from the events ' +
+          'as stored: valid when nothing changed, else the first position that differs',
+        querystring: Type.Object(
+          { digest: Type.String({ maxLength: 200, description: 'the `token` of a digest' }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            valid: Type.Boolean(),
+            position: Position,
+            events: Type.Integer({ description: 'events recomputed' }),
+            firstDifference: Type.Optional(Position),
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const match = DIGEST_TOKEN.exec(request.query.digest);
+      if (!match) throw new ApiError(400, 'INVALID_DIGEST', 'digest must be the token /api/audit/digest gave');
+      const [, position, digest, signedMs, signature] = match as unknown as [string, string, string, string, string];
+      const signedAt = new Date(Number(signedMs));
+      if (
+        Number.isNaN(signedAt.getTime()) ||
+        !deps.ledgerSigner.verify(signedText(position, digest, signedAt.toISOString()), signature)
+      ) {
+        throw new ApiError(400, 'DIGEST_NOT_SIGNED', 'this digest was not signed by this deployment');
+      }
+      await record(request, 'ledger_verification', position);
+      const upTo = BigInt(position);
+      // The links recorded as the log grew: where a recomputed chain first parts from them, the change lies after
+      // the last one that still agrees.
+      const { rows } = await deps.pool.query<{ position: string; digest: string }>(
+        'SELECT position, digest FROM audit_ledger WHERE position <= $1 ORDER BY position',
+        [position],
+      );
+      const recorded = new Map(rows.map((row) => [BigInt(row.position), row.digest]));
+      let link = GENESIS_HASH;
+      let events = 0;
+      let altered: bigint | undefined;
+      let partedAt: bigint | undefined;
+      let firstAfterAgreement: bigint | undefined;
+      for await (const event of deps.rawEventStore.readAll()) {
+        if (event.position > upTo) break;
+        events++;
+        const hash = eventHash(event.previousHash, event);
+        if (hash !== event.hash) altered ??= event.position;
+        if (partedAt === undefined && firstAfterAgreement === undefined) firstAfterAgreement = event.position;
+        link = ledgerStep(link, event.position, hash);
+        const kept = recorded.get(event.position);
+        if (kept !== undefined && partedAt === undefined) {
+          if (kept === link) firstAfterAgreement = undefined;
+          else partedAt = firstAfterAgreement;
+        }
+        // A long log yields to other requests now and then.
+        if (events % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const valid = link === digest && altered === undefined;
+      // Content that no longer matches its hash first; else where the recorded links part; else after the last one
+      // that agrees (events removed or reordered since it).
+      const firstDifference = valid ? undefined : (altered ?? partedAt ?? firstAfterAgreement);
+      return {
+        valid,
+        position,
+        events,
+        ...(firstDifference !== undefined ? { firstDifference: firstDifference.toString() } : {}),
       };
     },
   );

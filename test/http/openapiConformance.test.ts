@@ -51,7 +51,13 @@ const call = async (request: Inject) => {
 };
 
 async function flow() {
-  const users = { tenant: randomUUID(), landlord: randomUUID(), admin: randomUUID(), support: randomUUID() } as const;
+  const users = {
+    tenant: randomUUID(),
+    landlord: randomUUID(),
+    admin: randomUUID(),
+    support: randomUUID(),
+    auditor: randomUUID(),
+  } as const;
   const as = (role: keyof typeof users) => t.as(role as Role, users[role]);
   const location = { lat: 44.4949, lng: 11.3426 };
 
@@ -679,6 +685,11 @@ async function flow() {
   await call({ method: 'GET', url: '/api/audit/reads', headers: as('admin') });
   await call({ method: 'GET', url: '/api/audit/reads?from=2026-02-30', headers: as('admin') });
   await call({ method: 'GET', url: '/api/audit/reads', headers: auditor });
+  const digest = await call({ method: 'GET', url: '/api/audit/digest', headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/digest', headers: tenant });
+  const token = (digest.body as { token?: string }).token ?? 'v1.0.0.0.0';
+  await call({ method: 'GET', url: `/api/audit/verify?digest=${encodeURIComponent(token)}`, headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/verify?digest=nope', headers: auditor });
 
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
