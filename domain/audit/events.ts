@@ -10,7 +10,8 @@ export type AuditReadKind =
   | 'booking_history'
   | 'booking_state'
   | 'ledger_digest'
-  | 'ledger_verification';
+  | 'ledger_verification'
+  | 'ledger_export';
 
 export type AuditRead = DomainEvent<
   'AuditRead',

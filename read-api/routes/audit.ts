@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditReadsBetween, bookingStateAt, recordAuditRead } from '../../commands/audit.js';
 import type { AuditRead, AuditReadKind } from '../../domain/audit/events.js';
 import { bookingStreamId } from '../../domain/bookings/events.js';
@@ -8,6 +9,7 @@ import { paymentStreamId } from '../../domain/payments/events.js';
 import { REVIEW_STREAM_PREFIX } from '../../domain/reviews/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { eventHash, GENESIS_HASH, ledgerStep, verifyChain } from '../../infra/eventStore/hashChain.js';
+import { ledgerExport, toExported } from '../../projections/audit/ledgerExport.js';
 import { commandFrom } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -28,6 +30,8 @@ const StreamIdParams = Type.Object({
 const StoredEvent = Type.Object({
   revision: Position,
   position: Position,
+  streamId: Type.String(),
+  eventId: Type.String(),
   type: Type.String(),
   schemaVersion: Type.Integer(),
   data: Type.Unknown({ description: 'as stored: personal data stays sealed' }),
@@ -72,20 +76,6 @@ const signedText = (position: string, digest: string, signedAt: string) =>
 
 const DAY_MS = 86_400_000;
 const MAX_READ_DAYS = 31;
-
-function storedEvent(event: RecordedEvent) {
-  return {
-    revision: event.revision.toString(),
-    position: event.position.toString(),
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    data: event.data,
-    metadata: event.metadata,
-    recordedAt: event.recordedAt,
-    hash: event.hash,
-    previousHash: event.previousHash,
-  };
-}
 
 const notFound = (what: string) => new ApiError(404, 'STREAM_NOT_FOUND', `${what} has no events`);
 
@@ -139,7 +129,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
       const page = events.slice(0, limit);
       return {
         streamId,
-        events: page.map(storedEvent),
+        events: page.map(toExported),
         nextRevision: events.length > limit ? events[limit]!.revision.toString() : null,
       };
     },
@@ -427,6 +417,45 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
         events,
         ...(firstDifference !== undefined ? { firstDifference: firstDifference.toString() } : {}),
       };
+    },
+  );
+
+  app.get(
+    '/api/audit/export',
+    {
+      config: { access: AUDITORS },
+      schema: {
+        tags,
+        summary:
+          'The events from position `from` to `to` (both included; default the whole log) as NDJSON: a header with ' +
+          'the ledger link before them, the events as stored, and a manifest line { count, sha256, digest } to ' +
+          'check a copy offline (npm run cli -- audit verify-export FILE)',
+        querystring: Type.Object(
+          { from: Type.Optional(Position), to: Type.Optional(Position) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: { description: 'NDJSON', content: { 'application/x-ndjson': { schema: Type.String() } } },
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const from = BigInt(request.query.from ?? '0');
+      const to = request.query.to === undefined ? await deps.rawEventStore.headPosition() : BigInt(request.query.to);
+      if (from > 0xffff_ffff_ffff_ffffn || to > 0xffff_ffff_ffff_ffffn) {
+        throw new ApiError(400, 'INVALID_POSITION', 'a position is a 64-bit number');
+      }
+      if (to < from) throw new ApiError(400, 'INVALID_RANGE', 'to is before from');
+      await record(request, 'ledger_export', `${from}-${to}`);
+      // The schema documents the body as text; the reply streams it (as the CSV export does).
+      return (reply as FastifyReply)
+        .type('application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="roomline-events-${from}-${to}.ndjson"`)
+        .header('cache-control', 'no-store')
+        .send(
+          Readable.from(ledgerExport({ store: deps.rawEventStore, pool: deps.pool }, from, to), { objectMode: false }),
+        );
     },
   );
 };

@@ -46,7 +46,8 @@ const call = async (request: Inject) => {
   const response = await t.app.inject(request as never);
   return {
     status: response.statusCode,
-    body: (response.headers['content-type'] ?? '').toString().includes('json') ? response.json() : response.body,
+    // JSON answers parsed; text, CSV and NDJSON (one JSON document a line) kept as sent.
+    body: /^application\/json/.test(String(response.headers['content-type'] ?? '')) ? response.json() : response.body,
   };
 };
 
@@ -690,6 +691,9 @@ async function flow() {
   const token = (digest.body as { token?: string }).token ?? 'v1.0.0.0.0';
   await call({ method: 'GET', url: `/api/audit/verify?digest=${encodeURIComponent(token)}`, headers: auditor });
   await call({ method: 'GET', url: '/api/audit/verify?digest=nope', headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/export?from=0&to=1', headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/export?from=2&to=1', headers: auditor });
+  await call({ method: 'GET', url: '/api/audit/export', headers: tenant });
 
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore } from '../../../infra/analytics/createAnalyticsStore.js';
-
-const run = promisify(execFile);
+import { runCli } from '../../support/cli.js';
 
 /** `npm run cli -- analytics sql …` as an analyst runs it: its exit code, its output and its errors. */
-async function cli(dataDir: string, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'infra/cli.ts', ...args], {
-      env: { ...process.env, DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (dataDir: string, ...args: string[]) => runCli(args, { DATA_DIR: dataDir });
 
 describe('npm run cli -- analytics sql: an analyst’s read-only SQL on the embedded warehouse', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'roomline-cli-'));
