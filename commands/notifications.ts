@@ -22,6 +22,7 @@ import {
   REMINDER_BEFORE_MS,
 } from '../domain/notifications/rules.js';
 import type { CommandContext } from '../domain/shared/decider.js';
+import { withTimeout } from '../domain/shared/timeout.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore, RecordedEvent } from '../infra/eventStore/eventStore.js';
 import type { NotificationJobs, PresenceLookup } from '../infra/notifications/ports.js';
@@ -148,20 +149,11 @@ function offlineCheck(presence: PresenceLookup | undefined, clock: Clock) {
   let skipUntil = 0;
   return async (userId: string): Promise<boolean> => {
     if (!presence || clock.now().getTime() < skipUntil) return true;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const online = await Promise.race([
-        presence.isOnline(userId),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('presence lookup timed out')), PRESENCE_TIMEOUT_MS);
-        }),
-      ]);
-      return !online;
+      return !(await withTimeout(presence.isOnline(userId), PRESENCE_TIMEOUT_MS, 'a presence lookup'));
     } catch {
       skipUntil = clock.now().getTime() + PRESENCE_BACKOFF_MS;
       return true;
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

@@ -6,7 +6,7 @@
  *   npm run cli -- audit verify-export FILE
  *
  * `audit export` writes the events of a range as NDJSON with a header and a manifest (projections/audit/
- * ledgerExport.ts; the PostgreSQL event store of DATABASE_URL), counting progress on stderr; `audit verify-export`
+ * ledger.ts; the PostgreSQL event store of DATABASE_URL), counting progress on stderr; `audit verify-export`
  * checks such a file offline (no database) and exits 0 when it is intact, 1 when not.
  *
  * Runs one query against the embedded analytics engine (chDB under DATA_DIR/analytics), read-only: the engine is
@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { ledgerExport, verifyExport } from '../projections/audit/ledgerExport.js';
+import { ledgerExport, verifyExport } from '../projections/audit/ledger.js';
 import { ANALYTICS_STREAM_FORMATS, type AnalyticsStreamFormat } from './analytics/analyticsStore.js';
 import { createAnalyticsStore } from './analytics/createAnalyticsStore.js';
 import { ConfigSchema } from './config/config.js';

@@ -233,12 +233,7 @@ export class ProjectionRunner {
           state.lingerTimer = setTimeout(() => void this.applyLingering(state), projection.lingerMs);
           continue;
         }
-        const events = batch.events;
-        const to = batch.checkpoint;
-        await this.serially(state, async () => {
-          state.stored = await this.applyBatch(projection, events, state.stored, to);
-          this.options.onBatch?.(projection.name, events.length, state.stored);
-        });
+        await this.applyInTurn(state, batch.events, batch.checkpoint);
       }
       // Stopping: what is held is applied, and the deferred move written, before the lease goes.
       if (state.failure === undefined) await this.applyLingering(state);
@@ -264,8 +259,12 @@ export class ProjectionRunner {
     state.lingerTimer = undefined;
     if (state.lingering.length === 0) return state.writes;
     const events = state.lingering;
-    const to = state.lingerTo;
     state.lingering = [];
+    return this.applyInTurn(state, events, state.lingerTo);
+  }
+
+  /** Applies a batch with the checkpoint it reaches, after the writes queued before it. */
+  private applyInTurn(state: Following, events: RecordedEvent[], to: bigint): Promise<void> {
     return this.serially(state, async () => {
       state.stored = await this.applyBatch(state.projection, events, state.stored, to);
       this.options.onBatch?.(state.projection.name, events.length, state.stored);

@@ -116,30 +116,26 @@ export function createMessagingQueries(pool: pg.Pool) {
     const { rows } = await pool.query<Raw>(`${CONVERSATION_SELECT} WHERE c.id = $1`, [id]);
     return rows[0] ? conversationOf(rows[0], viewerId) : null;
   };
+  async function unlockedAmong(conversationIds: readonly string[]): Promise<Set<string>> {
+    const ids = conversationIds.filter((id) => UUID.test(id));
+    if (ids.length === 0) return new Set();
+    const { rows } = await pool.query<{ id: string }>({
+      name: 'messaging_unlocked_among',
+      text: 'SELECT id FROM conversations WHERE id = ANY($1::uuid[]) AND contact_unlocked',
+      values: [ids],
+    });
+    return new Set(rows.map((row) => row.id));
+  }
   return {
     /** The conversation as `viewerId` sees it (their unread count), or null when there is none. */
     conversation: one,
 
     /** Of these conversations, those whose pair has a confirmed booking, in one query (the feed's, per batch). */
-    async unlockedAmong(conversationIds: readonly string[]): Promise<Set<string>> {
-      const ids = conversationIds.filter((id) => UUID.test(id));
-      if (ids.length === 0) return new Set();
-      const { rows } = await pool.query<{ id: string }>({
-        name: 'messaging_unlocked_among',
-        text: 'SELECT id FROM conversations WHERE id = ANY($1::uuid[]) AND contact_unlocked',
-        values: [ids],
-      });
-      return new Set(rows.map((row) => row.id));
-    },
+    unlockedAmong,
 
     /** Whether a confirmed booking between the pair lets each see the other's contact details (false: none). */
     async contactUnlocked(conversationId: string): Promise<boolean> {
-      if (!UUID.test(conversationId)) return false;
-      const { rows } = await pool.query<{ contact_unlocked: boolean }>(
-        'SELECT contact_unlocked FROM conversations WHERE id = $1',
-        [conversationId],
-      );
-      return rows[0]?.contact_unlocked === true;
+      return (await unlockedAmong([conversationId])).size > 0;
     },
 
     /** The two people of a conversation, sorted; null when there is none (yet). */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { WebSocket } from 'ws';
 import { recordDelivery } from '../../commands/messaging.js';
+import { withTimeout } from '../../domain/shared/timeout.js';
 import type { DenyList } from '../../infra/auth/ports.js';
 import { type AccessClaims, accessTokenVerifier, InvalidToken, type TokenSettings } from '../../infra/auth/tokens.js';
 import type { Clock } from '../../infra/clock/clock.js';
@@ -67,22 +68,6 @@ interface Admitted {
 
 function refuse(status: number, error: string, message: string): never {
   throw new ApiError(status, error, message);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

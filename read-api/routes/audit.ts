@@ -7,9 +7,9 @@ import type { AuditRead, AuditReadKind } from '../../domain/audit/events.js';
 import { bookingStreamId } from '../../domain/bookings/events.js';
 import { paymentStreamId } from '../../domain/payments/events.js';
 import { REVIEW_STREAM_PREFIX } from '../../domain/reviews/events.js';
-import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { eventHash, GENESIS_HASH, ledgerStep, verifyChain } from '../../infra/eventStore/hashChain.js';
-import { ledgerExport, toExported } from '../../projections/audit/ledgerExport.js';
+import { toArray } from '../../infra/eventStore/eventStore.js';
+import { verifyChain } from '../../infra/eventStore/hashChain.js';
+import { ledgerExport, toExported, verifyLedger } from '../../projections/audit/ledger.js';
 import { commandFrom } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -121,10 +121,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
       const limit = request.query.limit ?? 200;
       const from = BigInt(request.query.fromRevision ?? '0');
       await record(request, 'stream', streamId);
-      const events: RecordedEvent[] = [];
-      for await (const event of deps.rawEventStore.readStream(streamId, { from, maxCount: limit + 1 })) {
-        events.push(event);
-      }
+      const events = await toArray(deps.rawEventStore.readStream(streamId, { from, maxCount: limit + 1 }));
       if (events.length === 0 && from === 0n) throw notFound(streamId);
       const page = events.slice(0, limit);
       return {
@@ -157,8 +154,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
     async (request) => {
       const { streamId } = request.params;
       await record(request, 'stream_verification', streamId);
-      const events: RecordedEvent[] = [];
-      for await (const event of deps.rawEventStore.readStream(streamId)) events.push(event);
+      const events = await toArray(deps.rawEventStore.readStream(streamId));
       if (events.length === 0) throw notFound(streamId);
       const result = verifyChain(events);
       return {
@@ -190,12 +186,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
       const bookingId = request.params.id;
       await record(request, 'booking_history', bookingId);
       const streams = [bookingStreamId(bookingId), paymentStreamId(bookingId), `${REVIEW_STREAM_PREFIX}${bookingId}`];
-      const events: RecordedEvent[] = [];
-      await Promise.all(
-        streams.map(async (streamId) => {
-          for await (const event of deps.eventStore.readStream(streamId)) events.push(event);
-        }),
-      );
+      const events = (
+        await Promise.all(streams.map((streamId) => toArray(deps.eventStore.readStream(streamId))))
+      ).flat();
       if (!events.some((event) => event.streamId === streams[0])) {
         throw new ApiError(404, 'BOOKING_NOT_FOUND', 'booking not found');
       }
@@ -379,44 +372,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps)
         throw new ApiError(400, 'DIGEST_NOT_SIGNED', 'this digest was not signed by this deployment');
       }
       await record(request, 'ledger_verification', position);
-      const upTo = BigInt(position);
-      // The links recorded as the log grew: where a recomputed chain first parts from them, the change lies after
-      // the last one that still agrees.
-      const { rows } = await deps.pool.query<{ position: string; digest: string }>(
-        'SELECT position, digest FROM audit_ledger WHERE position <= $1 ORDER BY position',
-        [position],
-      );
-      const recorded = new Map(rows.map((row) => [BigInt(row.position), row.digest]));
-      let link = GENESIS_HASH;
-      let events = 0;
-      let altered: bigint | undefined;
-      let partedAt: bigint | undefined;
-      let firstAfterAgreement: bigint | undefined;
-      for await (const event of deps.rawEventStore.readAll()) {
-        if (event.position > upTo) break;
-        events++;
-        const hash = eventHash(event.previousHash, event);
-        if (hash !== event.hash) altered ??= event.position;
-        if (partedAt === undefined && firstAfterAgreement === undefined) firstAfterAgreement = event.position;
-        link = ledgerStep(link, event.position, hash);
-        const kept = recorded.get(event.position);
-        if (kept !== undefined && partedAt === undefined) {
-          if (kept === link) firstAfterAgreement = undefined;
-          else partedAt = firstAfterAgreement;
-        }
-        // A long log yields to other requests now and then.
-        if (events % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
-      const valid = link === digest && altered === undefined;
-      // Content that no longer matches its hash first; else where the recorded links part; else after the last one
-      // that agrees (events removed or reordered since it).
-      const firstDifference = valid ? undefined : (altered ?? partedAt ?? firstAfterAgreement);
-      return {
-        valid,
-        position,
-        events,
-        ...(firstDifference !== undefined ? { firstDifference: firstDifference.toString() } : {}),
-      };
+      const result = await verifyLedger({ store: deps.rawEventStore, pool: deps.pool }, BigInt(position), digest);
+      return { ...result, position };
     },
   );
 

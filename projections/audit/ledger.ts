@@ -3,6 +3,12 @@ import type pg from 'pg';
 import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { eventHash, GENESIS_HASH, ledgerStep } from '../../infra/eventStore/hashChain.js';
 
+/**
+ * The ledger (docs/decisions/0009) as auditors use it: `verifyLedger` recomputes the log against a digest they kept,
+ * `ledgerExport` writes a range with its links, `verifyExport` checks such a copy offline. `ledgerProjection` keeps
+ * the chain's rows as the log grows.
+ */
+
 /** One exported event: the stored envelope, positions and revisions as decimal strings. */
 export interface ExportedEvent {
   position: string;
@@ -179,4 +185,51 @@ export async function verifyExport(lines: AsyncIterable<string>): Promise<Export
     return { valid: false, count, problem: 'the ledger chain over the events does not end at the manifest’s digest' };
   }
   return { valid: true, count };
+}
+
+export interface LedgerVerification {
+  valid: boolean;
+  events: number;
+  /** The first position that differs, when not valid and it can be told. */
+  firstDifference?: string;
+}
+
+/**
+ * Recomputes the ledger up to `upTo` from the events as stored (each hash from its content) and compares it with a
+ * kept `digest`. The first difference is the first event whose content no longer matches its hash; failing that
+ * (hashes rewritten to match), the first event after the last recorded row that still agrees with the chain.
+ */
+export async function verifyLedger(
+  deps: { store: EventStore; pool: pg.Pool },
+  upTo: bigint,
+  digest: string,
+): Promise<LedgerVerification> {
+  const { rows } = await deps.pool.query<{ position: string; digest: string }>(
+    'SELECT position, digest FROM audit_ledger WHERE position <= $1 ORDER BY position',
+    [upTo.toString()],
+  );
+  const recorded = new Map(rows.map((row) => [BigInt(row.position), row.digest]));
+  let link = GENESIS_HASH;
+  let events = 0;
+  let altered: bigint | undefined;
+  let partedAt: bigint | undefined;
+  let firstAfterAgreement: bigint | undefined;
+  for await (const event of deps.store.readAll()) {
+    if (event.position > upTo) break;
+    events++;
+    const hash = eventHash(event.previousHash, event);
+    if (hash !== event.hash) altered ??= event.position;
+    if (partedAt === undefined && firstAfterAgreement === undefined) firstAfterAgreement = event.position;
+    link = ledgerStep(link, event.position, hash);
+    const kept = recorded.get(event.position);
+    if (kept !== undefined && partedAt === undefined) {
+      if (kept === link) firstAfterAgreement = undefined;
+      else partedAt = firstAfterAgreement;
+    }
+    // A long log yields to other requests now and then.
+    if (events % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const valid = link === digest && altered === undefined;
+  const firstDifference = valid ? undefined : (altered ?? partedAt ?? firstAfterAgreement);
+  return { valid, events, ...(firstDifference !== undefined ? { firstDifference: firstDifference.toString() } : {}) };
 }
