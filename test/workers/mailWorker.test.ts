@@ -135,10 +135,10 @@ describe('mail worker: queued mail delivered over SMTP', () => {
 
     const { jobId } = await enqueue(mail);
 
-    const job = await waitFor('the job to fail', async () => {
-      const current = await queue.getJob(jobId);
-      return current && (await current.getState()) === 'failed' && current;
-    });
+    // The state is read after the job's fields: a job read just before the worker failed it still shows
+    // no attempt, so the job is read again once its state says failed.
+    await waitFor('the job to fail', async () => (await queue.getJobState(jobId)) === 'failed');
+    const job = (await queue.getJob(jobId))!;
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('550');
     expect(job.failedReason).not.toContain('nobody@');
