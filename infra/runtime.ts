@@ -92,7 +92,13 @@ import {
   queueConnection,
 } from './queues/queues.js';
 import { createMeiliRoomSearch } from './search/meilisearch/meiliRoomSearch.js';
-import { pgRoomSearchReader, pgRoomSearchWriter, poolSql, transactionSql } from './search/postgres/pgRoomSearch.js';
+import {
+  PG_ROOM_SEARCH_TABLES,
+  pgRoomSearchReader,
+  pgRoomSearchWriter,
+  poolSql,
+  transactionSql,
+} from './search/postgres/pgRoomSearch.js';
 import type { RoomSearchReader } from './search/roomSearchIndex.js';
 
 /** The read models. The runtime adds the process managers, which need its adapters. */
@@ -290,7 +296,11 @@ function createSearch(
   }
   return {
     reader: pgRoomSearchReader(poolSql(pool)),
-    projection: roomSearchProjection((em) => pgRoomSearchWriter(transactionSql(em)), transactionSql),
+    projection: roomSearchProjection(
+      (em) => pgRoomSearchWriter(transactionSql(em)),
+      transactionSql,
+      PG_ROOM_SEARCH_TABLES,
+    ),
   };
 }
 

@@ -31,6 +31,29 @@ export interface PgProjection {
    * moves only with the batch, so a crash meanwhile reads the held events again.
    */
   lingerMs?: number;
+  /**
+   * The PostgreSQL tables its read model lives in, all of them and only its own. With them, a rebuild (asked for by
+   * support, or a version bump) builds copies beside the live tables while those go on serving, and swaps them in at
+   * once (projections/shadowTables.ts); without them the projection cannot be rebuilt while it serves, and a version
+   * bump empties it in place (`reset`).
+   */
+  tables?: readonly string[];
+  /**
+   * Rebuilds the rows of one stream without replaying everything: `forget` deletes what the stream's events made,
+   * then the runner applies again, in position order, the events of `streamsOf` up to its checkpoint.
+   */
+  streamRows?: {
+    /** The streams whose events make this stream's rows, or null when the projection keeps none for it. */
+    streamsOf(em: EntityManager, streamId: string): Promise<string[] | null>;
+    forget(em: EntityManager, streamId: string): Promise<void>;
+  };
+  /**
+   * An event the projection still fails on after its retries is parked with its error. `skip` (the default) goes
+   * past it: the rest of the read model stays current, and support retries or skips it later. `stop` holds the
+   * projection at it until support does: for a read model where an event left out makes everything after it wrong
+   * (the audit ledger's hash chain).
+   */
+  onPoison?: 'skip' | 'stop';
   /** Applies events in position order; the runner flushes and commits. */
   apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void>;
   /** Empties the read model before a rebuild (same transaction as the checkpoint reset). */

@@ -32,8 +32,13 @@ export interface SingleStreamRowsOptions<Event extends { type: string }, Row ext
   entity: EntityName<Row>;
   /** The row's key property, holding the stream id without its prefix. */
   key: keyof Row & string;
-  /** Emptied by `reset`. */
+  /** Emptied by `reset`; its copy is built beside it in a blue/green rebuild. */
   table: string;
+  /**
+   * Streams other than the row's own whose events (the `also` ones) make a row: what a rebuild of that one row
+   * replays besides its stream (the room calendar of a room, the reviews of a room, the people of a booking).
+   */
+  relatedStreams?(em: EntityManager, id: string): Promise<string[]>;
   /**
    * The row after the event, from the row before it (null: none yet); null when the event changes nothing.
    * Pure: it gets each event once, in stream order, never one the row already reflects.
@@ -88,6 +93,19 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
 
     async reset(em: EntityManager): Promise<void> {
       await em.execute(`DELETE FROM ${options.table}`);
+    },
+
+    tables: [options.table],
+
+    streamRows: {
+      async streamsOf(em: EntityManager, streamId: string): Promise<string[] | null> {
+        if (!streamId.startsWith(streamPrefix)) return null;
+        const id = streamId.slice(streamPrefix.length);
+        return [streamId, ...((await options.relatedStreams?.(em, id)) ?? [])];
+      },
+      async forget(em: EntityManager, streamId: string): Promise<void> {
+        await em.nativeDelete(entity, { [key]: streamId.slice(streamPrefix.length) } as FilterQuery<Row>);
+      },
     },
   };
 }

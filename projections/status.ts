@@ -1,13 +1,18 @@
 import type pg from 'pg';
-import type { EventStore } from '../infra/eventStore/eventStore.js';
+import { type EventStore, toArray } from '../infra/eventStore/eventStore.js';
+import { OPEN_PARKED, pausedProjections, type RebuildProgress, rebuildProgress } from './operations.js';
 import type { PgProjection } from './projection.js';
 import { LEASE_NAMESPACE, leaseKey } from './runner.js';
 
 export interface ProjectionStatus {
   name: string;
   version: number;
-  /** live: caught up; catching_up: behind the head; rebuilding: stored version differs; no_runner: nobody holds the lease; error: last batch failed. */
-  status: 'live' | 'catching_up' | 'rebuilding' | 'no_runner' | 'error';
+  /**
+   * live: caught up; catching_up: behind the head; rebuilding: stored version differs (the new one builds beside
+   * the old one); paused: by support; no_runner: nobody holds the lease; error: last batch failed (a `stop`
+   * projection waits at a parked event).
+   */
+  status: 'live' | 'catching_up' | 'rebuilding' | 'paused' | 'no_runner' | 'error';
   checkpoint: string;
   headPosition: string;
   lagEvents: number;
@@ -15,6 +20,12 @@ export interface ProjectionStatus {
   parkedEvents: number;
   lastError: string | null;
   active: boolean;
+  /** Rebuilds blue/green (it names its tables); rebuilds one stream's rows. */
+  rebuildable: boolean;
+  streamRebuildable: boolean;
+  onPoison: 'skip' | 'stop';
+  /** The newest rebuild, running or ended. */
+  rebuild?: RebuildProgress;
 }
 
 const LAG_COUNT_CAP = 10_000;
@@ -28,15 +39,18 @@ export interface ProjectionLag {
    * left from above; `lagEvents` of `projectionStatuses` counts them.
    */
   positionsBehind: number;
+  /** Age of the first event after the checkpoint (0 when caught up): how stale its reads may be. */
+  lagMs: number;
 }
 
 /**
- * The lag of every projection at a fixed cost whatever it is: the store's head and one read of the checkpoints
- * table, no event read (a scrape must not read and decrypt thousands of events when projections fall behind).
+ * The lag of every projection at a fixed cost whatever it is: the store's head, one read of the checkpoints table,
+ * and for each projection behind, the one event after its checkpoint (a scrape must not read and decrypt thousands
+ * of events when projections fall behind). That event may be one the projection skips: its age bounds the lag.
  */
 export async function projectionLag(
   pool: pg.Pool,
-  store: Pick<EventStore, 'headPosition'>,
+  store: Pick<EventStore, 'headPosition' | 'readAll'>,
   projections: readonly Pick<PgProjection, 'name' | 'version'>[],
 ): Promise<ProjectionLag[]> {
   const [{ rows }, head] = await Promise.all([
@@ -45,13 +59,32 @@ export async function projectionLag(
     ),
     store.headPosition(),
   ]);
-  return projections.map((projection) => {
-    const row = rows.find((r) => r.name === projection.name);
-    // A stored version other than the code's: the runner starts this one from the beginning.
-    const checkpoint = row && row.version === projection.version ? BigInt(row.position) : 0n;
-    const behind = head > checkpoint ? head - checkpoint : 0n;
-    return { name: projection.name, positionsBehind: Number(behind) };
-  });
+  const now = Date.now();
+  const ages = new Map<bigint, Promise<number>>();
+  const ageAfter = (checkpoint: bigint) => {
+    if (!ages.has(checkpoint)) {
+      ages.set(
+        checkpoint,
+        toArray(store.readAll({ fromPosition: checkpoint, maxCount: 1 })).then(([next]) =>
+          next ? Math.max(0, now - Date.parse(next.recordedAt)) : 0,
+        ),
+      );
+    }
+    return ages.get(checkpoint)!;
+  };
+  return Promise.all(
+    projections.map(async (projection) => {
+      const row = rows.find((r) => r.name === projection.name);
+      // A stored version other than the code's: the runner starts this one from the beginning.
+      const checkpoint = row && row.version === projection.version ? BigInt(row.position) : 0n;
+      const behind = head > checkpoint ? head - checkpoint : 0n;
+      return {
+        name: projection.name,
+        positionsBehind: Number(behind),
+        lagMs: behind > 0n ? await ageAfter(checkpoint) : 0,
+      };
+    }),
+  );
 }
 
 /** Status of every projection, read from the shared tables: true whichever process runs them. */
@@ -60,12 +93,13 @@ export async function projectionStatuses(
   store: EventStore,
   projections: readonly PgProjection[],
 ): Promise<ProjectionStatus[]> {
-  const [{ rows: checkpoints }, { rows: parked }, { rows: leases }, head] = await Promise.all([
+  const [{ rows: checkpoints }, { rows: parked }, { rows: leases }, head, rebuilds, paused] = await Promise.all([
     pool.query<{ name: string; version: number; position: string; last_error: string | null }>(
       'SELECT name, version, position, last_error FROM projection_checkpoints',
     ),
     pool.query<{ projection: string; n: string }>(
-      'SELECT projection, count(*) AS n FROM projection_parked GROUP BY projection',
+      `SELECT projection, count(*) AS n FROM projection_parked WHERE status = ANY($1) GROUP BY projection`,
+      [OPEN_PARKED],
     ),
     pool.query<{ objid: string }>(
       // pg_locks shows every database of the cluster; advisory locks are per database.
@@ -74,6 +108,8 @@ export async function projectionStatuses(
       [LEASE_NAMESPACE],
     ),
     store.headPosition(),
+    rebuildProgress(pool, Date.now()),
+    pausedProjections(pool),
   ]);
   const held = new Set(leases.map((l) => Number(l.objid)));
   return Promise.all(
@@ -94,13 +130,15 @@ export async function projectionStatuses(
       const status: ProjectionStatus['status'] =
         !row || row.version !== projection.version
           ? 'rebuilding'
-          : row.last_error
-            ? 'error'
-            : !active
-              ? 'no_runner'
-              : lagEvents > 0
-                ? 'catching_up'
-                : 'live';
+          : paused.has(projection.name)
+            ? 'paused'
+            : row.last_error
+              ? 'error'
+              : !active
+                ? 'no_runner'
+                : lagEvents > 0
+                  ? 'catching_up'
+                  : 'live';
       return {
         name: projection.name,
         version: projection.version,
@@ -112,6 +150,10 @@ export async function projectionStatuses(
         parkedEvents: Number(parked.find((p) => p.projection === projection.name)?.n ?? 0),
         lastError: row?.last_error ?? null,
         active,
+        rebuildable: Boolean(projection.tables),
+        streamRebuildable: Boolean(projection.streamRows),
+        onPoison: projection.onPoison ?? 'skip',
+        ...(rebuilds.has(projection.name) ? { rebuild: rebuilds.get(projection.name)! } : {}),
       };
     }),
   );

@@ -21,6 +21,15 @@ export const GeoPoint = Type.Object(
 
 export const IdParams = Type.Object({ id: Uuid });
 
+/** A stream id as the store names them: `<Kind>-<id>`, ASCII, bounded (anything else names no stream). */
+export const StreamIdParams = Type.Object({
+  streamId: Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9]{0,39}-[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
+    maxLength: 169,
+    description: 'a stream id, e.g. Booking-<uuid>',
+  }),
+});
+
 export const MinPositionHeaders = Type.Object({
   'x-min-position': Type.Optional(
     Type.String({

@@ -12,6 +12,9 @@ export const ledgerProjectionName = 'audit-ledger';
 export const ledgerProjection: PgProjection = {
   name: ledgerProjectionName,
   version: 1,
+  tables: ['audit_ledger'],
+  // A ledger with an event left out is wrong from there on: it waits at a poison event for support.
+  onPoison: 'stop',
   filter: {},
   batchSize: 5000,
   lingerMs: 1000,

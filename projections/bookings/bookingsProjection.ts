@@ -16,6 +16,14 @@ export const bookingsProjection = singleStreamRows<BookingEvent, BookingView>({
   entity: BookingView,
   key: 'id',
   table: 'bookings',
+  // The erasure of its tenant or landlord forgets the booking's reasons.
+  async relatedStreams(em, id) {
+    const [row] = await em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
+      'SELECT tenant_id, landlord_id FROM bookings WHERE id = ?',
+      [id],
+    );
+    return row ? [`User-${row.tenant_id}`, `User-${row.landlord_id}`] : [];
+  },
   evolve: (booking, event, { id, at, occurredAt }) => {
     if (event.type === 'BookingRequested') {
       if (booking) return null;

@@ -249,6 +249,7 @@ async function applyOther(em: EntityManager, recorded: RecordedEvent): Promise<v
 export const messagingProjection: PgProjection = {
   name: messagingProjectionName,
   version: 1,
+  tables: ['conversations', 'messages', 'message_photos', 'messaging_bookings'],
   filter: {
     eventTypes: [
       ...ConversationEventTypes,

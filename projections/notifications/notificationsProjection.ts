@@ -12,6 +12,7 @@ export const notificationsProjectionName = 'notifications';
 export const notificationsProjection: PgProjection = {
   name: notificationsProjectionName,
   version: 1,
+  tables: ['notifications'],
   filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notification-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {

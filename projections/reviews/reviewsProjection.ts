@@ -101,6 +101,7 @@ async function applyReviews(em: EntityManager, recorded: RecordedEvent): Promise
 export const reviewsProjection: PgProjection = {
   name: reviewsProjectionName,
   version: 1,
+  tables: ['review_windows', 'reviews', 'review_responses'],
   filter: {
     eventTypes: [...ReviewEventTypes, 'PersonalDataErased'],
     streamPrefixes: [REVIEW_STREAM_PREFIX, 'User-'],

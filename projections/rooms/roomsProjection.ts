@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type BlockedDatesSet, calendarStreamId } from '../../domain/bookings/calendar.js';
-import { REVIEW_STREAM_PREFIX, type ReviewHidden, type ReviewPublished } from '../../domain/reviews/events.js';
+import {
+  REVIEW_STREAM_PREFIX,
+  type ReviewHidden,
+  type ReviewPublished,
+  reviewStreamId,
+} from '../../domain/reviews/events.js';
 import { type RoomEvent, RoomEventTypes } from '../../domain/rooms/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import { singleStreamRows } from '../singleStreamRows.js';
@@ -51,6 +56,11 @@ export const roomsProjection = singleStreamRows<RoomEvent, RoomView>({
   entity: RoomView,
   key: 'id',
   table: 'rooms',
+  // A room's rating comes from the reviews of its bookings: their streams are found through the bookings model.
+  async relatedStreams(em, id) {
+    const bookings = await em.execute<Array<{ id: string }>>('SELECT id FROM bookings WHERE room_id = ?', [id]);
+    return [calendarStreamId(id), ...bookings.map((booking) => reviewStreamId(booking.id))];
+  },
   evolve: (room, event, { id, at }) => {
     if (event.type === 'RoomCreated') {
       if (room) return null;

@@ -18,6 +18,7 @@ export const savedSearchesProjectionVersion = 1;
 export const savedSearchesProjection: PgProjection = {
   name: savedSearchesProjectionName,
   version: savedSearchesProjectionVersion,
+  tables: ['saved_searches'],
   filter: { eventTypes: SavedSearchEventTypes, streamPrefixes: [SAVED_SEARCH_STREAM_PREFIX] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {

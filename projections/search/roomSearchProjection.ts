@@ -71,9 +71,12 @@ function nextHoldExpiry(state: RoomSearchState): string | null {
 export function roomSearchProjection(
   writerFor: (em: EntityManager) => RoomSearchWriter,
   sqlFor: (em: EntityManager) => TransactionSql,
+  /** The writer's tables when they are in PostgreSQL: then the projection rebuilds blue/green (PgProjection). */
+  writerTables?: readonly string[],
 ): PgProjection {
   return {
     name: 'room-search',
+    ...(writerTables ? { tables: ['search_room_state', 'search_cell_versions', ...writerTables] } : {}),
     // 2: the index holds each room's words and its unavailable nights as ranges (migration 0009).
     // 3: blocks from the calendar stream; the state keeps the calendar decider's state (holds with their expiry).
     version: 3,

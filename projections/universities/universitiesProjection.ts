@@ -11,6 +11,7 @@ import { ExamAssignmentView, ExamSessionView, ExamVenueView, UniversityView } fr
 export const universitiesProjection: PgProjection = {
   name: 'universities',
   version: 1,
+  tables: ['universities', 'exam_venues', 'exam_sessions', 'exam_assignments'],
   filter: {
     eventTypes: [...UniversityEventTypes, 'CandidateAssigned'],
     streamPrefixes: ['University-', 'ExamCandidate-'],

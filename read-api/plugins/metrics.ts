@@ -7,14 +7,23 @@ export interface Metrics {
   appendDuration: Histogram<never>;
   appendedEvents: Counter<never>;
   projectionLag: Gauge<'projection'>;
+  projectionLagSeconds: Gauge<'projection'>;
 }
 
 /**
  * `collectLag` runs on every scrape: it must cost the same whatever the lag (projections/status.ts
  * `projectionLag`: the head and the checkpoints, no event read).
  */
-export function createMetrics(collectLag?: () => Promise<Array<{ name: string; positionsBehind: number }>>): Metrics {
+export function createMetrics(
+  collectLag?: () => Promise<Array<{ name: string; positionsBehind: number; lagMs: number }>>,
+): Metrics {
   const registry = new Registry();
+  // One reading for both lag gauges, which a scrape collects at the same time.
+  let lag: { at: number; reading: ReturnType<NonNullable<typeof collectLag>> } | undefined;
+  const readLag = () => {
+    if (!lag || Date.now() - lag.at > 1000) lag = { at: Date.now(), reading: collectLag!() };
+    return lag.reading;
+  };
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency',
@@ -41,11 +50,25 @@ export function createMetrics(collectLag?: () => Promise<Array<{ name: string; p
     async collect() {
       if (!collectLag) return;
       try {
-        for (const { name, positionsBehind } of await collectLag()) this.set({ projection: name }, positionsBehind);
+        for (const { name, positionsBehind } of await readLag()) this.set({ projection: name }, positionsBehind);
       } catch {
         // A scrape must not fail because the database is briefly away; the gauge keeps its last value.
       }
     },
   });
-  return { registry, httpDuration, appendDuration, appendedEvents, projectionLag };
+  const projectionLagSeconds = new Gauge({
+    name: 'projection_lag_seconds',
+    help: 'age of the first event after the projection checkpoint (0 when caught up): how stale its reads may be',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    async collect() {
+      if (!collectLag) return;
+      try {
+        for (const { name, lagMs } of await readLag()) this.set({ projection: name }, lagMs / 1000);
+      } catch {
+        // As above.
+      }
+    },
+  });
+  return { registry, httpDuration, appendDuration, appendedEvents, projectionLag, projectionLagSeconds };
 }

@@ -13,19 +13,10 @@ import { ledgerExport, toExported, verifyLedger } from '../../projections/audit/
 import { commandFrom } from '../commandContext.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { errors, IdParams, IsoDate, IsoInstant, Position } from '../schemas.js';
+import { errors, IdParams, IsoDate, IsoInstant, Position, StreamIdParams } from '../schemas.js';
 
 const tags = ['audit'];
 const AUDITORS = ['auditor', 'admin'] as const;
-
-/** A stream id as the store names them: `<Kind>-<id>`, ASCII, bounded (anything else names no stream). */
-const StreamIdParams = Type.Object({
-  streamId: Type.String({
-    pattern: '^[A-Za-z][A-Za-z0-9]{0,39}-[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
-    maxLength: 169,
-    description: 'a stream id, e.g. Booking-<uuid>',
-  }),
-});
 
 const StoredEvent = Type.Object({
   revision: Position,

@@ -695,6 +695,30 @@ async function flow() {
   await call({ method: 'GET', url: '/api/audit/export?from=2&to=1', headers: auditor });
   await call({ method: 'GET', url: '/api/audit/export', headers: tenant });
 
+  const support = as('support');
+  await call({ method: 'POST', url: '/api/ops/projections/rooms/pause', headers: support });
+  await call({ method: 'POST', url: '/api/ops/projections/rooms/resume', headers: support });
+  await call({ method: 'POST', url: '/api/ops/projections/nothing/pause', headers: support });
+  await call({ method: 'POST', url: '/api/ops/projections/rooms/rebuild', headers: support });
+  await call({ method: 'POST', url: '/api/ops/projections/feed/rebuild', headers: support });
+  await call({ method: 'POST', url: '/api/ops/projections/rooms/rebuild', headers: tenant });
+  const streamRebuild = await call({
+    method: 'POST',
+    url: `/api/ops/projections/bookings/streams/Booking-${bookingId}/rebuild`,
+    headers: support,
+  });
+  await call({ method: 'POST', url: '/api/ops/projections/messaging/streams/Room-x/rebuild', headers: support });
+  await call({
+    method: 'GET',
+    url: `/api/ops/stream-rebuilds/${(streamRebuild.body as { id?: string }).id ?? randomUUID()}`,
+    headers: support,
+  });
+  await call({ method: 'GET', url: `/api/ops/stream-rebuilds/${randomUUID()}`, headers: support });
+  await call({ method: 'GET', url: '/api/ops/parked-events?status=all', headers: support });
+  await call({ method: 'GET', url: '/api/ops/parked-events?cursor=nope', headers: support });
+  await call({ method: 'POST', url: `/api/ops/parked-events/${randomUUID()}/retry`, headers: support });
+  await call({ method: 'POST', url: `/api/ops/parked-events/${randomUUID()}/skip`, headers: as('admin') });
+
   // Erasure last: it ends the person's sessions.
   await call({ method: 'DELETE', url: `/api/admin/users/${userId}/personal-data`, headers: as('admin') });
   await call({ method: 'DELETE', url: `/api/admin/users/${randomUUID()}/personal-data`, headers: as('admin') });

@@ -54,6 +54,9 @@ const vocabularyOf = (words: readonly string[]) => new Set(words.filter(isVocabu
  * `search_room_unavailable` (unavailable nights as a `datemultirange` per room), `search_words` (the typo vocabulary:
  * the words of published rooms, counted per room) with `search_word_grams` (their numbered bigrams).
  */
+/** The tables the writer fills: copied and swapped in by a blue/green rebuild of the search projection. */
+export const PG_ROOM_SEARCH_TABLES = ['search_rooms', 'search_room_unavailable', 'search_words', 'search_word_grams'];
+
 export function pgRoomSearchWriter(sql: Sql): RoomSearchWriter {
   return {
     async upsertRooms(documents) {
