@@ -4,6 +4,7 @@
  *   npm run cli -- analytics sql "<query>" [--format TabSeparatedWithNames|CSVWithNames|JSONEachRow]
  *   npm run cli -- audit export [--from <position>] [--to <position>] [--out FILE]
  *   npm run cli -- audit verify-export FILE
+ *   npm run cli -- projections list|status|rebuild|pause|resume|parked|retry|skip … (infra/projectionsCli.ts)
  *
  * `audit export` writes the events of a range as NDJSON with a header and a manifest (projections/audit/
  * ledger.ts; the PostgreSQL event store of DATABASE_URL), counting progress on stderr; `audit verify-export`
@@ -24,11 +25,13 @@ import { ANALYTICS_STREAM_FORMATS, type AnalyticsStreamFormat } from './analytic
 import { createAnalyticsStore } from './analytics/createAnalyticsStore.js';
 import { ConfigSchema } from './config/config.js';
 import { PostgresEventStore } from './eventStore/postgres/postgresEventStore.js';
+import { PROJECTIONS_USAGE, projectionsCommand } from './projectionsCli.js';
 
 const USAGE = [
   `usage: npm run cli -- analytics sql "<query>" [--format ${ANALYTICS_STREAM_FORMATS.join('|')}]`,
   '       npm run cli -- audit export [--from <position>] [--to <position>] [--out FILE]',
   '       npm run cli -- audit verify-export FILE',
+  PROJECTIONS_USAGE,
 ].join('\n');
 
 /** `--name value` options; undefined when absent, null when malformed (a flag without a value, or repeated). */
@@ -123,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
   if (area === 'analytics' && command === 'sql') return analyticsSql(args);
   if (area === 'audit' && command === 'export') return auditExport(args);
   if (area === 'audit' && command === 'verify-export') return auditVerifyExport(args);
+  if (area === 'projections') return projectionsCommand(command, args);
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }

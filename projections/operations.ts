@@ -82,7 +82,7 @@ async function notify(pool: pg.Pool, name: string): Promise<void> {
 export async function requestRebuild(
   pool: pg.Pool,
   projection: PgProjection,
-  userId: string,
+  userId: string | null,
 ): Promise<'requested' | 'already'> {
   const { rows } = await pool.query<{ name: string }>(
     `INSERT INTO projection_rebuilds (name, version, status, requested_by, started_at, updated_at, target_position)
@@ -99,7 +99,7 @@ export async function requestRebuild(
 }
 
 /** Pauses or resumes a projection: a paused one applies nothing until resumed; its reads go on, staler. */
-export async function setPaused(pool: pg.Pool, name: string, paused: boolean, userId: string): Promise<void> {
+export async function setPaused(pool: pg.Pool, name: string, paused: boolean, userId: string | null): Promise<void> {
   await pool.query(
     `INSERT INTO projection_controls (name, paused, paused_by, changed_at) VALUES ($1, $2, $3, now())
      ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, paused_by = excluded.paused_by, changed_at = now()`,
@@ -155,7 +155,7 @@ export async function requestStreamRebuild(
   id: string,
   projection: string,
   streamId: string,
-  userId: string,
+  userId: string | null,
 ): Promise<StreamRebuild> {
   const { rows } = await pool.query<StreamRebuildRow>(
     `INSERT INTO projection_stream_rebuilds (id, projection, stream_id, requested_by) VALUES ($1, $2, $3, $4)
@@ -254,7 +254,7 @@ export async function requestParked(
   pool: pg.Pool,
   id: string,
   action: 'retry' | 'skip',
-  userId: string,
+  userId: string | null,
 ): Promise<ParkedEvent | null> {
   const { rows } = await pool.query<ParkedRow>(
     `UPDATE projection_parked SET status = $2, requested_by = $3 WHERE id = $1 AND status = 'parked' RETURNING *`,
