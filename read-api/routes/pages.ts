@@ -15,6 +15,12 @@ const PAGE_FILES = [
     file: 'analytics.html',
     summary: 'The analytics dashboard page: sign in as an admin or an analyst, pick a period, see the charts',
   },
+  {
+    url: '/ops',
+    file: 'ops.html',
+    summary:
+      'The operations page: sign in as support or an admin; projections, lag, rebuilds, pause/resume, parked events',
+  },
 ] as const;
 
 /** The pages' own scripts and styles, by name under read-api/pages/assets/. */
@@ -22,6 +28,7 @@ const ASSET_FILES = {
   'session.js': 'text/javascript; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
   'analytics.js': 'text/javascript; charset=utf-8',
+  'ops.js': 'text/javascript; charset=utf-8',
   'pages.css': 'text/css; charset=utf-8',
 } as const;
 
@@ -55,7 +62,7 @@ async function chartJs(): Promise<{ version: string; file: StaticFile }> {
 }
 
 /**
- * `GET /analytics` (and the pages after it) with their scripts and styles, read once at start-up. The HTML
+ * `GET /analytics`, `GET /ops` with their scripts and styles, read once at start-up. The HTML
  * carries no inline script or style, so the app's CSP (`script-src 'self'`) stays as it is.
  */
 export const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {

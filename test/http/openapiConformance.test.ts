@@ -67,6 +67,7 @@ async function flow() {
   await call({ method: 'GET', url: '/health/ready' });
   await call({ method: 'GET', url: '/metrics' });
   await call({ method: 'GET', url: '/analytics' });
+  await call({ method: 'GET', url: '/ops' });
   await call({ method: 'GET', url: '/api/ops/projections', headers: as('support') });
   await call({ method: 'GET', url: '/api/ops/projections' });
   await call({ method: 'GET', url: '/api/ops/projections', headers: as('tenant') });
