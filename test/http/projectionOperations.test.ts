@@ -1,30 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewEvent, RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../../projections/projection.js';
 import { roomsProjection } from '../../projections/rooms/roomsProjection.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { newEvent } from '../support/builders/events.js';
 import { roomCreated } from '../support/builders/rooms.js';
 import { waitFor } from '../workers/support.js';
-
-const meta = (actorId: string) => ({
-  correlationId: randomUUID(),
-  causationId: null,
-  actorId,
-  actorRole: 'landlord',
-  occurredAt: new Date().toISOString(),
-  requestId: null,
-});
-
-const event = (type: string, data: unknown, actorId: string): NewEvent => ({
-  eventId: randomUUID(),
-  type,
-  schemaVersion: 1,
-  data,
-  metadata: meta(actorId),
-});
 
 /** Rooms appended straight to the store, each created and then retitled `updates` times. */
 async function appendRooms(t: TestApp, count: number, updates = 1): Promise<string[]> {
@@ -36,9 +20,9 @@ async function appendRooms(t: TestApp, count: number, updates = 1): Promise<stri
     await t.runtime.eventStore.append(
       `Room-${roomId}`,
       [
-        event('RoomCreated', roomCreated(roomId, landlordId).data, landlordId),
+        newEvent('RoomCreated', roomCreated(roomId, landlordId).data, landlordId),
         ...Array.from({ length: updates }, (_, u) =>
-          event('RoomUpdated', { roomId, changes: { title: `room ${i} take ${u}` } }, landlordId),
+          newEvent('RoomUpdated', { roomId, changes: { title: `room ${i} take ${u}` } }, landlordId),
         ),
       ],
       { expectedRevision: 'no_stream' },
@@ -427,7 +411,7 @@ describe('parked events', () => {
     for await (const e of t.runtime.eventStore.readStream(stream)) revision = e.revision;
     const appended = await t.runtime.eventStore.append(
       stream,
-      [event('RoomUpdated', { roomId, changes: { title } }, landlordId)],
+      [newEvent('RoomUpdated', { roomId, changes: { title } }, landlordId)],
       { expectedRevision: revision < 0n ? 'no_stream' : revision },
     );
     return appended.position;

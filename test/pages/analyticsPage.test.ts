@@ -1,17 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type ConsoleMessage, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBookingTimer } from '../../commands/bookingSweeps.js';
 import type { Clock } from '../../infra/clock/clock.js';
 import { analyticsProjectionName } from '../../projections/analytics/analyticsProjection.js';
 import { waitForCheckpoint } from '../../projections/status.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { launchChromium, openLoggedPage } from '../support/browser.js';
 import { publishedRoom } from '../support/flows.js';
 
 /**
@@ -62,15 +62,6 @@ const tenant = { email: `tenant-${randomUUID().slice(0, 8)}@example.org`, id: ''
 /** Console errors, page errors, CSP violations and failed requests the pages logged, with whether they were expected. */
 const logged: string[] = [];
 const landlords = [randomUUID(), randomUUID()];
-
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('chromium is not installed: apt-get install -y chromium (npm test installs it when run as root)');
-  }
-}
 
 async function register(email: string): Promise<string> {
   const response = await t.app.inject({
@@ -202,11 +193,7 @@ beforeAll(async () => {
   tenant.id = await register(tenant.email);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  browser = await puppeteer.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--headless=new', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
@@ -214,31 +201,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A page that records every console error, uncaught error, CSP violation and failed request. */
 async function openPage(): Promise<Page> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900, deviceScaleFactor: 1 });
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error' || message.type() === 'warn') {
-      logged.push(`console ${message.type()}: ${message.text()} (${message.location().url ?? ''})`);
-    }
-  });
-  page.on('pageerror', (error) => logged.push(`page error: ${error instanceof Error ? error.message : error}`));
-  page.on('requestfailed', (request) => {
-    // Chromium reports a 204 answer to fetch as a failed load (net::ERR_ABORTED) over the DevTools protocol.
-    if (request.response()?.status() === 204) return;
-    logged.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
-  });
-  // Runs before the page's scripts, outside its CSP: a violation is reported even where nothing else logs it.
-  await page.evaluateOnNewDocument(() => {
-    (
-      document as unknown as { addEventListener(type: string, listener: (event: unknown) => void): void }
-    ).addEventListener('securitypolicyviolation', (event) => {
-      const e = event as { violatedDirective: string; blockedURI: string };
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  return page;
+  // Not opened yet: signIn goes to the page.
+  return openLoggedPage(browser, undefined, logged, 1280);
 }
 
 async function signIn(page: Page, email: string): Promise<void> {

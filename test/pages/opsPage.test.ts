@@ -1,17 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type ConsoleMessage, type Dialog, type HTTPRequest, type Page } from 'puppeteer-core';
+import type { Browser, Dialog, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../../projections/projection.js';
 import { roomsProjection } from '../../projections/rooms/roomsProjection.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { launchChromium, openLoggedPage } from '../support/browser.js';
+import { newEvent } from '../support/builders/events.js';
 import { roomCreated } from '../support/builders/rooms.js';
 import { waitFor } from '../workers/support.js';
 
@@ -88,38 +88,14 @@ const slowRooms: PgProjection = {
   },
 };
 
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('chromium is not installed: apt-get install -y chromium (npm test installs it when run as root)');
-  }
-}
-
-const stored = (type: string, data: unknown, actorId: string): NewEvent => ({
-  eventId: randomUUID(),
-  type,
-  schemaVersion: 1,
-  data,
-  metadata: {
-    correlationId: randomUUID(),
-    causationId: null,
-    actorId,
-    actorRole: 'landlord',
-    occurredAt: new Date().toISOString(),
-    requestId: null,
-  },
-});
-
 /** A room appended straight to the store: created, then retitled with each of `titles`. */
 async function appendRoom(roomId: string, titles: string[]): Promise<void> {
   const landlordId = randomUUID();
   await t.runtime.eventStore.append(
     `Room-${roomId}`,
     [
-      stored('RoomCreated', roomCreated(roomId, landlordId).data, landlordId),
-      ...titles.map((title) => stored('RoomUpdated', { roomId, changes: { title } }, landlordId)),
+      newEvent('RoomCreated', roomCreated(roomId, landlordId).data, landlordId),
+      ...titles.map((title) => newEvent('RoomUpdated', { roomId, changes: { title } }, landlordId)),
     ],
     { expectedRevision: 'no_stream' },
   );
@@ -199,11 +175,7 @@ beforeAll(async () => {
   );
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  browser = await puppeteer.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--headless=new', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -212,31 +184,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** A page that records every console error, uncaught error, CSP violation and failed request. */
 async function openPage(path = '/ops'): Promise<Page> {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1440, height: 900, deviceScaleFactor: 1 });
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error' || message.type() === 'warn') {
-      logged.push(`console ${message.type()}: ${message.text()} (${message.location().url ?? ''})`);
-    }
-  });
-  page.on('pageerror', (error) => logged.push(`page error: ${error instanceof Error ? error.message : error}`));
-  page.on('requestfailed', (request) => {
-    if (request.response()?.status() === 204) return;
-    logged.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
-  });
-  // Runs before the page's scripts, outside its CSP: a violation is reported even where nothing else logs it.
-  await page.evaluateOnNewDocument(() => {
-    (
-      document as unknown as { addEventListener(type: string, listener: (event: unknown) => void): void }
-    ).addEventListener('securitypolicyviolation', (event) => {
-      const e = event as { violatedDirective: string; blockedURI: string };
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  await page.goto(`${base}${path}`, { waitUntil: 'networkidle0' });
-  return page;
+  return openLoggedPage(browser, `${base}${path}`, logged, 1440);
 }
 
 async function signIn(page: Page, email: string): Promise<void> {
