@@ -85,7 +85,7 @@ describe('the photo purge and message photos', () => {
 });
 
 describe('the photo purge during a rebuild of the rooms read model', () => {
-  it('deletes no photo an event refers to while rooms is empty and rebuilding; every photo is served after', async () => {
+  it('deletes no photo an event refers to while rooms rebuilds beside its live rows (blue/green); every photo is served after', async () => {
     const rooms = [await roomWithPhotos(10), await roomWithPhotos(20)];
     const head = await t.runtime.eventStore.headPosition();
     for (const projection of t.runtime.projections.filter((p) => ['rooms', 'file-references'].includes(p.name))) {
@@ -94,7 +94,7 @@ describe('the photo purge during a rebuild of the rooms read model', () => {
     const orphan = await t.runtime.fileStore.put(await jpeg(99), 'image/jpeg');
     await t.runner!.stop();
 
-    // Version 2 of rooms: the runner empties the table, then replays; its batches wait until released.
+    // Version 2 of rooms: the runner replays into shadow tables while the live ones serve; its batches wait until released.
     let release!: () => void;
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -117,9 +117,18 @@ describe('the photo purge during a rebuild of the rooms read model', () => {
     });
     await runner.start();
     try {
+      const rebuildStatus = async () =>
+        (
+          await t.runtime.pool.query<{ status: string }>(
+            "SELECT status FROM projection_rebuilds WHERE name = 'rooms' AND version = $1",
+            [rebuilding.version],
+          )
+        ).rows[0]?.status;
       const deadline = Date.now() + 10_000;
-      while ((await roomCount()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(await roomCount()).toBe(0);
+      while ((await rebuildStatus()) !== 'running' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await rebuildStatus()).toBe('running');
+      expect(await roomCount()).toBe(rooms.length);
 
       const dayLater = new Date(t.runtime.clock.now().getTime() + 25 * 3_600_000);
       const deleted = await purgeUnreferencedFiles(
@@ -133,7 +142,8 @@ describe('the photo purge during a rebuild of the rooms read model', () => {
       // It did run: the file no event refers to is gone, and nothing else.
       expect(await t.runtime.fileStore.exists(orphan.key)).toBe(false);
       expect(deleted).toBe(1);
-      expect(await roomCount()).toBe(0);
+      expect(await rebuildStatus()).toBe('running');
+      expect(await roomCount()).toBe(rooms.length);
 
       release();
       await waitForCheckpoint(t.runtime.pool, rebuilding, head, 10_000);
