@@ -4,10 +4,11 @@ import { changeBookingStatus, releaseExpiredCalendarHolds } from './bookings.js'
 import { systemEnvelope } from './handleCommand.js';
 import { handlePaymentCommand } from './payments.js';
 import { publishClosedReviewWindows } from './reviews.js';
+import type { StreamSnapshots } from './snapshots.js';
 
 const BATCH = 500;
 
-type TimerDeps = { store: EventStore };
+type TimerDeps = { store: EventStore; snapshots?: StreamSnapshots };
 
 /**
  * Acts on one booking deadline, deciding on the booking's (or payment's) own stream: a booking that moved on

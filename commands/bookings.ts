@@ -11,14 +11,17 @@ import { DomainError } from '../domain/shared/errors.js';
 import type { DateRange } from '../domain/shared/values.js';
 import { type EventStore, type RecordedEvent, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
 import { type CommandEnvelope, type CommandResult, handleCommand } from './handleCommand.js';
-import { foldHistory, loadState, readHistory } from './loadState.js';
+import { foldHistory, loadState, readHistory, readStreamState } from './loadState.js';
+import type { StreamSnapshots } from './snapshots.js';
 
 /** What a status change needs. */
-export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries'>;
+export type BookingStatusDeps = Pick<BookingDeps, 'store' | 'maxRetries' | 'snapshots'>;
 
 export interface BookingDeps {
   store: EventStore;
   maxRetries?: number;
+  /** The room calendars' snapshots: a calendar is read from its latest one (commands/snapshots.ts). */
+  snapshots?: StreamSnapshots;
   /** @deprecated References derive from the booking id now (`claimReference`); ignored, kept for old callers. */
   newReference?: () => string;
   /**
@@ -88,7 +91,7 @@ async function admitRequest(
       context,
     },
     envelope,
-    { maxRetries: deps.maxRetries ?? 20, firstRead: reads.tenantStream },
+    { maxRetries: deps.maxRetries ?? 20, firstRead: { base: null, events: reads.tenantStream } },
   );
 }
 
@@ -174,7 +177,7 @@ export async function requestBooking(
   const [room, existing, calendar, tenantStream, fromReadModel] = await Promise.all([
     loadRoom(deps.store, input.roomId),
     loadBooking(deps.store, input.bookingId),
-    readHistory(deps.store, calendarStreamId(input.roomId)),
+    readStreamState(deps.store, calendarStreamId(input.roomId), calendarDecider, deps.snapshots),
     cap ? readHistory(deps.store, tenantRequestsStreamId(context.actorId)) : [],
     cap ? cap.pendingBookingsOf(context.actorId, context.now) : [],
   ]);
@@ -205,7 +208,7 @@ export async function requestBooking(
         context,
       },
       plain,
-      { maxRetries: deps.maxRetries ?? 20, firstRead: calendar },
+      { maxRetries: deps.maxRetries ?? 20, firstRead: calendar, snapshots: deps.snapshots },
     ),
     claimReference(deps, input.bookingId, plain),
   ]);
@@ -256,9 +259,7 @@ async function releaseNights(
     calendarDecider,
     { type: 'ReleaseNights', data: { bookingId }, context },
     envelope,
-    {
-      maxRetries: deps.maxRetries ?? 20,
-    },
+    { maxRetries: deps.maxRetries ?? 20, snapshots: deps.snapshots },
   );
   return position;
 }
@@ -312,7 +313,7 @@ async function confirmHold(
     calendarDecider,
     { type: 'ConfirmHold', data: { bookingId: command.data.bookingId }, context: command.context },
     envelope,
-    { maxRetries: deps.maxRetries ?? 20 },
+    { maxRetries: deps.maxRetries ?? 20, snapshots: deps.snapshots },
   );
 }
 
@@ -333,7 +334,7 @@ export async function releaseExpiredHolds(
     calendarDecider,
     { type: 'ReleaseExpiredHolds', data: {}, context },
     envelope,
-    { maxRetries: deps.maxRetries ?? 20 },
+    { maxRetries: deps.maxRetries ?? 20, snapshots: deps.snapshots },
   );
   return events.length;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.js';
+import type { Decider, DomainEvent } from '../domain/shared/decider.js';
 import {
   type EventMetadata,
   type EventStore,
@@ -8,6 +8,8 @@ import {
   type RecordedEvent,
   WrongExpectedVersion,
 } from '../infra/eventStore/eventStore.js';
+import { readStreamState, type StreamRead } from './loadState.js';
+import type { StreamSnapshots } from './snapshots.js';
 
 /** Raised when a command kept losing the race for its stream: HTTP 409. */
 export class ConcurrencyConflict extends Error {
@@ -66,10 +68,17 @@ export interface HandleOptions {
    */
   assumeNew?: boolean;
   /**
-   * The stream as the caller has just read it (`readHistory`), read at once with other streams: the first attempt
+   * The stream as the caller has just read it (`readStreamState`), read at once with other streams: the first attempt
    * decides on it without reading again. A conflict on append reads afresh, as usual.
    */
-  firstRead?: readonly RecordedEvent[];
+  firstRead?: StreamRead<unknown>;
+  /**
+   * Where the decider's snapshots are (`Decider.snapshot`): a read starts from the latest one, and a snapshot is
+   * taken when at least `snapshots.every` events were folded since it. A retried request (same `idSeed`) whose
+   * events are older than the snapshot is not recognised as such here: it is decided again on the current state, so
+   * only deciders that answer a repeated command with no events take snapshots (the calendar's do).
+   */
+  snapshots?: StreamSnapshots;
 }
 
 /**
@@ -119,36 +128,47 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   decider: Decider<Command, Event, State>,
   command: Command,
   envelope: CommandEnvelope,
-  { maxRetries = 5, ifRevision, assumeNew = false, firstRead }: HandleOptions = {},
+  { maxRetries = 5, ifRevision, assumeNew = false, firstRead, snapshots }: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const seededId = (index: number) => uuidv5(`${envelope.idSeed}|${streamId}|${index}`, EVENT_ID_NAMESPACE);
   const firstSeededId = envelope.idSeed ? seededId(0) : undefined;
+  const codec = snapshots ? decider.snapshot : undefined;
   for (let attempt = 0; ; attempt++) {
-    const history: Event[] = [];
-    let revision = -1n;
-    let applied: { from: number; position: bigint; revision: bigint } | undefined;
-    const stream =
-      attempt > 0 ? store.readStream(streamId) : assumeNew ? [] : (firstRead ?? store.readStream(streamId));
-    for await (const recorded of stream) {
-      history.push({ type: recorded.type, data: recorded.data } as Event);
+    const read: StreamRead<State> =
+      attempt === 0 && assumeNew
+        ? { base: null, events: [] }
+        : attempt === 0 && firstRead
+          ? (firstRead as StreamRead<State>)
+          : await readStreamState(store, streamId, decider, snapshots);
+    const base = read.base?.revision ?? null;
+    let state = read.base?.state ?? decider.initialState;
+    let revision = base ?? -1n;
+    // The events of this very request, when it went through before (its response was lost): indexes into the read.
+    let applied: { from: number; to: number; position: bigint; revision: bigint } | undefined;
+    read.events.forEach((recorded, index) => {
+      state = decider.evolve(state, { type: recorded.type, data: recorded.data } as Event);
       revision = recorded.revision;
       if (recorded.eventId === firstSeededId)
-        applied = { from: history.length - 1, position: recorded.position, revision };
-      else if (applied && recorded.eventId === seededId(history.length - 1 - applied.from)) {
-        applied = { ...applied, position: recorded.position, revision };
+        applied = { from: index, to: index, position: recorded.position, revision };
+      else if (applied && recorded.eventId === seededId(index - applied.from)) {
+        applied = { ...applied, to: index, position: recorded.position, revision };
       }
-    }
-    const state = fold(decider, history);
+    });
     if (ifRevision !== undefined && !applied && ifRevision !== revision) {
       throw new PreconditionFailed(streamId, ifRevision, revision < 0n ? null : revision);
     }
     if (applied) {
       // The same request already went through (its response was lost): report it, decide nothing anew.
-      const events = history.slice(applied.from, Number(applied.revision) + 1);
+      const events = read.events
+        .slice(applied.from, applied.to + 1)
+        .map((recorded) => ({ type: recorded.type, data: recorded.data }) as Event);
       return { events, state, position: applied.position, revision: applied.revision };
     }
     const events = decider.decide(command, state);
-    if (events.length === 0) return { events, state, position: null, revision: revision < 0n ? null : revision };
+    if (events.length === 0) {
+      if (codec && revision >= 0n) await snapshots!.folded(streamId, codec, state, revision, base);
+      return { events, state, position: null, revision: revision < 0n ? null : revision };
+    }
     const toAppend: NewEvent[] = events.map((event, index) => ({
       eventId: envelope.idSeed ? seededId(index) : envelope.newId(),
       type: event.type,
@@ -160,12 +180,9 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       const result = await store.append(streamId, toAppend, {
         expectedRevision: revision < 0n ? 'no_stream' : revision,
       });
-      return {
-        events,
-        state: events.reduce(decider.evolve, state),
-        position: result.position,
-        revision: result.nextExpectedRevision,
-      };
+      const after = events.reduce(decider.evolve, state);
+      if (codec) await snapshots!.folded(streamId, codec, after, result.nextExpectedRevision, base);
+      return { events, state: after, position: result.position, revision: result.nextExpectedRevision };
     } catch (error) {
       if (!(error instanceof WrongExpectedVersion)) throw error;
       if (attempt >= maxRetries) throw new ConcurrencyConflict(streamId, attempt + 1);

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       logger,
       pool: runtime.pool,
       addressOf: runtime.addressOf,
-      bookings: { eventStore: runtime.eventStore, queries: runtime.sweepQueries },
+      bookings: { eventStore: runtime.eventStore, queries: runtime.sweepQueries, snapshots: runtime.snapshots },
       files: { fileStore: runtime.fileStore, headPosition: () => runtime.eventStore.headPosition() },
       notifications: notificationWorkerDeps(runtime),
     });

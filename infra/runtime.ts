@@ -9,6 +9,7 @@ import { bookingProcessManager } from '../commands/bookingProcess.js';
 import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
 import { notificationProcessManager } from '../commands/notifications.js';
 import { savedSearchMatcher } from '../commands/savedSearches.js';
+import { StreamSnapshots } from '../commands/snapshots.js';
 import { bookingPersonalDataPolicy } from '../domain/bookings/events.js';
 import { bookingUpcasters } from '../domain/bookings/upcasters.js';
 import { personalDataPolicy } from '../domain/identity/events.js';
@@ -100,6 +101,7 @@ import {
   transactionSql,
 } from './search/postgres/pgRoomSearch.js';
 import type { RoomSearchReader } from './search/roomSearchIndex.js';
+import { PostgresSnapshotStore } from './snapshots/postgresSnapshotStore.js';
 
 /** The read models. The runtime adds the process managers, which need its adapters. */
 export const projections: readonly PgProjection[] = [
@@ -128,6 +130,8 @@ export interface Runtime {
   rawEventStore: EventStore;
   /** Events as the application reads them (upcast). */
   eventStore: EventStore;
+  /** Snapshots of the long streams (room calendars) in PostgreSQL, whichever event store holds the events. */
+  snapshots: StreamSnapshots;
   orm: MikroORM;
   /**
    * Opens the projection runner's own connections. They write only what the event store can give again (read models,
@@ -526,6 +530,12 @@ export async function createRuntime(
     pool,
     rawEventStore,
     eventStore,
+    snapshots: new StreamSnapshots({
+      store: new PostgresSnapshotStore(pool),
+      every: config.SNAPSHOT_EVERY_EVENTS,
+      onError: (error, streamId) =>
+        logger.warn({ err: (error as Error).message, streamId }, 'snapshot not used; the stream is folded in full'),
+    }),
     orm,
     openRunnerOrm: () =>
       openOrm(config.DATABASE_URL, config.PG_POOL_SIZE, {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Notifier } from '../commands/bookingProcess.js';
+import type { StreamSnapshots } from '../commands/snapshots.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
 import type { AnalyticsStore } from '../infra/analytics/analyticsStore.js';
 import type { SearchLog } from '../infra/analytics/searchLog.js';
@@ -67,6 +68,8 @@ export interface AppDeps {
   logger: Logger;
   /** The store as the application reads it (with upcasting). */
   eventStore: EventStore;
+  /** Snapshots of the long streams (room calendars), read and taken by the commands on them. */
+  snapshots: StreamSnapshots;
   /** The store as stored (no upcasting, personal data sealed): what hashes were computed over, for auditors. */
   rawEventStore: EventStore;
   /** PostgreSQL pool for command-side tables (idempotency) and status queries. */

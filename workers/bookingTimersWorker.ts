@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BookingTimer } from '../commands/bookingProcess.js';
 import { runBookingTimer } from '../commands/bookingSweeps.js';
+import type { StreamSnapshots } from '../commands/snapshots.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { BookingTimerJob } from '../infra/queues/bookingTimers.js';
@@ -12,6 +13,7 @@ export function createBookingTimersWorker(deps: {
   at: QueueConnection;
   clock: Clock;
   eventStore: EventStore;
+  snapshots?: StreamSnapshots;
   logger: Logger;
 }): Worker<BookingTimerJob, { changed: boolean }> {
   const log = deps.logger.child({ worker: QueueNames.bookingTimers });
@@ -20,7 +22,7 @@ export function createBookingTimersWorker(deps: {
     async (job) => {
       const kind = job.name as BookingTimer['kind'];
       const changed = await runBookingTimer(
-        { store: deps.eventStore },
+        { store: deps.eventStore, snapshots: deps.snapshots },
         { kind, bookingId: job.data.bookingId },
         deps.clock.now(),
       );

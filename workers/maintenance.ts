@@ -9,6 +9,7 @@ import {
   publishDueReviews,
   releaseAbandonedHolds,
 } from '../commands/bookingSweeps.js';
+import type { StreamSnapshots } from '../commands/snapshots.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
@@ -170,7 +171,7 @@ export interface MaintenanceWorkerDeps {
   pool: pg.Pool;
   logger: Logger;
   /** Needed by the booking sweep, which runs commands on candidates from the read models. */
-  bookings?: { eventStore: EventStore; queries: BookingSweepQueries };
+  bookings?: { eventStore: EventStore; queries: BookingSweepQueries; snapshots?: StreamSnapshots };
   /** Needed by the clean-up of unreferenced files. */
   files?: { fileStore: FileStore; headPosition: () => Promise<bigint> };
 }
@@ -218,7 +219,11 @@ export function createMaintenanceWorker(deps: MaintenanceWorkerDeps): Worker<unk
         }
         case MaintenanceJobs.sweepBookings: {
           if (!deps.bookings) throw new Error('the booking sweep needs the event store');
-          const sweepDeps = { store: deps.bookings.eventStore, queries: deps.bookings.queries };
+          const sweepDeps = {
+            store: deps.bookings.eventStore,
+            queries: deps.bookings.queries,
+            snapshots: deps.bookings.snapshots,
+          };
           const expired = await expireOverdueHolds(sweepDeps, now);
           const completed = await completeFinishedStays(sweepDeps, now);
           const overdue = await markOverduePayments(sweepDeps, now);

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { BookingSweepQueries } from '../commands/bookingSweeps.js';
+import type { StreamSnapshots } from '../commands/snapshots.js';
 import type { Clock } from '../infra/clock/clock.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import type { FileStore } from '../infra/fileStore/fileStore.js';
@@ -29,7 +30,7 @@ export interface WorkerDeps {
   /** A person's address: undefined when not known (yet), null when erased (the users read model). */
   addressOf: (userId: string) => Promise<string | null | undefined>;
   /** With it, booking deadlines run: their delayed jobs, and the sweep every minute behind them. */
-  bookings?: { eventStore: EventStore; queries: BookingSweepQueries };
+  bookings?: { eventStore: EventStore; queries: BookingSweepQueries; snapshots?: StreamSnapshots };
   /** With it, files no event refers to any more are deleted daily. */
   files?: { fileStore: FileStore; headPosition: () => Promise<bigint> };
   /** With it, raised notifications are delivered (email, SMS, push), with reminders and message digests. */
@@ -54,7 +55,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     files: deps.files,
   });
   const timersWorker = deps.bookings
-    ? createBookingTimersWorker({ at, clock, eventStore: deps.bookings.eventStore, logger })
+    ? createBookingTimersWorker({
+        at,
+        clock,
+        eventStore: deps.bookings.eventStore,
+        snapshots: deps.bookings.snapshots,
+        logger,
+      })
     : undefined;
   const notificationWorker = deps.notifications
     ? createNotificationWorker({ ...deps.notifications, at, logger, clock, mailer: deps.mailer })

@@ -149,6 +149,12 @@ function assertLandlord(room: CalendarRoom, context: CommandContext): void {
 export const calendarDecider: Decider<CalendarCommand, CalendarEvent, CalendarState> = {
   initialState: { held: new Map(), blocked: null },
   schemaVersions: { NightsHeld: 2, HoldConfirmed: 1, NightsReleased: 1, BlockedDatesSet: 1 },
+  // A room's calendar grows with every hold, confirmation and release of every booking: the one long stream.
+  snapshot: {
+    version: 1,
+    encode: storedCalendarState,
+    decode: (json) => restoredCalendarState(json as StoredCalendarState),
+  },
 
   decide(command, state) {
     const { now } = command.context;

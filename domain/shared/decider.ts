@@ -22,6 +22,21 @@ export interface Decider<Command, Event extends DomainEvent, State> {
   evolve(state: State, event: Event): State;
   /** The schema version each event type is written with (reads are upcast to it). */
   schemaVersions: Readonly<Record<Event['type'], number>>;
+  /**
+   * Set on the deciders of streams long enough to be worth a snapshot (commands/snapshots.ts). Only for a state that
+   * holds no personal data: a snapshot is not sealed, so erasure could not reach it.
+   */
+  snapshot?: SnapshotCodec<State>;
+}
+
+/**
+ * A state as plain JSON and back. `version` must change whenever `evolve` or the encoding does: a snapshot of another
+ * version is ignored (the stream is folded in full, and the next snapshot replaces it).
+ */
+export interface SnapshotCodec<State> {
+  version: number;
+  encode(state: State): unknown;
+  decode(json: unknown): State;
 }
 
 export function fold<Event extends DomainEvent, State>(

@@ -79,6 +79,13 @@ export const ConfigSchema = Type.Object({
     default: 5,
     description: 'retries of a command after a concurrency conflict before 409',
   }),
+  SNAPSHOT_EVERY_EVENTS: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 100,
+    description:
+      'a snapshot of a long stream (a room calendar) is taken once this many events were folded since the last',
+  }),
   MIN_POSITION_WAIT_MS: Type.Integer({
     minimum: 0,
     maximum: 60000,

@@ -29,6 +29,7 @@ import { Migration0016SavedSearches } from './migrations/0016_saved_searches.js'
 import { Migration0017Reviews } from './migrations/0017_reviews.js';
 import { Migration0018AuditLedger } from './migrations/0018_audit_ledger.js';
 import { Migration0019ProjectionOperations } from './migrations/0019_projection_operations.js';
+import { Migration0020StreamSnapshots } from './migrations/0020_stream_snapshots.js';
 
 export const migrations = [
   { name: '0001_initial', class: Migration0001Initial },
@@ -50,6 +51,7 @@ export const migrations = [
   { name: '0017_reviews', class: Migration0017Reviews },
   { name: '0018_audit_ledger', class: Migration0018AuditLedger },
   { name: '0019_projection_operations', class: Migration0019ProjectionOperations },
+  { name: '0020_stream_snapshots', class: Migration0020StreamSnapshots },
 ];
 
 export interface OrmConnectionOptions {

@@ -338,6 +338,7 @@ export async function seedDemo(options: DemoOptions): Promise<{ rooms: number; b
   });
   const bookingDeps = {
     store: runtime.eventStore,
+    snapshots: runtime.snapshots,
     // References need not be reproducible: they come from the system random source, as in the API.
     newReference: () => bookingReference(Array.from({ length: 6 }, () => randomInt(0, 1_000_000) / 1_000_000)),
   };

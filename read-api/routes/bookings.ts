@@ -150,6 +150,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, dep
   const payments: PaymentDeps = { store: deps.eventStore, maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20) };
   const bookings: BookingDeps = {
     store: deps.eventStore,
+    snapshots: deps.snapshots,
     maxRetries: Math.max(deps.config.COMMAND_MAX_RETRIES, 20),
     pendingCap: {
       max: deps.config.MAX_PENDING_BOOKINGS_PER_TENANT,

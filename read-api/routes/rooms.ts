@@ -161,7 +161,11 @@ export const roomRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) 
           context,
         },
         envelope,
-        { maxRetries: deps.config.COMMAND_MAX_RETRIES, ifRevision: ifMatchRevision(request) },
+        {
+          maxRetries: deps.config.COMMAND_MAX_RETRIES,
+          ifRevision: ifMatchRevision(request),
+          snapshots: deps.snapshots,
+        },
       );
       return {
         id,

@@ -22,7 +22,10 @@ describe('no double booking across two API processes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase(2);
-    for (let i = 0; i < 2; i++) servers.push(await startServer(db.url, { ROOMLINE_PROCESS: 'api' }));
+    // Calendar snapshots every few events: both processes decide on snapshots the other took, under the race.
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startServer(db.url, { ROOMLINE_PROCESS: 'api', SNAPSHOT_EVERY_EVENTS: '3' }));
+    }
   }, 120_000);
 
   afterAll(async () => {
@@ -78,6 +81,11 @@ describe('no double booking across two API processes', () => {
     for (const booking of calendar.held.values())
       nightsPerBooking.set(booking.bookingId, (nightsPerBooking.get(booking.bookingId) ?? 0) + 1);
     expect(nightsPerBooking.size).toBe(accepted);
+    const snapshot = await db.pool.query<{ revision: string }>(
+      'SELECT revision FROM stream_snapshots WHERE stream_id = $1',
+      [calendarStreamId(roomId)],
+    );
+    expect(Number(snapshot.rows[0]?.revision)).toBeGreaterThanOrEqual(accepted - 3);
     for (const count of nightsPerBooking.values()) expect(count).toBe(2);
     expect(calendar.held.size).toBe(accepted * 2);
   }, 90_000);
