@@ -64,6 +64,17 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
   options: SingleStreamRowsOptions<Event, Row>,
 ): PgProjection {
   const { streamPrefix, entity, key, evolve, also } = options;
+  /** Adds to `rows` the rows of these events' streams not in it yet (null: no row), in one query. */
+  async function readRows(em: EntityManager, events: readonly RecordedEvent[], rows: Map<string, Row | null>) {
+    const ids = [...new Set(events.map((recorded) => recorded.streamId.slice(streamPrefix.length)))].filter(
+      (id) => !rows.has(id),
+    );
+    if (ids.length === 0) return;
+    const found = await em.find(entity, { [key]: { $in: ids } } as FilterQuery<Row>);
+    // Keys compare as the database compares them: a uuid column matches a stream id written in capitals.
+    const byKey = new Map(found.map((row) => [String(row[key]).toLowerCase(), row]));
+    for (const id of ids) rows.set(id, byKey.get(id.toLowerCase()) ?? null);
+  }
   return {
     name: options.name,
     version: options.version,
@@ -73,21 +84,34 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
     },
 
     async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-      for (const recorded of events) {
-        if (!recorded.streamId.startsWith(streamPrefix)) {
-          await also?.apply(em, recorded);
+      // The rows of a run of own-stream events are read in one query, then evolved in memory and written by the
+      // runner's flush: no query (and so no auto-flush) per event. An `also` event may change rows behind the
+      // entity manager's back (native SQL), so the rows are read again after one.
+      let rows = new Map<string, Row | null>();
+      for (let start = 0; start < events.length; ) {
+        const first = events[start]!;
+        if (!first.streamId.startsWith(streamPrefix)) {
+          await also?.apply(em, first);
+          rows = new Map();
+          start++;
           continue;
         }
-        const id = recorded.streamId.slice(streamPrefix.length);
-        const row = await em.findOne(entity, { [key]: id } as FilterQuery<Row>);
-        if (row && row.revision >= recorded.revision) continue;
-        const event = { type: recorded.type, data: recorded.data } as unknown as Event;
-        const { occurredAt } = recorded.metadata;
-        const next = evolve(row, event, { id, at: new Date(occurredAt), occurredAt, recorded });
-        if (!next) continue;
-        const mark: AppliedMark = { revision: recorded.revision, lastPosition: recorded.position };
-        if (row) Object.assign(row, next, mark);
-        else em.create(entity, { ...next, ...mark } as RequiredEntityData<Row>);
+        let end = start;
+        while (end < events.length && events[end]!.streamId.startsWith(streamPrefix)) end++;
+        await readRows(em, events.slice(start, end), rows);
+        for (const recorded of events.slice(start, end)) {
+          const id = recorded.streamId.slice(streamPrefix.length);
+          const row = rows.get(id) ?? null;
+          if (row && row.revision >= recorded.revision) continue;
+          const event = { type: recorded.type, data: recorded.data } as unknown as Event;
+          const { occurredAt } = recorded.metadata;
+          const next = evolve(row, event, { id, at: new Date(occurredAt), occurredAt, recorded });
+          if (!next) continue;
+          const mark: AppliedMark = { revision: recorded.revision, lastPosition: recorded.position };
+          if (row) Object.assign(row, next, mark);
+          else rows.set(id, em.create(entity, { ...next, ...mark } as RequiredEntityData<Row>));
+        }
+        start = end;
       }
     },
 
