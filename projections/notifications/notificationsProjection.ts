@@ -16,30 +16,14 @@ export const notificationsProjection: PgProjection = {
   filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notification-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-    for (const recorded of events) {
-      const event = { type: recorded.type, data: recorded.data } as NotificationRaised | NotificationRead;
-      if (event.type === 'NotificationRaised') {
-        const { notificationId, userId, kind, subject, sourceEventId, raisedAt } = event.data;
-        await em.execute(
-          `INSERT INTO notifications (id, user_id, kind, subject, source_event_id, created_at, last_position)
-           VALUES (?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-          [
-            notificationId,
-            userId,
-            kind,
-            JSON.stringify(subject),
-            sourceEventId,
-            raisedAt,
-            recorded.position.toString(),
-          ],
-        );
-      } else if (event.type === 'NotificationRead') {
-        const { notificationId, userId, readAt } = event.data;
-        await em.execute(
-          'UPDATE notifications SET read_at = ?, last_position = ? WHERE id = ? AND user_id = ? AND read_at IS NULL',
-          [readAt, recorded.position.toString(), notificationId, userId],
-        );
-      }
+    // Each run of events of one type is one statement (in stream order: a read follows the raise it reads).
+    for (let start = 0; start < events.length; ) {
+      let end = start + 1;
+      while (end < events.length && events[end]!.type === events[start]!.type) end++;
+      const run = events.slice(start, end);
+      if (run[0]!.type === 'NotificationRaised') await insertRaised(em, run);
+      else if (run[0]!.type === 'NotificationRead') await markRead(em, run);
+      start = end;
     }
   },
 
@@ -47,3 +31,47 @@ export const notificationsProjection: PgProjection = {
     await em.execute('DELETE FROM notifications');
   },
 };
+
+async function insertRaised(em: EntityManager, run: readonly RecordedEvent[]): Promise<void> {
+  const values: unknown[] = [];
+  for (const recorded of run) {
+    const { notificationId, userId, kind, subject, sourceEventId, raisedAt } =
+      recorded.data as NotificationRaised['data'];
+    values.push(
+      notificationId,
+      userId,
+      kind,
+      JSON.stringify(subject),
+      sourceEventId,
+      raisedAt,
+      recorded.position.toString(),
+    );
+  }
+  await em.execute(
+    `INSERT INTO notifications (id, user_id, kind, subject, source_event_id, created_at, last_position)
+     VALUES ${run.map(() => '(?::uuid, ?::uuid, ?, ?::jsonb, ?::uuid, ?::timestamptz, ?::bigint)').join(', ')}
+     ON CONFLICT (id) DO NOTHING`,
+    values,
+  );
+}
+
+async function markRead(em: EntityManager, run: readonly RecordedEvent[]): Promise<void> {
+  // The first read of a notification counts; a later one changes nothing, as `read_at IS NULL` says.
+  const first = new Map<string, RecordedEvent>();
+  for (const recorded of run) {
+    const { notificationId } = recorded.data as NotificationRead['data'];
+    if (!first.has(notificationId)) first.set(notificationId, recorded);
+  }
+  const values: unknown[] = [];
+  for (const recorded of first.values()) {
+    const { notificationId, userId, readAt } = recorded.data as NotificationRead['data'];
+    values.push(notificationId, userId, readAt, recorded.position.toString());
+  }
+  await em.execute(
+    `UPDATE notifications AS n SET read_at = r.read_at, last_position = r.last_position
+       FROM (VALUES ${[...first.values()].map(() => '(?::uuid, ?::uuid, ?::timestamptz, ?::bigint)').join(', ')})
+         AS r (id, user_id, read_at, last_position)
+      WHERE n.id = r.id AND n.user_id = r.user_id AND n.read_at IS NULL`,
+    values,
+  );
+}
