@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
-import { type CommandEnvelope, handleCommand } from '../commands/handleCommand.js';
+import { type CommandEnvelope, handleCommand, systemEnvelope } from '../commands/handleCommand.js';
 import { loadState, readHistory } from '../commands/loadState.js';
 import { StreamSnapshots } from '../commands/snapshots.js';
 import { type CalendarCommand, calendarDecider, calendarStreamId } from '../domain/bookings/calendar.js';
@@ -99,17 +99,7 @@ runBenchmark(async () => {
     const generatedMs = nowMs() - generated;
     const free = dateOfDay(today + 3651);
 
-    const envelope = (): CommandEnvelope => ({
-      now: new Date().toISOString(),
-      newId: randomUUID,
-      metadata: {
-        correlationId: randomUUID(),
-        causationId: null,
-        actorId: 'system',
-        actorRole: 'system',
-        requestId: null,
-      },
-    });
+    const envelope = (): CommandEnvelope => systemEnvelope(new Date().toISOString());
     const command = (type: 'HoldNights' | 'ReleaseNights', bookingId: string): CalendarCommand => {
       const context = { actorId: 'system', actorRole: 'system' as const, now: new Date().toISOString() };
       return type === 'HoldNights'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CommandEnvelope, handleCommand } from '../../commands/handleCommand.js';
+import { type CommandEnvelope, handleCommand, systemEnvelope } from '../../commands/handleCommand.js';
 import { foldHistory, loadState, readHistory } from '../../commands/loadState.js';
 import { StreamSnapshots } from '../../commands/snapshots.js';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../../domain/bookings/calendar.js';
 import { DomainError } from '../../domain/shared/errors.js';
 import { dateOfDay, dayNumber } from '../../domain/shared/values.js';
+import { seededRandom } from '../../infra/demo/demoData.js';
 import type { EventStore, ReadStreamOptions } from '../../infra/eventStore/eventStore.js';
 import { PostgresEventStore } from '../../infra/eventStore/postgres/postgresEventStore.js';
 import { PostgresSnapshotStore } from '../../infra/snapshots/postgresSnapshotStore.js';
@@ -37,23 +38,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A PRNG with a printed seed, so a failing history can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const envelope = (): CommandEnvelope => ({
-  now: new Date().toISOString(),
-  newId: randomUUID,
-  metadata: { correlationId: randomUUID(), causationId: null, actorId: 'system', actorRole: 'system', requestId: null },
-});
+const envelope = (): CommandEnvelope => systemEnvelope(new Date().toISOString());
 
 async function run(
   streamId: string,
@@ -113,7 +98,7 @@ describe('room calendar snapshots', () => {
   it('give the state of the full fold at every point of a long random history, read from the last snapshot on', async () => {
     const seed = Math.floor(Math.random() * 2 ** 31);
     console.info(`snapshot history seed ${seed}`);
-    const next = prng(seed);
+    const next = seededRandom(seed);
     const streamId = calendarStreamId(randomUUID());
     const snapshots = new StreamSnapshots({ store: snapshotStore, every: 25 });
     const bookings: string[] = [];
@@ -196,7 +181,7 @@ describe('room calendar snapshots', () => {
   it('fold in full past a snapshot of another version or one that cannot be decoded, and say so', async () => {
     const streamId = calendarStreamId(randomUUID());
     const bookings: string[] = [];
-    const next = prng(7);
+    const next = seededRandom(7);
     for (let step = 0; step < 30; step++) await run(streamId, randomCommand(next, bookings, step), undefined);
     const truth = await fullFold(streamId);
     const errors: unknown[] = [];
@@ -230,7 +215,7 @@ describe('room calendar snapshots', () => {
     const streamId = calendarStreamId(randomUUID());
     const snapshots = new StreamSnapshots({ store: snapshotStore, every: 2 });
     const bookings: string[] = [];
-    const next = prng(11);
+    const next = seededRandom(11);
     for (let step = 0; step < 10; step++) await run(streamId, randomCommand(next, bookings, step), snapshots);
     expect(await snapshotStore.read(streamId)).not.toBeNull();
     expect(await snapshots.forget(streamId)).toBe(1);
