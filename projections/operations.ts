@@ -66,10 +66,15 @@ function progressOf(row: RebuildRow, now: number): RebuildProgress {
   };
 }
 
-/** The newest rebuild of each projection (one row each: a new one replaces the last). */
-export async function rebuildProgress(pool: pg.Pool, now: number): Promise<Map<string, RebuildProgress>> {
-  const { rows } = await pool.query<RebuildRow>('SELECT * FROM projection_rebuilds');
-  return new Map(rows.map((row) => [row.name, progressOf(row, now)]));
+/**
+ * The newest rebuild of each projection (one row each: a new one replaces the last). Its times are the database's
+ * now(), so its ETA is reckoned on the database's clock too.
+ */
+export async function rebuildProgress(pool: pg.Pool): Promise<Map<string, RebuildProgress>> {
+  const { rows } = await pool.query<RebuildRow & { now_ms: number }>(
+    'SELECT *, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms FROM projection_rebuilds',
+  );
+  return new Map(rows.map((row) => [row.name, progressOf(row, row.now_ms)]));
 }
 
 async function notify(pool: pg.Pool, name: string): Promise<void> {

@@ -50,16 +50,16 @@ export interface ProjectionLag {
  */
 export async function projectionLag(
   pool: pg.Pool,
-  store: Pick<EventStore, 'headPosition' | 'readAll'>,
+  store: Pick<EventStore, 'headPosition' | 'readAll' | 'clockNow'>,
   projections: readonly Pick<PgProjection, 'name' | 'version'>[],
 ): Promise<ProjectionLag[]> {
-  const [{ rows }, head] = await Promise.all([
+  const [{ rows }, head, now] = await Promise.all([
     pool.query<{ name: string; version: number; position: string }>(
       'SELECT name, version, position FROM projection_checkpoints',
     ),
     store.headPosition(),
+    store.clockNow(),
   ]);
-  const now = Date.now();
   const ages = new Map<bigint, Promise<number>>();
   const ageAfter = (checkpoint: bigint) => {
     if (!ages.has(checkpoint)) {
@@ -93,7 +93,7 @@ export async function projectionStatuses(
   store: EventStore,
   projections: readonly PgProjection[],
 ): Promise<ProjectionStatus[]> {
-  const [{ rows: checkpoints }, { rows: parked }, { rows: leases }, head, rebuilds, paused] = await Promise.all([
+  const [{ rows: checkpoints }, { rows: parked }, { rows: leases }, head, rebuilds, paused, now] = await Promise.all([
     pool.query<{ name: string; version: number; position: string; last_error: string | null }>(
       'SELECT name, version, position, last_error FROM projection_checkpoints',
     ),
@@ -108,8 +108,9 @@ export async function projectionStatuses(
       [LEASE_NAMESPACE],
     ),
     store.headPosition(),
-    rebuildProgress(pool, Date.now()),
+    rebuildProgress(pool),
     pausedProjections(pool),
+    store.clockNow(),
   ]);
   const held = new Set(leases.map((l) => Number(l.objid)));
   return Promise.all(
@@ -123,7 +124,7 @@ export async function projectionStatuses(
         filter: projection.filter,
         maxCount: LAG_COUNT_CAP,
       })) {
-        if (lagEvents === 0) lagMs = Math.max(0, Date.now() - Date.parse(event.recordedAt));
+        if (lagEvents === 0) lagMs = Math.max(0, now - Date.parse(event.recordedAt));
         lagEvents++;
       }
       const active = held.has(leaseKey(projection.name) >>> 0);

@@ -134,6 +134,7 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
     },
     headPosition: () => store.headPosition(),
     settledPosition: () => store.settledPosition(),
+    clockNow: () => store.clockNow(),
     close: () => store.close(),
   };
 }

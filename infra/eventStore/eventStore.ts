@@ -114,6 +114,11 @@ export interface EventStore {
    * (PostgreSQL, whose positions are taken before commit).
    */
   settledPosition(): Promise<bigint>;
+  /**
+   * Epoch milliseconds on the clock that stamps `recordedAt` (the database's for PostgreSQL): an event's age is
+   * measured on it, never on the app's clock, which may differ (another host, a test's shifted clock).
+   */
+  clockNow(): Promise<number>;
   close(): Promise<void>;
 }
 

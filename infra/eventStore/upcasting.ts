@@ -63,6 +63,7 @@ export function withUpcasting(store: EventStore, registry: UpcasterRegistry): Ev
     },
     headPosition: () => store.headPosition(),
     settledPosition: () => store.settledPosition(),
+    clockNow: () => store.clockNow(),
     close: () => store.close(),
   };
 }

@@ -355,6 +355,15 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
         expect(after.position).toBeGreaterThan(settled);
       });
 
+      it('clockNow reads the clock that stamps recordedAt: an event just appended is a moment old on it', async () => {
+        const stream = streamName();
+        await store.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
+        const [event] = await toArray(store.readStream(stream));
+        const age = (await store.clockNow()) - Date.parse(event!.recordedAt);
+        expect(age).toBeGreaterThanOrEqual(0);
+        expect(age).toBeLessThan(5_000);
+      });
+
       it('settledPosition stays below an append that is still open, so a reader starting there misses none of it', async (context) => {
         const appendHeldOpen = harness.appendHeldOpen;
         if (!appendHeldOpen) {

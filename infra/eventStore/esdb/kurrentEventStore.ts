@@ -328,6 +328,14 @@ class KurrentEventStore implements EventStore {
     return this.head(false);
   }
 
+  /**
+   * recordedAt is the server's `created`; the client cannot read the server's clock, so this is the process's,
+   * which NTP keeps within milliseconds of it in production.
+   */
+  async clockNow(): Promise<number> {
+    return Date.now();
+  }
+
   /** $all is in commit order: nothing can appear below the head. */
   settledPosition(): Promise<bigint> {
     return this.head(false);

@@ -142,6 +142,11 @@ export class MemoryEventStore implements EventStore {
     return BigInt(this.all.length);
   }
 
+  /** recordedAt is stamped from this process's clock. */
+  async clockNow(): Promise<number> {
+    return Date.now();
+  }
+
   /** Appends are whole at once: nothing can appear below the head. */
   async settledPosition(): Promise<bigint> {
     return BigInt(this.all.length);

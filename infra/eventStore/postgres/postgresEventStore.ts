@@ -658,6 +658,14 @@ export class PostgresEventStore implements EventStore {
     return this.listenerStarting;
   }
 
+  /** recorded_at is the database's clock_timestamp(). */
+  async clockNow(): Promise<number> {
+    const { rows } = await this.pool.query<{ now: number }>(
+      'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
+    );
+    return rows[0]!.now;
+  }
+
   async headPosition(): Promise<bigint> {
     const { rows } = await this.pool.query<{ head: string | null }>(
       'SELECT max(position) AS head FROM event_store.events',
