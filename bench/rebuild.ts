@@ -2,7 +2,7 @@
  * `npm run bench:rebuild`: rebuilds the read models from BENCH_EVENTS events (default 1,000,000) and reports events/s.
  *
  * Creates its own database (BENCH_DATABASE, default roomline_bench_rebuild; dropped at the end), appends the mix of
- * bench/rebuildEvents.ts through the application's event store (personal data sealed, as the commands append it),
+ * infra/demo/platformHistory.ts through the application's event store (personal data sealed, as the commands append it),
  * then, each timed on its own:
  *   - the ceiling: every event read back (readAll through the opened store, and through the raw store);
  *   - the PostGIS read models (every PgProjection but search and analytics) caught up from empty checkpoints by a
@@ -26,12 +26,12 @@ import type pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
+import { appendPlatformHistory } from '../infra/demo/platformHistory.js';
 import type { EventStore } from '../infra/eventStore/eventStore.js';
 import { projections as allReadModels, createRuntime } from '../infra/runtime.js';
 import { requestRebuild } from '../projections/operations.js';
 import type { PgProjection } from '../projections/projection.js';
 import { ProjectionRunner } from '../projections/runner.js';
-import { type Append, eventRounds } from './rebuildEvents.js';
 import { createBenchDatabase, formatNumber, markdownTable, nproc, publishReport, runBenchmark } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -191,35 +191,19 @@ async function main(): Promise<void> {
   const runtime = await createRuntime(config, silent);
   const rows: Row[] = [];
   const perProjection: string[][] = [];
-  const mix = new Map<string, number>();
   try {
     // Generation (not part of any figure).
     log(`appending ${formatNumber(EVENTS)} events`);
     const genStarted = performance.now();
     const genBar = bar('append', EVENTS);
-    let appended = 0;
-    const erased: string[] = [];
-    const startMs = runtime.clock.now().getTime() - 180 * 86_400_000;
-    for (const round of eventRounds(EVENTS, startMs)) {
-      const appends: Append[] = round;
-      for (let i = 0; i < appends.length; i += 2000) {
-        await Promise.all(
-          appends
-            .slice(i, i + 2000)
-            .map((a) => runtime.eventStore.append(a.streamId, a.events, { expectedRevision: 'any' })),
-        );
-      }
-      for (const a of appends) {
-        for (const e of a.events) {
-          mix.set(e.type, (mix.get(e.type) ?? 0) + 1);
-          if (e.type === 'PersonalDataErased') erased.push((e.data as { userId: string }).userId);
-        }
-        appended += a.events.length;
-      }
-      genBar.update(appended);
-    }
+    const mix = await appendPlatformHistory(
+      runtime.eventStore,
+      (userId) => runtime.identity.eraseKeys(userId),
+      EVENTS,
+      runtime.clock.now().getTime() - 180 * 86_400_000,
+      { onProgress: (appended) => genBar.update(appended) },
+    );
     genBar.stop();
-    for (const userId of erased) await runtime.identity.eraseKeys(userId);
     const genSeconds = (performance.now() - genStarted) / 1000;
     const head = await runtime.rawEventStore.headPosition();
     // Positions have gaps (taken before commit): the figures count events, the progress bars positions.
@@ -282,7 +266,7 @@ async function main(): Promise<void> {
     const report = [
       `# bench:rebuild — ${new Date().toISOString()}`,
       '',
-      `Command: \`BENCH_EVENTS=${EVENTS} npm run bench:rebuild\` (bench/rebuild.ts, events from bench/rebuildEvents.ts).`,
+      `Command: \`BENCH_EVENTS=${EVENTS} npm run bench:rebuild\` (bench/rebuild.ts, events from infra/demo/platformHistory.ts).`,
       '',
       `Machine: nproc ${nproc()} (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, load average before ${loadBefore.map((l) => l.toFixed(2)).join('/')}, after ${loadAfter.map((l) => l.toFixed(2)).join('/')}; Node ${process.version}; PostgreSQL on the same machine, shared with other sessions (a CI run, other tests): the figures are noisy.`,
       `Settings: PG_POOL_SIZE ${POOL_SIZE} per pool; runner defaults (batch = the projection's batchSize or 500, rebuildBatchSize 2000); appending ${formatNumber(total)} events took ${formatNumber(genSeconds, 1)} s (not in any figure).`,

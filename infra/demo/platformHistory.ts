@@ -1,22 +1,23 @@
 /**
- * The event mix of `bench/rebuild.ts`: a platform's history as the commands would have appended it, in rounds
+ * A synthetic platform history (the event mix of `bench/rebuild.ts` and the projection crash test): a platform's history as the commands would have appended it, in rounds
  * (each round at most one append per stream, so a stream's events keep their order whatever the store batches):
  * universities with venues and sessions, landlords and tenants, rooms with photos and calendars, then bookings
  * through their lifecycle (hold, answer, payment record, conversation, stay, cash, reviews) with the notifications
  * they raise, saved searches, exam assignments, a few erasures at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { calendarDecider } from '../domain/bookings/calendar.js';
-import { bookingSchemaVersions } from '../domain/bookings/events.js';
-import { userSchemaVersions } from '../domain/identity/events.js';
-import { conversationSchemaVersions } from '../domain/messaging/events.js';
-import { paymentSchemaVersions } from '../domain/payments/events.js';
-import { reviewSchemaVersions } from '../domain/reviews/events.js';
-import { Amenities } from '../domain/rooms/amenities.js';
-import { roomSchemaVersions } from '../domain/rooms/events.js';
-import { savedSearchSchemaVersions } from '../domain/savedSearches/events.js';
-import { candidateSchemaVersions, universitySchemaVersions } from '../domain/universities/events.js';
-import type { NewEvent } from '../infra/eventStore/eventStore.js';
+import { calendarDecider } from '../../domain/bookings/calendar.js';
+import { bookingSchemaVersions } from '../../domain/bookings/events.js';
+import { userSchemaVersions } from '../../domain/identity/events.js';
+import { conversationSchemaVersions } from '../../domain/messaging/events.js';
+import { paymentSchemaVersions } from '../../domain/payments/events.js';
+import { reviewSchemaVersions } from '../../domain/reviews/events.js';
+import { Amenities } from '../../domain/rooms/amenities.js';
+import { roomSchemaVersions } from '../../domain/rooms/events.js';
+import { savedSearchSchemaVersions } from '../../domain/savedSearches/events.js';
+import { candidateSchemaVersions, universitySchemaVersions } from '../../domain/universities/events.js';
+import type { EventStore, NewEvent } from '../eventStore/eventStore.js';
+import { seededRandom } from './demoData.js';
 
 const SCHEMA_VERSIONS: Record<string, number> = {
   ...userSchemaVersions,
@@ -51,21 +52,13 @@ interface Room {
   nextFreeDay: number;
 }
 
-/** A deterministic pseudo-random source, so two runs append the same mix. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 /**
  * Rounds of appends until about `total` events (the last round may pass it by a few). `startMs` is the first
  * event's time (from the clock); each round moves the simulated time on by `stepMs`.
  */
-export function* eventRounds(total: number, startMs: number, stepMs = 10 * 60_000): Generator<Append[]> {
-  const rnd = random(13);
+export function* eventRounds(total: number, startMs: number, stepMs = 10 * 60_000, seed = 13): Generator<Append[]> {
+  // Deterministic, so two runs with one seed append the same mix.
+  const rnd = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   let now = startMs;
   let count = 0;
@@ -713,9 +706,36 @@ export function* eventRounds(total: number, startMs: number, stepMs = 10 * 60_00
   yield flush();
 }
 
-/** The erasures come last: the bench destroys these subjects' keys, as the command does. */
-export function erasedSubjects(appends: Append[]): string[] {
-  return appends.flatMap((a) =>
-    a.events.filter((e) => e.type === 'PersonalDataErased').map((e) => (e.data as { userId: string }).userId),
-  );
+/**
+ * Appends about `total` events of the history through `store` (the application's, so personal data is sealed as
+ * the commands seal it), up to 2,000 appends at once, then destroys the erased subjects' keys as the erasure
+ * command does. Returns how many events of each type it appended.
+ */
+export async function appendPlatformHistory(
+  store: Pick<EventStore, 'append'>,
+  eraseKeys: (userId: string) => Promise<unknown>,
+  total: number,
+  startMs: number,
+  options: { seed?: number; onProgress?: (appended: number) => void } = {},
+): Promise<Map<string, number>> {
+  const mix = new Map<string, number>();
+  const erased: string[] = [];
+  let appended = 0;
+  for (const round of eventRounds(total, startMs, undefined, options.seed)) {
+    for (let i = 0; i < round.length; i += 2000) {
+      await Promise.all(
+        round.slice(i, i + 2000).map((a) => store.append(a.streamId, a.events, { expectedRevision: 'any' })),
+      );
+    }
+    for (const a of round) {
+      for (const e of a.events) {
+        mix.set(e.type, (mix.get(e.type) ?? 0) + 1);
+        if (e.type === 'PersonalDataErased') erased.push((e.data as { userId: string }).userId);
+      }
+      appended += a.events.length;
+    }
+    options.onProgress?.(appended);
+  }
+  for (const userId of erased) await eraseKeys(userId);
+  return mix;
 }
