@@ -4,7 +4,9 @@ import type { PersonalDataErased } from '../../domain/identity/events.js';
 import {
   type ConversationEvent,
   ConversationEventTypes,
+  type ConversationStarted,
   type MessagePhotoUploaded,
+  type MessagesRead,
 } from '../../domain/messaging/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projection.js';
@@ -13,230 +15,384 @@ export const messagingProjectionName = 'messaging';
 
 const CONVERSATION = 'Conversation-';
 
-/** The unread column of a participant: participants are stored sorted, so the lower id is `low`. */
-const unreadColumn = (row: { participant_low: string }, userId: string) =>
-  row.participant_low === userId ? 'unread_low' : 'unread_high';
-
-async function applyConversation(em: EntityManager, recorded: RecordedEvent): Promise<void> {
-  const id = recorded.streamId.slice(CONVERSATION.length);
-  const event = { type: recorded.type, data: recorded.data } as ConversationEvent;
-  const [row] = await em.execute<Array<{ participant_low: string; revision: string; message_count: number }>>(
-    'SELECT participant_low, revision, message_count FROM conversations WHERE id = ?',
-    [id],
-  );
-  // Skips what the row already reflects: every change of a conversation's rows moves its revision.
-  if (row && BigInt(row.revision) >= recorded.revision) return;
-  if (!row && event.type !== 'ConversationStarted') return;
-  const mark = [recorded.revision.toString(), recorded.position.toString()];
-  switch (event.type) {
-    case 'ConversationStarted': {
-      if (row) return;
-      const { participantIds, roomId, bookingId, startedBy, startedAt } = event.data;
-      const [low, high] = [...participantIds].sort() as [string, string];
-      // A pair whose booking was confirmed before they started talking starts unmasked.
-      await em.execute(
-        `INSERT INTO conversations (id, participant_low, participant_high, room_id, booking_id, started_by, started_at,
-           contact_unlocked, activity_at, revision, last_position)
-         VALUES (?, ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM messaging_bookings
-           WHERE confirmed AND ((tenant_id = ? AND landlord_id = ?) OR (tenant_id = ? AND landlord_id = ?))), ?, ?, ?)`,
-        [id, low, high, roomId, bookingId, startedBy, startedAt, low, high, high, low, startedAt, ...mark],
-      );
-      return;
-    }
-    case 'MessageSent':
-      // Written with the other messages of its batch (MessageBatch).
-      throw new Error('messaging projection: MessageSent is applied by MessageBatch');
-    case 'MessagesDelivered': {
-      const { messageIds, deliveredAt, recipientId } = event.data;
-      await em.execute(
-        `UPDATE messages SET delivered_at = ? WHERE conversation_id = ? AND recipient_id = ? AND delivered_at IS NULL
-           AND id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`,
-        [deliveredAt, id, recipientId, JSON.stringify(messageIds)],
-      );
-      break;
-    }
-    case 'MessagesRead': {
-      const { readerId, upToMessageId, readAt } = event.data;
-      // Read implies received: a message read before its delivery was recorded counts as delivered then.
-      await em.execute(
-        `UPDATE messages SET read_at = ?, delivered_at = COALESCE(delivered_at, ?)
-          WHERE conversation_id = ? AND recipient_id = ? AND read_at IS NULL
-            AND seq <= (SELECT seq FROM messages WHERE id = ?)`,
-        [readAt, readAt, id, readerId, upToMessageId],
-      );
-      const unread = unreadColumn(row!, readerId);
-      await em.execute(
-        `UPDATE conversations SET ${unread} = (SELECT count(*) FROM messages
-           WHERE conversation_id = ? AND recipient_id = ? AND read_at IS NULL) WHERE id = ?`,
-        [id, readerId, id],
-      );
-      break;
-    }
-    default: {
-      const unhandled: never = event;
-      throw new Error(`messaging projection: unknown event ${(unhandled as { type: string }).type}`);
-    }
-  }
-  await em.execute('UPDATE conversations SET revision = ?, last_position = ? WHERE id = ?', [...mark, id]);
-}
-
 interface ConversationRow {
+  id: string;
   participant_low: string;
-  revision: string;
+  participant_high: string;
+  room_id: string | null;
+  booking_id: string | null;
+  started_by: string;
+  started_at: string | Date;
+  contact_unlocked: boolean;
   message_count: number;
+  unread_low: number;
+  unread_high: number;
+  last_message_id: string | null;
+  activity_at: string | Date;
+  revision: string;
+  last_position: string;
 }
+
+/** A message as the batch knows it: new in this batch, or stored and not read yet. */
+interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  recipient_id: string;
+  delivered_at: string | Date | null;
+  read_at: string | Date | null;
+}
+
+interface NewMessage extends MessageRow {
+  body: string | null;
+  erased: boolean;
+  photo_ids: string[];
+  sent_at: string;
+  position: string;
+}
+
+interface BookingPair {
+  tenant_id: string;
+  landlord_id: string;
+  confirmed: boolean;
+}
+
+const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
+const asJson = (values: unknown) => JSON.stringify(values);
+/** `id IN (…)` for a list of uuids passed as one JSON parameter (knex would expand an array into many). */
+const IN_UUIDS = 'IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))';
 
 /**
- * The messages of a batch, written together: one read of their conversations' rows, one INSERT of the messages and
- * one UPDATE of the conversations (instead of a read, an insert and an update per message). Any other event of a
- * conversation is applied one at a time after the messages before it are written, and its row read again after.
+ * One batch of the messaging model, applied in memory in event order and written in a fixed handful of statements
+ * whatever its size: everything the events need is read first (their conversations' rows, those conversations'
+ * unread messages, the bookings and confirmed pairs they name), then the same changes the events make one by one
+ * are made to those rows, then the rows are written. A conversation's events are skipped by its row's revision; the
+ * others are idempotent, so a batch retried after a crash writes the same rows.
  */
-class MessageBatch {
-  private readonly rows = new Map<string, ConversationRow | null>();
-  private messages: Array<Record<string, unknown>> = [];
-  private readonly changes = new Map<
-    string,
-    { n: number; low: number; high: number; last: string; at: string; revision: string; position: string }
-  >();
+class MessagingBatch {
+  private readonly conversations = new Map<string, ConversationRow | null>();
+  private readonly changedConversations = new Set<string>();
+  /** Stored messages with read_at null, of the conversations whose receipts the batch moves, and the new ones. */
+  private readonly unread = new Map<string, MessageRow>();
+  private readonly changedMessages = new Set<string>();
+  private readonly newMessages = new Map<string, NewMessage>();
+  /** The seq of every message a read receipt reads up to. */
+  private readonly seqs = new Map<string, number>();
+  private readonly bookings = new Map<string, BookingPair | null>();
+  private readonly newBookings = new Set<string>();
+  private readonly confirmedBookings = new Set<string>();
+  private readonly confirmedPairs = new Set<string>();
+  private readonly unlockPairs = new Map<string, [string, string]>();
+  private readonly photos: Array<Record<string, unknown>> = [];
+  private readonly erasedSenders = new Set<string>();
 
   constructor(private readonly em: EntityManager) {}
 
-  /** Reads the rows of every conversation these events send a message in, in one statement. */
-  async prefetch(events: readonly RecordedEvent[]): Promise<void> {
-    const ids = new Set<string>();
+  async load(events: readonly RecordedEvent[]): Promise<void> {
+    const conversationIds = new Set<string>();
+    const receiptConversations = new Set<string>();
+    const upTo = new Set<string>();
+    const bookingIds = new Set<string>();
+    const starters: string[][] = [];
     for (const recorded of events) {
-      if (recorded.type === 'MessageSent' && recorded.streamId.startsWith(CONVERSATION)) {
-        ids.add(recorded.streamId.slice(CONVERSATION.length));
+      if (recorded.streamId.startsWith(CONVERSATION)) {
+        const id = recorded.streamId.slice(CONVERSATION.length);
+        conversationIds.add(id);
+        if (recorded.type === 'MessagesDelivered' || recorded.type === 'MessagesRead') receiptConversations.add(id);
+        if (recorded.type === 'MessagesRead') upTo.add((recorded.data as MessagesRead['data']).upToMessageId);
+        if (recorded.type === 'ConversationStarted') {
+          const [low, high] = [...(recorded.data as ConversationStarted['data']).participantIds].sort();
+          starters.push([low!, high!], [high!, low!]);
+        }
+      } else if (recorded.type === 'BookingConfirmed') {
+        bookingIds.add((recorded.data as BookingConfirmed['data']).bookingId);
       }
     }
-    if (ids.size === 0) return;
-    const found = await this.em.execute<Array<ConversationRow & { id: string }>>(
-      `SELECT id, participant_low, revision, message_count FROM conversations
-        WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`,
-      [JSON.stringify([...ids])],
-    );
-    for (const id of ids) this.rows.set(id, null);
-    for (const row of found) this.rows.set(row.id, row);
+    const [rows, unread, seqs, bookings, confirmed] = await Promise.all([
+      conversationIds.size === 0
+        ? []
+        : this.em.execute<ConversationRow[]>(`SELECT * FROM conversations WHERE id ${IN_UUIDS}`, [
+            asJson([...conversationIds]),
+          ]),
+      receiptConversations.size === 0
+        ? []
+        : this.em.execute<MessageRow[]>(
+            `SELECT id, conversation_id, seq, sender_id, recipient_id, delivered_at, read_at FROM messages
+              WHERE read_at IS NULL AND conversation_id ${IN_UUIDS}`,
+            [asJson([...receiptConversations])],
+          ),
+      upTo.size === 0
+        ? []
+        : this.em.execute<Array<{ id: string; seq: number }>>(`SELECT id, seq FROM messages WHERE id ${IN_UUIDS}`, [
+            asJson([...upTo]),
+          ]),
+      bookingIds.size === 0
+        ? []
+        : this.em.execute<Array<BookingPair & { booking_id: string }>>(
+            `SELECT booking_id, tenant_id, landlord_id, confirmed FROM messaging_bookings WHERE booking_id ${IN_UUIDS}`,
+            [asJson([...bookingIds])],
+          ),
+      starters.length === 0
+        ? []
+        : this.em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
+            `SELECT DISTINCT tenant_id, landlord_id FROM messaging_bookings
+              WHERE confirmed
+                AND (tenant_id, landlord_id) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
+            [asJson(starters)],
+          ),
+    ]);
+    for (const id of conversationIds) this.conversations.set(id, null);
+    for (const row of rows) this.conversations.set(row.id, row);
+    for (const message of unread) this.unread.set(message.id, message);
+    for (const { id, seq } of seqs) this.seqs.set(id, seq);
+    for (const id of bookingIds) this.bookings.set(id, null);
+    for (const { booking_id, ...pair } of bookings) this.bookings.set(booking_id, pair);
+    for (const pair of confirmed) this.confirmedPairs.add(pairKey(pair.tenant_id, pair.landlord_id));
   }
 
-  /** The row changed by other means (an event applied alone): read it again when a message needs it. */
-  forget(conversationId: string): void {
-    this.rows.delete(conversationId);
+  apply(recorded: RecordedEvent): void {
+    if (recorded.streamId.startsWith(CONVERSATION)) this.applyConversation(recorded);
+    else this.applyOther(recorded);
   }
 
-  private async row(id: string): Promise<ConversationRow | null> {
-    if (!this.rows.has(id)) {
-      const [row] = await this.em.execute<ConversationRow[]>(
-        'SELECT participant_low, revision, message_count FROM conversations WHERE id = ?',
-        [id],
-      );
-      this.rows.set(id, row ?? null);
-    }
-    return this.rows.get(id) ?? null;
-  }
-
-  async add(recorded: RecordedEvent): Promise<void> {
+  private applyConversation(recorded: RecordedEvent): void {
     const id = recorded.streamId.slice(CONVERSATION.length);
-    const row = await this.row(id);
-    // Skips what the row already reflects, as applyConversation does; no row: a message before its conversation.
-    if (!row || BigInt(row.revision) >= recorded.revision) return;
-    const { messageId, senderId, recipientId, body, photoIds, sentAt } = (
-      recorded as unknown as { data: Extract<ConversationEvent, { type: 'MessageSent' }>['data'] }
-    ).data;
-    const erased = (recorded.data as { personalDataErased?: boolean }).personalDataErased === true;
-    this.messages.push({
-      id: messageId,
-      conversation_id: id,
-      seq: row.message_count,
-      sender_id: senderId,
-      recipient_id: recipientId,
-      body: erased ? null : body,
-      erased,
-      photo_ids: photoIds,
-      sent_at: sentAt,
-      position: recorded.position.toString(),
-    });
-    row.message_count++;
-    row.revision = recorded.revision.toString();
-    const change = this.changes.get(id) ?? { n: 0, low: 0, high: 0, last: '', at: '', revision: '', position: '' };
-    change.n++;
-    if (unreadColumn(row, recipientId) === 'unread_low') change.low++;
-    else change.high++;
-    change.last = messageId;
-    change.at = sentAt;
-    change.revision = recorded.revision.toString();
-    change.position = recorded.position.toString();
-    this.changes.set(id, change);
+    const event = { type: recorded.type, data: recorded.data } as ConversationEvent;
+    const row = this.conversations.get(id) ?? null;
+    // Skips what the row already reflects: every change of a conversation's rows moves its revision.
+    if (row && BigInt(row.revision) >= recorded.revision) return;
+    const mark = { revision: recorded.revision.toString(), last_position: recorded.position.toString() };
+    if (!row) {
+      if (event.type !== 'ConversationStarted') return;
+      const { participantIds, roomId, bookingId, startedBy, startedAt } = event.data;
+      const [low, high] = [...participantIds].sort() as [string, string];
+      this.conversations.set(id, {
+        id,
+        participant_low: low,
+        participant_high: high,
+        room_id: roomId,
+        booking_id: bookingId,
+        started_by: startedBy,
+        started_at: startedAt,
+        // A pair whose booking was confirmed before they started talking starts unmasked.
+        contact_unlocked: this.confirmedPairs.has(pairKey(low, high)),
+        message_count: 0,
+        unread_low: 0,
+        unread_high: 0,
+        last_message_id: null,
+        activity_at: startedAt,
+        ...mark,
+      });
+      this.changedConversations.add(id);
+      return;
+    }
+    switch (event.type) {
+      case 'ConversationStarted':
+        return;
+      case 'MessageSent': {
+        const { messageId, senderId, recipientId, body, photoIds, sentAt } = event.data;
+        const erased = (recorded.data as { personalDataErased?: boolean }).personalDataErased === true;
+        const message: NewMessage = {
+          id: messageId,
+          conversation_id: id,
+          seq: row.message_count,
+          sender_id: senderId,
+          recipient_id: recipientId,
+          body: erased ? null : body,
+          erased,
+          photo_ids: photoIds,
+          sent_at: sentAt,
+          delivered_at: null,
+          read_at: null,
+          position: recorded.position.toString(),
+        };
+        if (!this.newMessages.has(messageId)) {
+          this.newMessages.set(messageId, message);
+          this.unread.set(messageId, message);
+          this.seqs.set(messageId, message.seq);
+        }
+        row.message_count++;
+        if (row.participant_low === recipientId) row.unread_low++;
+        else row.unread_high++;
+        row.last_message_id = messageId;
+        row.activity_at = sentAt;
+        break;
+      }
+      case 'MessagesDelivered': {
+        const { messageIds, deliveredAt, recipientId } = event.data;
+        for (const messageId of messageIds) {
+          const message = this.unread.get(messageId);
+          if (!message || message.conversation_id !== id || message.recipient_id !== recipientId) continue;
+          if (message.delivered_at !== null) continue;
+          message.delivered_at = deliveredAt;
+          this.changedMessages.add(messageId);
+        }
+        break;
+      }
+      case 'MessagesRead': {
+        const { readerId, upToMessageId, readAt } = event.data;
+        const upToSeq = this.seqs.get(upToMessageId);
+        let left = 0;
+        for (const message of this.unread.values()) {
+          if (message.conversation_id !== id || message.recipient_id !== readerId || message.read_at !== null) continue;
+          if (upToSeq !== undefined && message.seq <= upToSeq) {
+            // Read implies received: a message read before its delivery was recorded counts as delivered then.
+            message.read_at = readAt;
+            message.delivered_at ??= readAt;
+            this.changedMessages.add(message.id);
+          } else {
+            left++;
+          }
+        }
+        if (row.participant_low === readerId) row.unread_low = left;
+        else row.unread_high = left;
+        break;
+      }
+      default: {
+        const unhandled: never = event;
+        throw new Error(`messaging projection: unknown event ${(unhandled as { type: string }).type}`);
+      }
+    }
+    Object.assign(row, mark);
+    this.changedConversations.add(id);
   }
 
-  async flush(): Promise<void> {
-    if (this.messages.length === 0) return;
-    const messages = this.messages;
-    const changes = [...this.changes].map(([id, change]) => ({ id, ...change }));
-    this.messages = [];
-    this.changes.clear();
-    await this.em.execute(
-      `INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at, position)
-       SELECT id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at, position
-         FROM jsonb_to_recordset(?::jsonb) AS m(id uuid, conversation_id uuid, seq integer, sender_id uuid,
-              recipient_id uuid, body text, erased boolean, photo_ids jsonb, sent_at timestamptz, position bigint)
-       ON CONFLICT (id) DO NOTHING`,
-      [JSON.stringify(messages)],
-    );
-    await this.em.execute(
-      `UPDATE conversations AS c
-          SET message_count = c.message_count + u.n, unread_low = c.unread_low + u.low,
-              unread_high = c.unread_high + u.high, last_message_id = u.last, activity_at = u.at,
-              revision = u.revision, last_position = u.position
-         FROM jsonb_to_recordset(?::jsonb) AS u(id uuid, n integer, low integer, high integer, last uuid,
-              at timestamptz, revision bigint, position bigint)
-        WHERE c.id = u.id`,
-      [JSON.stringify(changes)],
-    );
+  private applyOther(recorded: RecordedEvent): void {
+    switch (recorded.type) {
+      case 'MessagePhotoUploaded': {
+        const { photoId, uploaderId, key, thumbnailKey, contentType, uploadedAt } =
+          recorded.data as MessagePhotoUploaded['data'];
+        this.photos.push({
+          photo_id: photoId,
+          uploader_id: uploaderId,
+          key,
+          thumbnail_key: thumbnailKey,
+          content_type: contentType,
+          uploaded_at: uploadedAt,
+        });
+        return;
+      }
+      case 'BookingRequested': {
+        const { bookingId, tenantId, landlordId } = recorded.data as BookingRequested['data'];
+        // As an insert that does nothing on a conflict: a booking the table or the batch already has stays.
+        if (this.bookings.get(bookingId)) return;
+        this.bookings.set(bookingId, { tenant_id: tenantId, landlord_id: landlordId, confirmed: false });
+        this.newBookings.add(bookingId);
+        return;
+      }
+      case 'BookingConfirmed': {
+        const { bookingId } = recorded.data as BookingConfirmed['data'];
+        const booking = this.bookings.get(bookingId);
+        if (!booking) return;
+        booking.confirmed = true;
+        this.confirmedBookings.add(bookingId);
+        const [low, high] = [booking.tenant_id, booking.landlord_id].sort() as [string, string];
+        const key = pairKey(low, high);
+        this.confirmedPairs.add(key);
+        this.unlockPairs.set(key, [low, high]);
+        // Every conversation of the pair, whatever room it is about: they have a confirmed stay together. Those of
+        // the batch here; those in the table by the write.
+        for (const row of this.conversations.values()) {
+          if (row && row.participant_low === low && row.participant_high === high && !row.contact_unlocked) {
+            row.contact_unlocked = true;
+            this.changedConversations.add(row.id);
+          }
+        }
+        return;
+      }
+      case 'PersonalDataErased': {
+        // The events read with a null body from now on; the copies here go too.
+        const { userId } = recorded.data as PersonalDataErased['data'];
+        this.erasedSenders.add(userId);
+        for (const message of this.newMessages.values()) {
+          if (message.sender_id === userId) {
+            message.body = null;
+            message.erased = true;
+          }
+        }
+        return;
+      }
+    }
   }
-}
 
-async function applyOther(em: EntityManager, recorded: RecordedEvent): Promise<void> {
-  switch (recorded.type) {
-    case 'MessagePhotoUploaded': {
-      const { photoId, uploaderId, key, thumbnailKey, contentType, uploadedAt } =
-        recorded.data as MessagePhotoUploaded['data'];
+  async write(): Promise<void> {
+    const em = this.em;
+    if (this.photos.length > 0) {
       await em.execute(
         `INSERT INTO message_photos (photo_id, uploader_id, key, thumbnail_key, content_type, uploaded_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [photoId, uploaderId, key, thumbnailKey, contentType, uploadedAt],
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS p(photo_id uuid, uploader_id uuid, key text, thumbnail_key text,
+              content_type text, uploaded_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [asJson(this.photos)],
       );
-      return;
     }
-    case 'BookingRequested': {
-      const { bookingId, tenantId, landlordId } = recorded.data as BookingRequested['data'];
+    if (this.newBookings.size > 0) {
       await em.execute(
-        'INSERT INTO messaging_bookings (booking_id, tenant_id, landlord_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        [bookingId, tenantId, landlordId],
+        `INSERT INTO messaging_bookings (booking_id, tenant_id, landlord_id, confirmed)
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS b(booking_id uuid, tenant_id uuid, landlord_id uuid, confirmed boolean)
+         ON CONFLICT DO NOTHING`,
+        [asJson([...this.newBookings].map((id) => ({ booking_id: id, ...this.bookings.get(id)! })))],
       );
-      return;
     }
-    case 'BookingConfirmed': {
-      const { bookingId } = recorded.data as BookingConfirmed['data'];
-      const [booking] = await em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
-        'UPDATE messaging_bookings SET confirmed = true WHERE booking_id = ? RETURNING tenant_id, landlord_id',
-        [bookingId],
+    if (this.confirmedBookings.size > 0) {
+      await em.execute(
+        `UPDATE messaging_bookings SET confirmed = true WHERE NOT confirmed AND booking_id ${IN_UUIDS}`,
+        [asJson([...this.confirmedBookings])],
       );
-      if (!booking) return;
-      const [low, high] = [booking.tenant_id, booking.landlord_id].sort() as [string, string];
-      // Every conversation of the pair, whatever room it is about: they have a confirmed stay together.
+    }
+    if (this.changedConversations.size > 0) {
+      await em.execute(
+        `INSERT INTO conversations (id, participant_low, participant_high, room_id, booking_id, started_by, started_at,
+           contact_unlocked, message_count, unread_low, unread_high, last_message_id, activity_at, revision, last_position)
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS c(id uuid, participant_low uuid, participant_high uuid,
+              room_id uuid, booking_id uuid, started_by uuid, started_at timestamptz, contact_unlocked boolean,
+              message_count integer, unread_low integer, unread_high integer, last_message_id uuid,
+              activity_at timestamptz, revision bigint, last_position bigint)
+         ON CONFLICT (id) DO UPDATE SET contact_unlocked = excluded.contact_unlocked,
+           message_count = excluded.message_count, unread_low = excluded.unread_low, unread_high = excluded.unread_high,
+           last_message_id = excluded.last_message_id, activity_at = excluded.activity_at,
+           revision = excluded.revision, last_position = excluded.last_position`,
+        [asJson([...this.changedConversations].map((id) => this.conversations.get(id)))],
+      );
+    }
+    if (this.newMessages.size > 0) {
+      await em.execute(
+        `INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at,
+           delivered_at, read_at, position)
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS m(id uuid, conversation_id uuid, seq integer, sender_id uuid,
+              recipient_id uuid, body text, erased boolean, photo_ids jsonb, sent_at timestamptz,
+              delivered_at timestamptz, read_at timestamptz, position bigint)
+         ON CONFLICT (id) DO NOTHING`,
+        [asJson([...this.newMessages.values()])],
+      );
+    }
+    const receipts = [...this.changedMessages]
+      .filter((id) => !this.newMessages.has(id))
+      .map((id) => {
+        const { delivered_at, read_at } = this.unread.get(id)!;
+        return { id, delivered_at, read_at };
+      });
+    if (receipts.length > 0) {
+      await em.execute(
+        `UPDATE messages AS m SET delivered_at = r.delivered_at, read_at = r.read_at
+           FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, delivered_at timestamptz, read_at timestamptz)
+          WHERE m.id = r.id`,
+        [asJson(receipts)],
+      );
+    }
+    if (this.unlockPairs.size > 0) {
       await em.execute(
         `UPDATE conversations SET contact_unlocked = true
-          WHERE participant_low = ? AND participant_high = ? AND NOT contact_unlocked`,
-        [low, high],
+          WHERE NOT contact_unlocked
+            AND (participant_low, participant_high) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
+        [asJson([...this.unlockPairs.values()])],
       );
-      return;
     }
-    case 'PersonalDataErased': {
-      // The events read with a null body from now on; the copies here go too.
-      const { userId } = recorded.data as PersonalDataErased['data'];
-      await em.execute('UPDATE messages SET body = NULL, erased = true WHERE sender_id = ? AND NOT erased', [userId]);
-      return;
+    if (this.erasedSenders.size > 0) {
+      await em.execute(`UPDATE messages SET body = NULL, erased = true WHERE NOT erased AND sender_id ${IN_UUIDS}`, [
+        asJson([...this.erasedSenders]),
+      ]);
     }
   }
 }
@@ -244,7 +400,7 @@ async function applyOther(em: EntityManager, recorded: RecordedEvent): Promise<v
 /**
  * Builds the messaging read model from the Conversation and MessagePhoto streams, with what it needs of other
  * streams: bookings (a confirmed one between a pair unmasks their contact details) and erasures (a sender's
- * bodies go). A conversation's events are skipped by its row's revision; the others are idempotent.
+ * bodies go), one batch at a time (MessagingBatch).
  */
 export const messagingProjection: PgProjection = {
   name: messagingProjectionName,
@@ -262,23 +418,10 @@ export const messagingProjection: PgProjection = {
   },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-    const messages = new MessageBatch(em);
-    await messages.prefetch(events);
-    for (const recorded of events) {
-      if (recorded.type === 'MessageSent' && recorded.streamId.startsWith(CONVERSATION)) {
-        await messages.add(recorded);
-        continue;
-      }
-      // Everything else in order after the messages before it, one at a time.
-      await messages.flush();
-      if (recorded.streamId.startsWith(CONVERSATION)) {
-        await applyConversation(em, recorded);
-        messages.forget(recorded.streamId.slice(CONVERSATION.length));
-      } else {
-        await applyOther(em, recorded);
-      }
-    }
-    await messages.flush();
+    const batch = new MessagingBatch(em);
+    await batch.load(events);
+    for (const recorded of events) batch.apply(recorded);
+    await batch.write();
   },
 
   async reset(em: EntityManager): Promise<void> {

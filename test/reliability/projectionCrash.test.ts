@@ -10,6 +10,7 @@ import { createRuntime } from '../../infra/runtime.js';
 import type { PgProjection } from '../../projections/projection.js';
 import { TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { tableChecksums } from '../support/tableChecksums.js';
 
 /**
  * Issue 13: the projector killed with SIGKILL at random moments while it catches up on over 20,000 events, restarted
@@ -21,14 +22,6 @@ const KILLS = 5;
 const MIN_EVENTS = 20_000;
 // Catching up on the 21,000 events takes some 25 s on this 2-core machine; a loaded one may need several times that.
 const CATCH_UP_MS = 200_000;
-
-/**
- * Columns left out of the checksums, and why. `audit_ledger` is compared by its last link only (see `checksums`).
- * - audit_ledger.recorded_at: `DEFAULT now()`, the wall clock of the batch's commit.
- */
-const EXCLUDED_COLUMNS: Record<string, readonly string[]> = {
-  audit_ledger: ['recorded_at'],
-};
 
 let db: TestDatabase;
 let dataDir: string;
@@ -91,37 +84,7 @@ async function stopGracefully(projector: ReturnType<typeof startProjector>): Pro
   await projector.exited;
 }
 
-async function columnsOf(table: string): Promise<string[]> {
-  const { rows } = await db.pool.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1
-     ORDER BY ordinal_position`,
-    [table],
-  );
-  if (rows.length === 0) throw new Error(`no table ${table}`);
-  const excluded = EXCLUDED_COLUMNS[table] ?? [];
-  return rows.map((row) => row.column_name).filter((column) => !excluded.includes(column));
-}
-
-/** Per table: its row count and an md5 over its rows in a deterministic order. */
-async function checksums(): Promise<Map<string, string>> {
-  const sums = new Map<string, string>();
-  for (const projection of projections) {
-    for (const table of projection.tables ?? []) {
-      const columns = (await columnsOf(table)).map((c) => `"${c}"`).join(', ');
-      // The ledger writes one link per batch, so how many rows it holds depends on how the events were batched;
-      // what must match is the chain's last link (its position, digest and event count).
-      const rows =
-        table === 'audit_ledger'
-          ? `SELECT ${columns} FROM ${table} ORDER BY position DESC LIMIT 1`
-          : `SELECT ${columns} FROM ${table}`;
-      const { rows: result } = await db.pool.query<{ n: string; sum: string }>(
-        `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM (${rows}) t`,
-      );
-      sums.set(table, `${result[0]!.n} rows ${result[0]!.sum}`);
-    }
-  }
-  return sums;
-}
+const checksums = () => tableChecksums(db.pool, projections);
 
 /**
  * Single-stream rows: each row's applied revision is its stream's last revision, and its position at least that
