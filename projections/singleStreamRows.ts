@@ -51,7 +51,14 @@ export interface SingleStreamRowsOptions<Event extends { type: string }, Row ext
   also?: {
     eventTypes: readonly string[];
     streamPrefixes: readonly string[];
-    apply(em: EntityManager, recorded: RecordedEvent): Promise<void>;
+    /**
+     * The key of the one row an event changes (null: none), for events that change that row alone: it is read with
+     * the batch's other rows and changed in memory by `evolveRow` (which keeps the event's idempotency, by the
+     * row's `lastPosition`). Events without a row go to `apply`.
+     */
+    rowOf?(recorded: RecordedEvent): string | null;
+    evolveRow?(row: Row, recorded: RecordedEvent): void;
+    apply?(em: EntityManager, recorded: RecordedEvent): Promise<void>;
   };
 }
 
@@ -64,11 +71,9 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
   options: SingleStreamRowsOptions<Event, Row>,
 ): PgProjection {
   const { streamPrefix, entity, key, evolve, also } = options;
-  /** Adds to `rows` the rows of these events' streams not in it yet (null: no row), in one query. */
-  async function readRows(em: EntityManager, events: readonly RecordedEvent[], rows: Map<string, Row | null>) {
-    const ids = [...new Set(events.map((recorded) => recorded.streamId.slice(streamPrefix.length)))].filter(
-      (id) => !rows.has(id),
-    );
+  /** Adds to `rows` the rows of these keys not in it yet (null: no row), in one query. */
+  async function readRows(em: EntityManager, keys: readonly string[], rows: Map<string, Row | null>) {
+    const ids = [...new Set(keys)].filter((id) => !rows.has(id));
     if (ids.length === 0) return;
     const found = await em.find(entity, { [key]: { $in: ids } } as FilterQuery<Row>);
     // Keys compare as the database compares them: a uuid column matches a stream id written in capitals.
@@ -84,24 +89,42 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
     },
 
     async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-      // The rows of a run of own-stream events are read in one query, then evolved in memory and written by the
-      // runner's flush: no query (and so no auto-flush) per event. An `also` event may change rows behind the
+      // The rows of a run of events that change rows in memory are read in one query, then evolved and written by
+      // the runner's flush: no query (and so no auto-flush) per event. An `also.apply` may change rows behind the
       // entity manager's back (native SQL), so the rows are read again after one.
       let rows = new Map<string, Row | null>();
+      // The row an event changes in memory: its own stream's, or the one an `also` event names (undefined: none
+      // that way, the event goes to also.apply).
+      const rowKey = (recorded: RecordedEvent): string | null | undefined =>
+        recorded.streamId.startsWith(streamPrefix)
+          ? recorded.streamId.slice(streamPrefix.length)
+          : also?.rowOf && also.evolveRow
+            ? also.rowOf(recorded)
+            : undefined;
       for (let start = 0; start < events.length; ) {
         const first = events[start]!;
-        if (!first.streamId.startsWith(streamPrefix)) {
-          await also?.apply(em, first);
+        if (rowKey(first) === undefined) {
+          await also?.apply?.(em, first);
           rows = new Map();
           start++;
           continue;
         }
         let end = start;
-        while (end < events.length && events[end]!.streamId.startsWith(streamPrefix)) end++;
-        await readRows(em, events.slice(start, end), rows);
-        for (const recorded of events.slice(start, end)) {
-          const id = recorded.streamId.slice(streamPrefix.length);
+        while (end < events.length && rowKey(events[end]!) !== undefined) end++;
+        const run = events.slice(start, end);
+        await readRows(
+          em,
+          run.map((recorded) => rowKey(recorded)).filter((id): id is string => typeof id === 'string'),
+          rows,
+        );
+        for (const recorded of run) {
+          const id = rowKey(recorded);
+          if (typeof id !== 'string') continue;
           const row = rows.get(id) ?? null;
+          if (!recorded.streamId.startsWith(streamPrefix)) {
+            if (row) also!.evolveRow!(row, recorded);
+            continue;
+          }
           if (row && row.revision >= recorded.revision) continue;
           const event = { type: recorded.type, data: recorded.data } as unknown as Event;
           const { occurredAt } = recorded.metadata;

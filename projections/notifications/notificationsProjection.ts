@@ -16,15 +16,12 @@ export const notificationsProjection: PgProjection = {
   filter: { eventTypes: ['NotificationRaised', 'NotificationRead'], streamPrefixes: ['Notification-'] },
 
   async apply(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-    // Each run of events of one type is one statement (in stream order: a read follows the raise it reads).
-    for (let start = 0; start < events.length; ) {
-      let end = start + 1;
-      while (end < events.length && events[end]!.type === events[start]!.type) end++;
-      const run = events.slice(start, end);
-      if (run[0]!.type === 'NotificationRaised') await insertRaised(em, run);
-      else if (run[0]!.type === 'NotificationRead') await markRead(em, run);
-      start = end;
-    }
+    // The raises of the batch in one statement, then its reads in another: a read follows the raise it reads in
+    // the stream, so whether that raise is in this batch or an earlier one, it is stored when the reads are written.
+    const raised = events.filter((e) => e.type === 'NotificationRaised');
+    const read = events.filter((e) => e.type === 'NotificationRead');
+    if (raised.length > 0) await insertRaised(em, raised);
+    if (read.length > 0) await markRead(em, read);
   },
 
   async reset(em: EntityManager): Promise<void> {
@@ -32,46 +29,47 @@ export const notificationsProjection: PgProjection = {
   },
 };
 
-async function insertRaised(em: EntityManager, run: readonly RecordedEvent[]): Promise<void> {
-  const values: unknown[] = [];
-  for (const recorded of run) {
+async function insertRaised(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+  const rows = events.map((recorded) => {
     const { notificationId, userId, kind, subject, sourceEventId, raisedAt } =
       recorded.data as NotificationRaised['data'];
-    values.push(
-      notificationId,
-      userId,
+    return {
+      id: notificationId,
+      user_id: userId,
       kind,
-      JSON.stringify(subject),
-      sourceEventId,
-      raisedAt,
-      recorded.position.toString(),
-    );
-  }
+      subject,
+      source_event_id: sourceEventId,
+      created_at: raisedAt,
+      last_position: recorded.position.toString(),
+    };
+  });
   await em.execute(
     `INSERT INTO notifications (id, user_id, kind, subject, source_event_id, created_at, last_position)
-     VALUES ${run.map(() => '(?::uuid, ?::uuid, ?, ?::jsonb, ?::uuid, ?::timestamptz, ?::bigint)').join(', ')}
+     SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(id uuid, user_id uuid, kind text, subject jsonb,
+          source_event_id uuid, created_at timestamptz, last_position bigint)
      ON CONFLICT (id) DO NOTHING`,
-    values,
+    [JSON.stringify(rows)],
   );
 }
 
-async function markRead(em: EntityManager, run: readonly RecordedEvent[]): Promise<void> {
+async function markRead(em: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
   // The first read of a notification counts; a later one changes nothing, as `read_at IS NULL` says.
-  const first = new Map<string, RecordedEvent>();
-  for (const recorded of run) {
-    const { notificationId } = recorded.data as NotificationRead['data'];
-    if (!first.has(notificationId)) first.set(notificationId, recorded);
-  }
-  const values: unknown[] = [];
-  for (const recorded of first.values()) {
+  const first = new Map<string, { id: string; user_id: string; read_at: string; last_position: string }>();
+  for (const recorded of events) {
     const { notificationId, userId, readAt } = recorded.data as NotificationRead['data'];
-    values.push(notificationId, userId, readAt, recorded.position.toString());
+    if (!first.has(notificationId)) {
+      first.set(notificationId, {
+        id: notificationId,
+        user_id: userId,
+        read_at: readAt,
+        last_position: recorded.position.toString(),
+      });
+    }
   }
   await em.execute(
     `UPDATE notifications AS n SET read_at = r.read_at, last_position = r.last_position
-       FROM (VALUES ${[...first.values()].map(() => '(?::uuid, ?::uuid, ?::timestamptz, ?::bigint)').join(', ')})
-         AS r (id, user_id, read_at, last_position)
+       FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, user_id uuid, read_at timestamptz, last_position bigint)
       WHERE n.id = r.id AND n.user_id = r.user_id AND n.read_at IS NULL`,
-    values,
+    [JSON.stringify([...first.values()])],
   );
 }

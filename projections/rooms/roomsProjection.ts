@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { type BlockedDatesSet, calendarStreamId } from '../../domain/bookings/calendar.js';
 import {
   REVIEW_STREAM_PREFIX,
@@ -27,16 +26,10 @@ export function reviewRatingDelta(event: ReviewPublished | ReviewHidden): {
   return side === 'tenant' && wasPublished ? { roomId, count: -1, sum: -rating } : { roomId, count: 0, sum: 0 };
 }
 
-async function applyReviewToRating(
-  em: EntityManager,
-  type: 'ReviewPublished' | 'ReviewHidden',
-  recorded: RecordedEvent,
-): Promise<void> {
+/** A room's rating and review count after a review event; one at or below the room's last position is in. */
+function applyReviewToRating(room: RoomView, type: 'ReviewPublished' | 'ReviewHidden', recorded: RecordedEvent): void {
   const delta = reviewRatingDelta({ type, data: recorded.data } as ReviewPublished | ReviewHidden);
-  if (delta.count === 0) return;
-  const room = await em.findOne(RoomView, { id: delta.roomId });
-  // Events come in position order: one at or below the room's last position is applied already.
-  if (!room || room.lastPosition >= recorded.position) return;
+  if (delta.count === 0 || room.lastPosition >= recorded.position) return;
   const sum = Math.round((room.rating ?? 0) * room.reviewCount) + delta.sum;
   const count = Math.max(0, room.reviewCount + delta.count);
   room.reviewCount = count;
@@ -112,15 +105,20 @@ export const roomsProjection = singleStreamRows<RoomEvent, RoomView>({
   also: {
     eventTypes: ['BlockedDatesSet', 'ReviewPublished', 'ReviewHidden'],
     streamPrefixes: [calendarPrefix, REVIEW_STREAM_PREFIX],
-    async apply(em, recorded) {
+    rowOf(recorded) {
       if (recorded.type === 'ReviewPublished' || recorded.type === 'ReviewHidden') {
-        await applyReviewToRating(em, recorded.type, recorded);
+        const delta = reviewRatingDelta({ type: recorded.type, data: recorded.data } as ReviewPublished | ReviewHidden);
+        return delta.count === 0 ? null : delta.roomId;
+      }
+      return recorded.type === 'BlockedDatesSet' ? recorded.streamId.slice(calendarPrefix.length) : null;
+    },
+    evolveRow(room, recorded) {
+      if (recorded.type === 'ReviewPublished' || recorded.type === 'ReviewHidden') {
+        applyReviewToRating(room, recorded.type, recorded);
         return;
       }
-      if (recorded.type !== 'BlockedDatesSet') return;
-      const room = await em.findOne(RoomView, { id: recorded.streamId.slice(calendarPrefix.length) });
       // The whole list each time: applying it again changes nothing. The room's revision (its ETag) stays.
-      if (!room || room.lastPosition >= recorded.position) return;
+      if (room.lastPosition >= recorded.position) return;
       room.blocked = (recorded.data as BlockedDatesSet['data']).blocked;
       room.updatedAt = new Date(recorded.metadata.occurredAt);
       room.lastPosition = recorded.position;
