@@ -197,18 +197,21 @@ function indexCursor(codec: CursorCodec, sort: RoomSort, cursor: string | undefi
 export const searchRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   /**
    * The versions of the map cells the search covers (domain/search/cells.ts): part of its cache key, so a
-   * change to any room it could find makes a new key, and changes elsewhere leave it cached.
+   * change to any room it could find makes a new key, and changes elsewhere leave it cached. With them, the build
+   * of the index (its versions table's oid): a blue/green rebuild switches in tables whose cells may carry the same
+   * versions over other rows, and nothing cached from the old build may answer for the new one.
    */
   async function coverVersion(center: Point, radiusMeters: number): Promise<string> {
     const cells = cellsCovering(center, radiusMeters);
-    const { rows } = await deps.pool.query<{ versions: string | null }>({
+    const { rows } = await deps.pool.query<{ build: string; versions: string | null }>({
       name: 'search_cell_versions',
-      text: `SELECT string_agg(cell || '=' || version, ',' ORDER BY cell) AS versions
-               FROM search_cell_versions WHERE cell = ANY($1::text[])`,
+      text: `SELECT 'search_cell_versions'::regclass::oid::text AS build,
+                    (SELECT string_agg(cell || '=' || version, ',' ORDER BY cell)
+                       FROM search_cell_versions WHERE cell = ANY($1::text[])) AS versions`,
       values: [cells],
     });
     return createHash('sha256')
-      .update(rows[0]?.versions ?? '')
+      .update(`${rows[0]?.build ?? ''}/${rows[0]?.versions ?? ''}`)
       .digest('base64url')
       .slice(0, 16);
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offset } from '../contracts/roomIndex.contract.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
+import { waitFor } from '../workers/support.js';
 
 /** Calendar dates around an exam two months from today: `day(0)` is its first day. */
 const day = (offset: number) => new Date(Date.now() + (60 + offset) * 86_400_000).toISOString().slice(0, 10);
@@ -255,6 +256,32 @@ describe('GET /api/rooms/search', () => {
     expect(after.headers['x-cache']).toBe('miss');
     expect(after.json().items[0].pricePerNight).toBe(5_500);
   });
+
+  it('serves nothing cached from the old index once a blue/green rebuild has switched the new one in', async () => {
+    const centre = offset(VENUE, 700_000);
+    await room({ location: offset(centre, 100) });
+    const before = await search({ ...at(centre) });
+    expect((await search({ ...at(centre) })).headers['x-cache']).toBe('hit');
+    const asked = await t.app.inject({
+      method: 'POST',
+      url: '/api/ops/projections/room-search/rebuild',
+      headers: t.as('support'),
+    });
+    expect(asked.statusCode).toBe(202);
+    await waitFor(
+      'the rebuilt index switched in',
+      async () => {
+        const list = await t.app.inject({ method: 'GET', url: '/api/ops/projections', headers: t.as('support') });
+        return list.json().find((p: { name: string }) => p.name === 'room-search')?.rebuild?.status === 'done';
+      },
+      60_000,
+    );
+    // The same cells may carry the same versions in the new build: the key must still change with the build.
+    const after = await search({ ...at(centre) });
+    expect(after.headers['x-cache']).toBe('miss');
+    expect(after.json().items).toEqual(before.json().items);
+    expect((await search({ ...at(centre) })).headers['x-cache']).toBe('hit');
+  }, 90_000);
 
   it('answers bad parameters with a clear 400 or 404', async () => {
     const cases: Array<[Record<string, string | number>, number, string]> = [
