@@ -109,39 +109,39 @@ class MessagingBatch {
         bookingIds.add((recorded.data as BookingConfirmed['data']).bookingId);
       }
     }
-    const [rows, unread, seqs, bookings, confirmed] = await Promise.all([
-      conversationIds.size === 0
-        ? []
-        : this.em.execute<ConversationRow[]>(`SELECT * FROM conversations WHERE id ${IN_UUIDS}`, [
-            asJson([...conversationIds]),
-          ]),
-      receiptConversations.size === 0
-        ? []
-        : this.em.execute<MessageRow[]>(
-            `SELECT id, conversation_id, seq, sender_id, recipient_id, delivered_at, read_at FROM messages
+    // One after the other: the queries share the transaction's connection, which runs one at a time.
+    const rows = await (conversationIds.size === 0
+      ? []
+      : this.em.execute<ConversationRow[]>(`SELECT * FROM conversations WHERE id ${IN_UUIDS}`, [
+          asJson([...conversationIds]),
+        ]));
+    const unread = await (receiptConversations.size === 0
+      ? []
+      : this.em.execute<MessageRow[]>(
+          `SELECT id, conversation_id, seq, sender_id, recipient_id, delivered_at, read_at FROM messages
               WHERE read_at IS NULL AND conversation_id ${IN_UUIDS}`,
-            [asJson([...receiptConversations])],
-          ),
-      upTo.size === 0
-        ? []
-        : this.em.execute<Array<{ id: string; seq: number }>>(`SELECT id, seq FROM messages WHERE id ${IN_UUIDS}`, [
-            asJson([...upTo]),
-          ]),
-      bookingIds.size === 0
-        ? []
-        : this.em.execute<Array<BookingPair & { booking_id: string }>>(
-            `SELECT booking_id, tenant_id, landlord_id, confirmed FROM messaging_bookings WHERE booking_id ${IN_UUIDS}`,
-            [asJson([...bookingIds])],
-          ),
-      starters.length === 0
-        ? []
-        : this.em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
-            `SELECT DISTINCT tenant_id, landlord_id FROM messaging_bookings
+          [asJson([...receiptConversations])],
+        ));
+    const seqs = await (upTo.size === 0
+      ? []
+      : this.em.execute<Array<{ id: string; seq: number }>>(`SELECT id, seq FROM messages WHERE id ${IN_UUIDS}`, [
+          asJson([...upTo]),
+        ]));
+    const bookings = await (bookingIds.size === 0
+      ? []
+      : this.em.execute<Array<BookingPair & { booking_id: string }>>(
+          `SELECT booking_id, tenant_id, landlord_id, confirmed FROM messaging_bookings WHERE booking_id ${IN_UUIDS}`,
+          [asJson([...bookingIds])],
+        ));
+    const confirmed = await (starters.length === 0
+      ? []
+      : this.em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
+          `SELECT DISTINCT tenant_id, landlord_id FROM messaging_bookings
               WHERE confirmed
                 AND (tenant_id, landlord_id) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
-            [asJson(starters)],
-          ),
-    ]);
+          [asJson(starters)],
+        ));
+
     for (const id of conversationIds) this.conversations.set(id, null);
     for (const row of rows) this.conversations.set(row.id, row);
     for (const message of unread) this.unread.set(message.id, message);
