@@ -9,6 +9,7 @@ import {
   type MessagesRead,
 } from '../../domain/messaging/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import { asJson, IN_UUIDS } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const messagingProjectionName = 'messaging';
@@ -59,9 +60,6 @@ interface BookingPair {
 }
 
 const pairKey = (a: string, b: string) => (a < b ? `${a}|${b}` : `${b}|${a}`);
-const asJson = (values: unknown) => JSON.stringify(values);
-/** `id IN (…)` for a list of uuids passed as one JSON parameter (knex would expand an array into many). */
-const IN_UUIDS = 'IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))';
 
 /**
  * One batch of the messaging model, applied in memory in event order and written in a fixed handful of statements

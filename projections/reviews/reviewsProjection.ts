@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PersonalDataErased } from '../../domain/identity/events.js';
 import { REVIEW_STREAM_PREFIX, type ReviewEvent, ReviewEventTypes } from '../../domain/reviews/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import { asJson, IN_UUIDS } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const reviewsProjectionName = 'reviews';
@@ -50,9 +51,6 @@ interface ResponseRow extends Moderation {
 interface StoredChange extends Partial<Moderation> {
   published_at?: string;
 }
-
-const asJson = (values: unknown) => JSON.stringify(values);
-const IN_UUIDS = 'IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))';
 
 /**
  * One batch of the reviews model, applied in memory in event order and written in a fixed handful of statements:
