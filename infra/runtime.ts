@@ -17,7 +17,11 @@ import { messagingPersonalDataPolicy } from '../domain/messaging/events.js';
 import { reviewPersonalDataPolicy } from '../domain/reviews/events.js';
 import { roomUpcasters } from '../domain/rooms/upcasters.js';
 import type { RankingSettings } from '../domain/search/ranking.js';
-import { analyticsProjection, analyticsProjectionName } from '../projections/analytics/analyticsProjection.js';
+import {
+  analyticsProjection,
+  analyticsProjectionElsewhere,
+  analyticsProjectionName,
+} from '../projections/analytics/analyticsProjection.js';
 import { ledgerProjection } from '../projections/audit/ledgerProjection.js';
 import { endedStaysQuery, expiredHoldsQuery } from '../projections/bookings/bookingQueries.js';
 import { bookingsProjection } from '../projections/bookings/bookingsProjection.js';
@@ -456,7 +460,9 @@ export async function createRuntime(
     }),
     savedSearchMatcher({ store: eventStore, clock, searches: createSavedSearchQueries(pool) }),
     notificationDelivery({ jobs: notificationJobs, clock }),
-    ...(analyticsStore ? [analyticsProjection({ store: analyticsStore, eventStore })] : []),
+    analyticsStore
+      ? analyticsProjection({ store: analyticsStore, eventStore })
+      : analyticsProjectionElsewhere(owner.reason ?? 'this process does not own the warehouse'),
   ];
   // A request never waits on Redis for a mail: it answers 503 when the queue does not take it within 2 s.
   const boundedMailNotifier: typeof mailToPerson = {

@@ -19,6 +19,12 @@ export interface PgProjection {
    */
   sideEffectsOnly?: boolean;
   /**
+   * Known in this process by name only, run by another (why, for whoever reads it): its status is read from the
+   * shared tables like any other's, and a runner given it starts nothing for it. An API process on chDB knows the
+   * analytics projection this way.
+   */
+  elsewhere?: string;
+  /**
    * The most events in one batch (the subscription's `maxBatchSize`; default 500). A projection whose writes cost
    * per call rather than per row (the warehouse, where every insert makes a part) asks for more while it catches up;
    * a live batch is as small as what was appended.

@@ -116,7 +116,9 @@ export class ProjectionRunner {
   private checkAgain = false;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
-    for (const projection of options.projections) this.states.set(projection.name, 'starting');
+    // A projection another process runs (projection.elsewhere) is not this runner's to follow.
+    this.options = { ...options, projections: options.projections.filter((projection) => !projection.elsewhere) };
+    for (const projection of this.options.projections) this.states.set(projection.name, 'starting');
   }
 
   state(name: string): RunnerState | undefined {

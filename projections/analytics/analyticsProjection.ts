@@ -105,9 +105,30 @@ interface Venue {
  * from every table once its rows are in, so a rebuild, which writes the person's earlier rows first, ends without
  * them as well.
  */
+const ANALYTICS_VERSION = 1;
+
+/**
+ * The analytics projection as a process without the warehouse knows it (an API process on chDB, whose files one
+ * process owns): by name, version and filter, for its status; it applies nothing.
+ */
+export function analyticsProjectionElsewhere(reason: string): PgProjection {
+  const refuse = async () => {
+    throw new Error(`the analytics projection does not run in this process: ${reason}`);
+  };
+  return {
+    name: analyticsProjectionName,
+    version: ANALYTICS_VERSION,
+    sideEffectsOnly: true,
+    filter: {},
+    elsewhere: reason,
+    apply: refuse,
+    reset: refuse,
+  };
+}
+
 export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection {
   let erased: Set<string> | undefined;
-  const version = 1;
+  const version = ANALYTICS_VERSION;
   const known: Known = {
     bookings: new LruCache(KNOWN_BOOKINGS),
     reviews: new LruCache(KNOWN_REVIEWS),

@@ -41,4 +41,13 @@ describe('an API process on chDB (split deployment)', () => {
     const search = await t.app.inject({ method: 'GET', url: '/api/rooms/search?lat=45&lng=9' });
     expect(search.statusCode).toBe(200);
   });
+
+  it('still shows support the analytics projection (run by the warehouse’s process), and its lag in /metrics', async () => {
+    const list = await t.app.inject({ method: 'GET', url: '/api/ops/projections', headers: t.as('support') });
+    expect(list.statusCode).toBe(200);
+    const analytics = list.json().find((p: { name: string }) => p.name === 'analytics');
+    expect(analytics).toMatchObject({ name: 'analytics', version: 1, active: false, rebuildable: false });
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/projection_lag_positions\{projection="analytics"\}/);
+  });
 });
