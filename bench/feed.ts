@@ -587,10 +587,15 @@ runBenchmark(async () => {
         `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${r.postP50 ?? '—'} | ${r.stages ?? '—'} | ${r.cpuPerMessage ?? '—'} | ${goal(r)} |`,
     ),
     '',
-    '| System | idle connections | server RSS growth | per connection | Goal |',
-    '| --- | --- | --- | --- | --- |',
-    `| Roomline (2 API) | ${roomlineMemory.sockets} | ${(roomlineMemory.grownKb / 1024).toFixed(1)} MB | ${roomlineMemory.perConnKb.toFixed(1)} KB | ${roomlineMemory.perConnKb < peerResult.idle.perConnKb ? 'PASS' : 'FAIL'} (below the peer) |`,
-    `| socket.io peer (2 servers) | ${peerResult.idle.sockets}${peerResult.idle.connected ? '' : ' (not all connected)'} | ${(peerResult.idle.grownKb / 1024).toFixed(1)} MB | ${peerResult.idle.perConnKb.toFixed(1)} KB | — |`,
+    // IDLE=0 measures no memory: no figure per connection to divide out of nothing.
+    ...(IDLE > 0
+      ? [
+          '| System | idle connections | server RSS growth | per connection | Goal |',
+          '| --- | --- | --- | --- | --- |',
+          `| Roomline (2 API) | ${roomlineMemory.sockets} | ${(roomlineMemory.grownKb / 1024).toFixed(1)} MB | ${roomlineMemory.perConnKb.toFixed(1)} KB | ${roomlineMemory.perConnKb < peerResult.idle.perConnKb ? 'PASS' : 'FAIL'} (below the peer) |`,
+          `| socket.io peer (2 servers) | ${peerResult.idle.sockets}${peerResult.idle.connected ? '' : ' (not all connected)'} | ${(peerResult.idle.grownKb / 1024).toFixed(1)} MB | ${peerResult.idle.perConnKb.toFixed(1)} KB | — |`,
+        ]
+      : ['Idle connections: not measured (IDLE=0).']),
     '',
   ];
   const text = lines.join('\n');
