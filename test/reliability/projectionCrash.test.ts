@@ -79,6 +79,18 @@ async function caughtUp(ms: number, log: string[]): Promise<void> {
   }
 }
 
+/** Until some projection's checkpoint differs from `before`: the new life has committed a batch. */
+async function firstBatchSince(before: Map<string, bigint>, log: string[]): Promise<void> {
+  const until = Date.now() + 120_000;
+  for (;;) {
+    const now = await checkpoints();
+    if ([...now].some(([name, position]) => before.get(name) !== position)) return;
+    if ((await behindHead()).length === 0) return;
+    if (Date.now() > until) throw new Error(`the projector applied nothing in 120 s\n${log.join('').slice(-4_000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function stopGracefully(projector: ReturnType<typeof startProjector>): Promise<void> {
   projector.child.kill('SIGTERM');
   await projector.exited;
@@ -150,17 +162,20 @@ describe('the projector killed with SIGKILL at random moments', () => {
     let midBatch = 0;
     const killedAt: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
+      const before = await checkpoints();
       const projector = startProjector(log);
-      // Start-up (tsx, the runtime) takes a couple of seconds on a loaded machine; some kills land in it.
-      const delay = 1_500 + Math.floor(next() * 4_500);
+      // Start-up (tsx, the runtime) takes seconds and varies with the machine's load: the kill comes at a random
+      // moment after this life's first committed batch, so it lands while batches are being applied.
+      await firstBatchSince(before, log);
+      const delay = Math.floor(next() * 1_000);
       await new Promise((resolve) => setTimeout(resolve, delay));
       projector.child.kill('SIGKILL');
       expect(await projector.exited, `the projector ended by itself:\n${log.join('').slice(-4_000)}`).toBe('SIGKILL');
       const behind = await behindHead();
       if (behind.length > 0) midBatch++;
       const at = await checkpoints();
-      const slowest = projections.reduce((a, b) => ((at.get(b.name) ?? 0n) < (at.get(a.name) ?? 0n) ? b : a));
-      killedAt.push(`${delay} ms (${slowest.name} slowest at ${at.get(slowest.name) ?? 'no checkpoint'} of ${head})`);
+      const atHead = projections.filter((p) => (at.get(p.name) ?? 0n) >= head).length;
+      killedAt.push(`${delay} ms after a first batch (${atHead} of ${projections.length} at the head)`);
     }
     const last = startProjector(log);
     const catchUp = Date.now();
