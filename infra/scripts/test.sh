@@ -14,6 +14,34 @@ source "$ROOT/infra/scripts/services.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Tests that must not share the machine run after the others, one file at a time: the projection crash test loads
+# both cores for a minute (a real projector killed and caught up, over and over), and the liveness test measures
+# /health/live under 50 ms while the warehouse works, which another test file's load alone can break.
+ALONE=(test/reliability/projectionCrash.test.ts test/http/analyticsLiveness.test.ts)
+
+# run_vitest PREFIX... -- ARGS...: vitest with ARGS (filters, as vitest takes them: a file path contains one), the
+# ALONE files among them excluded, then each of those alone. PREFIX is what runs vitest (faketime, or nothing).
+run_vitest() {
+  local prefix=() args=() exclude=() alone=() file arg
+  while [ "$1" != "--" ]; do prefix+=("$1"); shift; done
+  shift
+  args=("$@")
+  for file in "${ALONE[@]}"; do
+    exclude+=(--exclude "$file")
+    if [ ${#args[@]} -eq 0 ]; then alone+=("$file"); continue; fi
+    for arg in "${args[@]}"; do
+      case "$arg" in -*) continue ;; esac
+      case "$file" in *"$arg"*) alone+=("$file"); break ;; esac
+    done
+  done
+  step "tests: vitest run ${args[*]} (without ${ALONE[*]})"
+  "${prefix[@]}" npx vitest run --passWithNoTests "${exclude[@]}" "${args[@]}"
+  for file in "${alone[@]}"; do
+    step "tests that run alone: vitest run $file"
+    "${prefix[@]}" npx vitest run "$file"
+  done
+}
+
 test_database_url="${TEST_DATABASE_URL:-$(rl_database_url_named "$DATABASE_URL" roomline_test)}"
 rl_ensure_database "$test_database_url"
 export DATABASE_URL="$test_database_url"
@@ -33,8 +61,8 @@ if [ -n "${TEST_FAKETIME:-}" ]; then
       exit 1
     fi
   fi
-  step "tests under faketime $TEST_FAKETIME: vitest run $*"
-  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$TEST_FAKETIME" npx vitest run "$@"
+  step "tests under faketime $TEST_FAKETIME"
+  run_vitest env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$TEST_FAKETIME" -- "$@"
   exit 0
 fi
 
@@ -55,18 +83,4 @@ npx tsc --noEmit -p tsconfig.json
 step "lint: biome check ."
 npx biome check .
 
-# Tests that load both cores for a minute or more (a real projector killed and caught up, over and over) run after
-# the others and alone, so that the timing-sensitive ones (liveness during heavy warehouse queries, /metrics under
-# lag) never share the machine with them. Named files (npm test -- FILE...) run as asked.
-ALONE=(test/reliability/projectionCrash.test.ts)
-if [ $# -eq 0 ]; then
-  step "tests: vitest run (all but ${ALONE[*]})"
-  exclude=()
-  for file in "${ALONE[@]}"; do exclude+=(--exclude "$file"); done
-  npx vitest run "${exclude[@]}"
-  step "tests that run alone: vitest run ${ALONE[*]}"
-  npx vitest run "${ALONE[@]}"
-else
-  step "tests: vitest run $*"
-  npx vitest run "$@"
-fi
+run_vitest -- "$@"
