@@ -242,10 +242,11 @@ export class PostgresPersonalDataVault implements PersonalDataVault {
   }
 
   private async selectKey(subject: string): Promise<KeyRow | undefined> {
-    const { rows } = await this.pool.query<KeyRow>(
-      'SELECT wrapped_key, destroyed_at FROM personal_data_keys WHERE subject_id = $1',
-      [subject],
-    );
+    const { rows } = await this.pool.query<KeyRow>({
+      name: 'vault_select_key',
+      text: 'SELECT wrapped_key, destroyed_at FROM personal_data_keys WHERE subject_id = $1',
+      values: [subject],
+    });
     return rows[0];
   }
 
