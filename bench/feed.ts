@@ -28,6 +28,14 @@ const RATES = (process.env.RATES ?? '200,1000').split(',').map(Number);
 const IDLE = Number(process.env.IDLE ?? 10_000);
 const PEER_DIR = resolve(process.env.PEER_DIR ?? '../shared/peers/socketio-feed');
 const DATABASE = 'roomline_bench_feed';
+/** A folder: the Roomline processes write V8 CPU profiles there (stopped with SIGTERM, so they can). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const nodeArgs = [
+  ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+  '--import',
+  'tsx',
+  'infra/main.ts',
+];
 const JWT_SECRET = randomBytes(32).toString('base64');
 const DATA_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -281,10 +289,19 @@ async function roomlineLatency(
       if (start !== undefined && start >= warmEnd) toPublished.push(at - start);
     }
   });
+  // A socket is open before the server has subscribed it and checked for events since its handshake: the rate
+  // starts once every socket has said feed:live, so no socket's start-up is measured as delivery.
+  let live = 0;
+  // BENCH_TRACE=<file>: each measured message's send time and latency, to look for periodic stalls.
+  const trace: Array<[number, number]> | undefined = process.env.BENCH_TRACE ? [] : undefined;
+  process.on('exit', () => {
+    if (trace) writeFileSync(process.env.BENCH_TRACE!, JSON.stringify(trace));
+  });
   const sockets = await openSockets(
     ids.map((_, i) => `ws://127.0.0.1:${ports[i % 2]}/ws?token=${tokens[i]}`),
     CONNS,
     (socketIndex, text) => {
+      if (text.startsWith('{"type":"feed:live"')) live++;
       if (!text.startsWith('{"type":"message:sent"')) return;
       const frame = JSON.parse(text) as { data: { body: string; recipientId: string; senderId: string } };
       if (!frame.data.body?.startsWith('bench ')) return;
@@ -300,11 +317,15 @@ async function roomlineLatency(
       received++;
       if (start >= warmEnd) {
         lat.push(now() - start);
+        trace?.push([Math.round(start), Math.round((now() - start) * 10) / 10]);
         const published = publishedAt.get(seq);
         if (published !== undefined) toFrame.push(now() - published);
       }
     },
   );
+  for (const deadline = now() + 60_000; live < CONNS; await sleep(50)) {
+    if (now() > deadline) throw new Error(`only ${live} of ${CONNS} sockets said feed:live within a minute`);
+  }
   const rows: Row[] = [];
   let seq = 0;
   for (const rate of RATES) {
@@ -515,7 +536,7 @@ runBenchmark(async () => {
     sign({ sub, role, email: `${sub.slice(0, 8)}@example.org` });
   const procs: Proc[] = [];
   const cleanup = () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill(CPU_PROF ? 'SIGTERM' : 'SIGKILL');
   };
   process.on('exit', cleanup);
   const load = os.loadavg()[0]!.toFixed(2);
@@ -527,7 +548,7 @@ runBenchmark(async () => {
   procs.push(
     await start(
       process.execPath,
-      ['--import', 'tsx', 'infra/main.ts'],
+      nodeArgs,
       { ...roomlineEnv(url, 'projector'), QUEUE_PREFIX: queuePrefix, PROJECTIONS: 'feed' },
       /"projection":"feed","msg":"projection active"/,
     ),
@@ -535,7 +556,7 @@ runBenchmark(async () => {
   procs.push(
     await start(
       process.execPath,
-      ['--import', 'tsx', 'infra/main.ts'],
+      nodeArgs,
       { ...roomlineEnv(url, 'projector'), QUEUE_PREFIX: queuePrefix },
       /Roomline is running/,
     ),
@@ -543,7 +564,7 @@ runBenchmark(async () => {
   for (const port of [portA, portB]) {
     const p = await start(
       process.execPath,
-      ['--import', 'tsx', 'infra/main.ts'],
+      nodeArgs,
       { ...roomlineEnv(url, 'api', port), QUEUE_PREFIX: queuePrefix },
       /Roomline is listening/,
     );

@@ -98,6 +98,15 @@ export const FrameData = {
         'you show through the REST API; live frames follow, and a later reconnect may use ?since=<position>',
     },
   ),
+  'feed:live': Type.Object(
+    { position: FramePosition },
+    {
+      description:
+        'Sent once per socket: every frame missed since `?since=` has come before it (or there was none to ' +
+        'replay), and every frame after it is live. `position` is where the socket stands: a reconnect may use it ' +
+        'as `since`. A client may show "up to date" from here.',
+    },
+  ),
   'feed:error': Type.Object(
     { error: Type.String(), message: Type.String() },
     { description: 'A frame you sent was refused (not JSON, too large, unknown type, bad fields)' },

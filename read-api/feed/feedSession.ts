@@ -39,6 +39,7 @@ export class FeedSession {
   private catchingUp = true;
   private buffer: FeedMessage[] = [];
   private closed = false;
+  private saidLive = false;
   /** Message ids sent to this person on this socket, with their conversation: what an ack may name. */
   readonly receivedMessages = new Map<string, string>();
 
@@ -165,6 +166,11 @@ export class FeedSession {
     const buffered = this.buffer;
     this.buffer = [];
     this.catchingUp = false;
+    // Once per socket (a catch-up after a bus interruption replays without saying it again).
+    if (!this.saidLive) {
+      this.saidLive = true;
+      this.send({ type: 'feed:live', data: { position: this.watermark.toString() } });
+    }
     for (const message of buffered) this.deliver(message);
   }
 

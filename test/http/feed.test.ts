@@ -148,8 +148,8 @@ describe('an open socket', () => {
     client.send({ type: 'message:ack', messageIds: [randomUUID()] });
     client.send('null');
     client.send(`{"type":"message:ack","messageIds":["${'a'.repeat(9000)}"]}`);
-    await client.until((frames) => frames.length >= 7, 5000, 'seven error frames');
-    expect(client.frames.map((frame) => [frame.type, frame.data.error])).toEqual([
+    await client.until((frames) => client.of('feed:error').length >= 7, 5000, 'seven error frames');
+    expect(client.of('feed:error').map((frame) => [frame.type, frame.data.error])).toEqual([
       ['feed:error', 'INVALID_JSON'],
       ['feed:error', 'BINARY_FRAME'],
       ['feed:error', 'INVALID_FRAME'],
@@ -197,7 +197,8 @@ describe('frames', () => {
       });
     }
     await settle(300);
-    expect(stranger.frames).toEqual([]);
+    await stranger.live();
+    expect(stranger.frames.map((frame) => frame.type)).toEqual(['feed:live']);
   });
 
   it('a reconnect with since=0 far behind gets feed:resync after the most events it may scan', async () => {
@@ -290,7 +291,8 @@ describe('messages, receipts and presence', () => {
     });
     expect(landlordFeed.of('message:delivered')).toEqual([]);
     await settle(300);
-    expect(stranger.frames).toEqual([]);
+    await stranger.live();
+    expect(stranger.frames.map((frame) => frame.type)).toEqual(['feed:live']);
   });
 
   it('once the pair has a confirmed booking, the recipient’s message:sent shows the contact details as written', async () => {
@@ -351,6 +353,32 @@ describe('messages, receipts and presence', () => {
     expect(landlordFeed.of('message:sent').map((frame) => frame.data.messageId)).toEqual([sent.json().id]);
   });
 
+  it('says feed:live once: after every replayed frame with since, at once without; live frames follow it', async () => {
+    const { tenant, landlord, conversationId } = await conversation();
+    const fresh = await feed({ token: landlord.token });
+    const head = BigInt(await fresh.live());
+    expect(head).toBeGreaterThanOrEqual(await t.runtime.eventStore.settledPosition());
+    expect(fresh.frames.map((frame) => frame.type)).toEqual(['feed:live']);
+    const missed = [];
+    for (const body of ['first', 'second', 'third']) {
+      const sent = await post(tenant.token, conversationId, body);
+      expect(sent.statusCode, sent.body).toBe(201);
+      missed.push(sent.json() as { id: string; position: string });
+    }
+    const replaying = await feed({ token: landlord.token, since: head.toString() });
+    const position = await replaying.live();
+    const types = replaying.frames.map((frame) => frame.type);
+    expect(types.slice(0, 4)).toEqual(['message:sent', 'message:sent', 'message:sent', 'feed:live']);
+    expect(replaying.of('message:sent').map((frame) => frame.data.messageId)).toEqual(missed.map((m) => m.id));
+    expect(BigInt(position)).toBeGreaterThanOrEqual(BigInt(missed.at(-1)!.position));
+    const later = await post(tenant.token, conversationId, 'live now');
+    await replaying.until((f) => f.filter((x) => x.type === 'message:sent').length === 4, 10_000, 'the live message');
+    expect(replaying.frames.at(-1)).toMatchObject({ type: 'message:sent', data: { messageId: later.json().id } });
+    expect(replaying.of('feed:live')).toHaveLength(1);
+    await fresh.until((f) => f.some((x) => x.type === 'message:sent' && x.data.messageId === later.json().id));
+    expect(fresh.of('feed:live')).toHaveLength(1);
+  });
+
   it('user:online and user:offline reach only people who share a conversation; presence is in Redis', async () => {
     const { tenant, landlord } = await conversation();
     const stranger = await feed({ token: t.token('tenant') });
@@ -364,7 +392,8 @@ describe('messages, receipts and presence', () => {
     tenantFeed.close();
     await landlordFeed.until((f) => f.some((x) => x.type === 'user:offline'), 5000, 'user:offline');
     expect(await t.runtime.presence.isOnline(tenant.id)).toBe(false);
-    expect(stranger.frames).toEqual([]);
+    await stranger.live();
+    expect(stranger.frames.map((frame) => frame.type)).toEqual(['feed:live']);
   });
 });
 
@@ -390,6 +419,7 @@ describe('the AsyncAPI document', () => {
         'notification:read',
         'user:online',
         'user:offline',
+        'feed:live',
         'message:ack',
       ]),
     );

@@ -47,6 +47,12 @@ export class FeedClient {
     }
   }
 
+  /** Waits for `feed:live` (every replayed frame has come) and gives its position. */
+  async live(timeoutMs = 10_000): Promise<string> {
+    await this.until((frames) => frames.some((frame) => frame.type === 'feed:live'), timeoutMs, 'feed:live');
+    return this.of('feed:live')[0]!.data.position as string;
+  }
+
   send(value: unknown): void {
     this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
   }
