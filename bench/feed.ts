@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -78,6 +78,17 @@ function start(
   });
 }
 
+/** Each process its own data directory (chDB's), removed when the bench ends: runs used to leave them in /tmp. */
+const dataDirs: string[] = [];
+function dataDir(): string {
+  const dir = mkdtempSync(join(os.tmpdir(), 'roomline-bench-feed-'));
+  dataDirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function roomlineEnv(url: string, role: string, port = 0): Record<string, string> {
   return {
     DATABASE_URL: url,
@@ -92,7 +103,7 @@ function roomlineEnv(url: string, role: string, port = 0): Record<string, string
     // Three processes on a server other suites share: fewer connections each.
     PG_POOL_SIZE: process.env.BENCH_PG_POOL_SIZE ?? '8',
     QUEUE_PREFIX: `bench-feed-${randomUUID().slice(0, 8)}`,
-    DATA_DIR: mkdtempSync(join(os.tmpdir(), 'roomline-bench-feed-')),
+    DATA_DIR: dataDir(),
   };
 }
 
