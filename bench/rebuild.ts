@@ -9,7 +9,7 @@
  *     ProjectionRunner, as a projector process does, then rebuilt blue/green (a rebuild asked of the running runner,
  *     into shadow tables, swapped in);
  *   - the room search projection (PostgreSQL), from scratch and blue/green;
- *   - the analytics projection on chDB (a fresh data directory), from scratch.
+ *   - the analytics projection on chDB (a fresh data directory), from scratch and blue/green (copies of its tables).
  * events/s is the store's events over the seconds until every projection of the run has its checkpoint at the head.
  *
  *   BENCH_EVENTS=1000000   events appended
@@ -260,6 +260,8 @@ async function main(): Promise<void> {
       const analytics = runtime.projections.find((p) => p.name.startsWith('analytics'))!;
       const result = await catchUp(runtime, 'analytics', [analytics], head);
       rows.push({ what: 'analytics (chDB, embedded), from scratch', events: total, seconds: result.seconds, note: '' });
+      const bg = await blueGreen(runtime, 'analytics b/g', [analytics], head);
+      rows.push({ what: 'analytics (chDB, embedded), blue/green', events: total, seconds: bg.seconds, note: '' });
     }
     const parked = await parkedCount(runtime.pool);
     const loadAfter = os.loadavg();

@@ -11,6 +11,7 @@ import {
   setPaused,
   streamRebuild,
 } from '../projections/operations.js';
+import { rebuildsBeside } from '../projections/projection.js';
 import { type ProjectionStatus, projectionStatuses } from '../projections/status.js';
 import { loadConfig } from './config/config.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -177,7 +178,7 @@ async function run(runtime: Runtime, command: string, args: string[]): Promise<n
           await sleep(200);
         }
       }
-      if (!projection.tables) {
+      if (!rebuildsBeside(projection)) {
         process.stderr.write(
           `${projection.name} keeps no tables of its own to build beside; bump its version instead\n`,
         );

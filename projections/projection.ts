@@ -45,6 +45,17 @@ export interface PgProjection {
    */
   tables?: readonly string[];
   /**
+   * For a read model outside PostgreSQL (the warehouse): the same blue/green rebuild through copies it makes itself.
+   * `create` makes empty copies of its tables and returns an instance of the projection that writes into them (the
+   * runner applies the history to it, outside any transaction); `swapIn` switches the copies in at once (the runner
+   * then moves the checkpoint); `drop` removes the copies, or after `swapIn` the retired tables.
+   */
+  copies?: {
+    create(): Promise<PgProjection>;
+    swapIn(): Promise<void>;
+    drop(): Promise<void>;
+  };
+  /**
    * Rebuilds the rows of one stream without replaying everything: `forget` deletes what the stream's events made,
    * then the runner applies again, in position order, the events of `streamsOf` up to its checkpoint.
    */
@@ -75,4 +86,9 @@ export class TransientProjectionError extends Error {
     super(message);
     this.name = 'TransientProjectionError';
   }
+}
+
+/** Whether a rebuild can build the projection beside its live read model (PostgreSQL tables, or its own copies). */
+export function rebuildsBeside(projection: PgProjection): boolean {
+  return Boolean(projection.tables ?? projection.copies);
 }

@@ -8,7 +8,7 @@ import {
   type Subscription,
   toArray,
 } from '../infra/eventStore/eventStore.js';
-import { type PgProjection, TransientProjectionError } from './projection.js';
+import { type PgProjection, rebuildsBeside, TransientProjectionError } from './projection.js';
 import { createShadow, dropShadow, swapIn, writeToShadow } from './shadowTables.js';
 
 export type RunnerState = 'starting' | 'active' | 'standby' | 'paused' | 'rebuilding' | 'stopped_at_parked' | 'stopped';
@@ -42,6 +42,8 @@ export interface ProjectionRunnerOptions {
 /** A blue/green rebuild this runner is making: where its shadow tables are, and whether it was called off. */
 interface Rebuild {
   projection: PgProjection;
+  /** For a projection with `copies`: the instance that writes into them. */
+  copy?: PgProjection;
   position: bigint;
   applied: number;
   cancelled: boolean;
@@ -289,7 +291,7 @@ export class ProjectionRunner {
         await this.switchIn(pending, stored.position, stored.version);
         continue;
       }
-      if (projection.tables && stored && stored.version !== projection.version && stored.position > 0n) {
+      if (rebuildsBeside(projection) && stored && stored.version !== projection.version && stored.position > 0n) {
         // A new version of a read model that has rows: built beside the old one, which serves meanwhile (stale: the
         // code that kept it current is gone), and switched in once it has caught up. One that failed waits for
         // support to ask again rather than starting over and over.
@@ -794,7 +796,7 @@ export class ProjectionRunner {
       if (!state) continue;
       if (row.kind === 'pause') this.interrupt(state, 'pause');
       else if (row.kind === 'rebuild') {
-        if (state.projection.tables && !this.rebuilds.has(row.projection)) {
+        if (rebuildsBeside(state.projection) && !this.rebuilds.has(row.projection)) {
           const rebuild = this.startRebuild(state.projection, state);
           void rebuild.caughtUp.then(() => {
             const now = this.following.get(row.projection);
@@ -847,7 +849,8 @@ export class ProjectionRunner {
              position = 0, events_applied = 0, error = NULL`,
           [projection.name, projection.version, target.toString()],
         );
-        await createShadow(em, projection.name, projection.tables!);
+        if (projection.copies) rebuild.copy = await projection.copies.create();
+        else await createShadow(em, projection.name, projection.tables!);
         this.options.logger.info(
           { projection: projection.name, version: projection.version, target: target.toString(), live: live !== null },
           'rebuilding projection beside the live tables',
@@ -869,7 +872,7 @@ export class ProjectionRunner {
             [(error as Error).message.slice(0, 2000), projection.name],
           )
           .catch(() => undefined);
-        await dropShadow(em, projection.name).catch(() => undefined);
+        await this.dropCopies(em, projection).catch(() => undefined);
       }
     })();
     return rebuild;
@@ -882,7 +885,8 @@ export class ProjectionRunner {
    */
   private async replayIntoShadow(rebuild: Rebuild, until: 'near' | 'once'): Promise<void> {
     const { projection } = rebuild;
-    const size = this.options.rebuildBatchSize ?? 2000;
+    // Copies outside PostgreSQL take the projection's own batches (the warehouse wants few, large inserts).
+    const size = (projection.copies && projection.batchSize) || (this.options.rebuildBatchSize ?? 2000);
     const skipped = await this.skippedPositions(projection);
     for (;;) {
       const settled = await this.options.store.settledPosition();
@@ -908,7 +912,10 @@ export class ProjectionRunner {
 
   private async applyToShadow(rebuild: Rebuild, events: RecordedEvent[], to: bigint): Promise<void> {
     if (rebuild.cancelled || this.stopping) throw new LostLease(`${rebuild.projection.name}: rebuild called off`);
-    if (events.length > 0) {
+    if (events.length > 0 && rebuild.copy) {
+      // Its copies are outside PostgreSQL (the warehouse): no transaction to write them in.
+      await rebuild.copy.apply(this.options.orm.em.fork(), events);
+    } else if (events.length > 0) {
       await this.options.orm.em.fork().transactional(async (tx) => {
         await writeToShadow(tx, rebuild.projection.name);
         await rebuild.projection.apply(tx, events);
@@ -948,8 +955,12 @@ export class ProjectionRunner {
     try {
       await this.replayIntoShadow(rebuild, 'once');
       const em = this.options.orm.em.fork();
+      // Copies outside PostgreSQL switch in first, then the checkpoint moves: a crash between the two leaves the
+      // new rows under the old checkpoint, whose events the projection applies again idempotently (the warehouse
+      // keeps one row per event id and version), and the old version recorded, so the rebuild runs again.
+      if (projection.copies) await projection.copies.swapIn();
       await em.transactional(async (tx) => {
-        await swapIn(tx, projection.name, projection.tables!);
+        if (!projection.copies) await swapIn(tx, projection.name, projection.tables!);
         const moved = await tx.execute<{ affectedRows: number }>(
           `UPDATE projection_checkpoints SET version = ?, position = ?, last_error = NULL, updated_at = now()
             WHERE name = ? AND position = ? AND version = ?`,
@@ -973,7 +984,7 @@ export class ProjectionRunner {
         { projection: projection.name, version: projection.version, position: rebuild.position.toString() },
         'rebuilt projection switched in',
       );
-      await dropShadow(em, projection.name).catch((error) =>
+      await this.dropCopies(em, projection).catch((error) =>
         this.options.logger.warn({ err: (error as Error).message }, 'retired tables not dropped'),
       );
     } catch (error) {
@@ -990,6 +1001,12 @@ export class ProjectionRunner {
     } finally {
       this.rebuilds.delete(projection.name);
     }
+  }
+
+  /** Drops a rebuild's shadow tables or copies (after a switch: the retired ones). */
+  private async dropCopies(em: EntityManager, projection: PgProjection): Promise<void> {
+    if (projection.copies) await projection.copies.drop();
+    else await dropShadow(em, projection.name);
   }
 
   /** Calls off a rebuild this runner was making (it stops or lost the lease); its row stays, for the next holder. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { type EventStore, toArray } from '../infra/eventStore/eventStore.js';
 import { OPEN_PARKED, pausedProjections, type RebuildProgress, rebuildProgress } from './operations.js';
-import type { PgProjection } from './projection.js';
+import { type PgProjection, rebuildsBeside } from './projection.js';
 import { LEASE_NAMESPACE, leaseKey } from './runner.js';
 
 export interface ProjectionStatus {
@@ -151,7 +151,7 @@ export async function projectionStatuses(
         parkedEvents: Number(parked.find((p) => p.projection === projection.name)?.n ?? 0),
         lastError: row?.last_error ?? null,
         active,
-        rebuildable: Boolean(projection.tables),
+        rebuildable: rebuildsBeside(projection),
         streamRebuildable: Boolean(projection.streamRows),
         onPoison: projection.onPoison ?? 'skip',
         ...(rebuilds.has(projection.name) ? { rebuild: rebuilds.get(projection.name)! } : {}),

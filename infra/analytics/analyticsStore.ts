@@ -22,7 +22,11 @@ export interface AnalyticsStore {
   insert<T extends AnalyticsTable>(
     table: T,
     rows: readonly AnalyticsRows[T][],
-    options?: { dedupToken?: string },
+    options?: {
+      dedupToken?: string;
+      /** The table the rows go to when not `table` itself: a copy of it (`copyOf`), same columns. */
+      into?: string;
+    },
   ): Promise<void>;
   /**
    * Runs a SELECT and returns its rows as JSON objects (`JSONEachRow`): 64-bit integers (counts, sums) come as
@@ -41,6 +45,11 @@ export interface AnalyticsStore {
   ): AsyncIterable<string>;
   /** Runs a statement without a result (an `ALTER TABLE … UPDATE` of an erasure, an `OPTIMIZE`). */
   command(sql: string, params?: AnalyticsParams): Promise<void>;
+  /**
+   * Swaps the contents of each pair of tables (`EXCHANGE TABLES`), each pair at once. On chDB every pair in one
+   * call, so no other statement of this store runs between two of them; on a server one statement a pair.
+   */
+  exchangeTables(pairs: ReadonlyArray<readonly [string, string]>): Promise<void>;
   /** Waits for running calls to finish, then releases the engine; later calls reject with `AnalyticsStoreError`. */
   close(): Promise<void>;
 }

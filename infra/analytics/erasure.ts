@@ -1,5 +1,5 @@
 import type { AnalyticsStore } from './analyticsStore.js';
-import { ANALYTICS_TABLES, PERSON_COLUMNS } from './schema.js';
+import { ANALYTICS_TABLES, type AnalyticsTable, assertTableName, PERSON_COLUMNS } from './schema.js';
 
 /**
  * Erases a person's identifiers from the warehouse: every column that holds a person id and equals `personId` is
@@ -11,7 +11,12 @@ import { ANALYTICS_TABLES, PERSON_COLUMNS } from './schema.js';
  * A rebuild of the warehouse from the event store would bring the ids back: the warehouse projection must erase
  * again (or leave the ids out) for people the identity context marks as erased.
  */
-export async function erasePerson(store: AnalyticsStore, personId: string): Promise<void> {
+export async function erasePerson(
+  store: AnalyticsStore,
+  personId: string,
+  /** Where each table's rows are (a rebuild's copies): the table itself unless said. */
+  tableOf: (table: AnalyticsTable) => string = (table) => table,
+): Promise<void> {
   if (personId === '') return;
   for (const table of ANALYTICS_TABLES) {
     const columns = PERSON_COLUMNS[table];
@@ -22,8 +27,10 @@ export async function erasePerson(store: AnalyticsStore, personId: string): Prom
       assignments.push("stream_id = if(stream_id = concat('User-', {person:String}), 'User-', stream_id)");
       matches.push("stream_id = concat('User-', {person:String})");
     }
+    const name = tableOf(table);
+    assertTableName(name);
     await store.command(
-      `ALTER TABLE ${table} UPDATE ${assignments.join(', ')} WHERE ${matches.join(' OR ')} SETTINGS mutations_sync = 2`,
+      `ALTER TABLE ${name} UPDATE ${assignments.join(', ')} WHERE ${matches.join(' OR ')} SETTINGS mutations_sync = 2`,
       { person: personId },
     );
   }

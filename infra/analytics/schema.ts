@@ -293,6 +293,18 @@ export const PERSON_COLUMNS: Readonly<Record<AnalyticsTable, readonly string[]>>
   reviews: ['landlord_id', 'tenant_id'],
 };
 
+/** The name of a blue/green rebuild's copy of a warehouse table. */
+export const copyOf = (table: AnalyticsTable): string => `${table}__rebuild`;
+
+/** A table to write to or swap: one of the schema's, or a copy of one. */
+export function assertTableName(name: string): void {
+  if (
+    !(ANALYTICS_TABLES as readonly string[]).some((table) => name === table || name === copyOf(table as AnalyticsTable))
+  ) {
+    throw new AnalyticsStoreError('invalid', `unknown analytics table ${JSON.stringify(name)}`);
+  }
+}
+
 export function assertAnalyticsTable(table: string): asserts table is AnalyticsTable {
   if (!(ANALYTICS_TABLES as readonly string[]).includes(table)) {
     throw new AnalyticsStoreError('invalid', `unknown analytics table ${JSON.stringify(table)}`);

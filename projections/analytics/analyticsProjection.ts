@@ -11,14 +11,15 @@ import type {
 } from '../../domain/universities/events.js';
 import { type AnalyticsStore, dateTimeText } from '../../infra/analytics/analyticsStore.js';
 import { erasePerson } from '../../infra/analytics/erasure.js';
-import type {
-  AnalyticsRows,
-  AnalyticsTable,
-  BookingRow,
-  EventRow,
-  MessageRow,
-  PaymentRow,
-  ReviewRow,
+import {
+  type AnalyticsRows,
+  type AnalyticsTable,
+  type BookingRow,
+  copyOf,
+  type EventRow,
+  type MessageRow,
+  type PaymentRow,
+  type ReviewRow,
 } from '../../infra/analytics/schema.js';
 import type { EventStore, RecordedEvent } from '../../infra/eventStore/eventStore.js';
 import type { PgProjection } from '../projection.js';
@@ -63,7 +64,13 @@ export interface AnalyticsProjectionDeps {
   store: AnalyticsStore;
   /** Read for what an event does not carry: a tenant's exam assignments, a university's sessions and city. */
   eventStore: EventStore;
+  /** Writes (and reads back) the copies of its tables a blue/green rebuild builds (`copyOf`), not the live ones. */
+  intoCopies?: boolean;
 }
+
+/** The warehouse table a projection instance writes for one of its tables: the live one, or its rebuild's copy. */
+const tableFor = (deps: AnalyticsProjectionDeps) => (table: AnalyticsTable) =>
+  deps.intoCopies && (PROJECTED_TABLES as readonly string[]).includes(table) ? copyOf(table) : table;
 
 const DAY_MS = 86_400_000;
 const dayOf = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS);
@@ -123,10 +130,13 @@ export function analyticsProjectionElsewhere(reason: string): PgProjection {
     elsewhere: reason,
     apply: refuse,
     reset: refuse,
+    // It rebuilds blue/green where it runs: support may ask for that from any process.
+    copies: { create: refuse, swapIn: refuse, drop: refuse },
   };
 }
 
 export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection {
+  const tableOf = tableFor(deps);
   let erased: Set<string> | undefined;
   const version = ANALYTICS_VERSION;
   const known: Known = {
@@ -185,7 +195,7 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
         PROJECTED_TABLES.map((table) => {
           const tableRows = rows[table] as AnalyticsRows[typeof table][];
           return tableRows.length > 0
-            ? deps.store.insert(table, tableRows, { dedupToken: token(table) })
+            ? deps.store.insert(table, tableRows, { dedupToken: token(table), into: tableOf(table) })
             : Promise.resolve();
         }),
       );
@@ -193,13 +203,37 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
       if (failed) throw failed.reason;
       // Kept only once the rows are in: a batch that failed is applied again from what the warehouse holds.
       batch.keep();
-      for (const userId of newlyErased) await erasePerson(deps.store, userId);
+      for (const userId of newlyErased) await erasePerson(deps.store, userId, tableOf);
       // What was kept may name them: start again from the warehouse, which no longer does.
       if (newlyErased.length > 0) forget();
     },
 
+    // Blue/green: a new version builds in copies of the tables while these serve, then each pair is exchanged.
+    ...(deps.intoCopies
+      ? {}
+      : {
+          copies: {
+            async create() {
+              for (const table of PROJECTED_TABLES) {
+                await deps.store.command(`DROP TABLE IF EXISTS ${copyOf(table)}`);
+                await deps.store.command(`CREATE TABLE ${copyOf(table)} AS ${table}`);
+              }
+              return analyticsProjection({ ...deps, intoCopies: true });
+            },
+            async swapIn() {
+              await deps.store.exchangeTables(PROJECTED_TABLES.map((table) => [table, copyOf(table)] as const));
+              // What this instance kept describes the retired build's rows: read the new ones from the warehouse.
+              forget();
+              erased = undefined;
+            },
+            async drop() {
+              for (const table of PROJECTED_TABLES) await deps.store.command(`DROP TABLE IF EXISTS ${copyOf(table)}`);
+            },
+          },
+        }),
+
     async reset() {
-      for (const table of PROJECTED_TABLES) await deps.store.command(`TRUNCATE TABLE IF EXISTS ${table}`);
+      for (const table of PROJECTED_TABLES) await deps.store.command(`TRUNCATE TABLE IF EXISTS ${tableOf(table)}`);
       erased = undefined;
       forget();
     },
@@ -223,11 +257,15 @@ class Batch {
     reviews: [] as ReviewRow[],
   };
 
+  private readonly tableOf: (table: AnalyticsTable) => string;
+
   constructor(
     private readonly deps: AnalyticsProjectionDeps,
     private readonly erased: ReadonlySet<string>,
     private readonly known: Known,
-  ) {}
+  ) {
+    this.tableOf = tableFor(deps);
+  }
 
   /** What this batch wrote, kept for the batches after it. */
   keep(): void {
@@ -290,7 +328,7 @@ class Batch {
     );
     if (missingBookings.length > 0) {
       const rows = await this.deps.store.query<BookingRow>(
-        'SELECT * FROM bookings FINAL WHERE booking_id IN {ids:Array(String)}',
+        `SELECT * FROM ${this.tableOf('bookings')} FINAL WHERE booking_id IN {ids:Array(String)}`,
         { ids: missingBookings },
       );
       for (const row of rows) this.bookings.set(row.booking_id, row);
@@ -302,7 +340,7 @@ class Batch {
     );
     if (missingReviews.length > 0) {
       const rows = await this.deps.store.query<ReviewRow>(
-        'SELECT * FROM reviews FINAL WHERE review_id IN {ids:Array(String)}',
+        `SELECT * FROM ${this.tableOf('reviews')} FINAL WHERE review_id IN {ids:Array(String)}`,
         { ids: missingReviews },
       );
       for (const row of rows) this.reviews.set(row.review_id, row);
@@ -314,7 +352,7 @@ class Batch {
     );
     if (missingRooms.length > 0) {
       const rows = await this.deps.store.query<{ room_id: string; landlord_id: string }>(
-        `SELECT room_id, any(landlord_id) AS landlord_id FROM events
+        `SELECT room_id, any(landlord_id) AS landlord_id FROM ${this.tableOf('events')}
           WHERE type = 'RoomCreated' AND room_id IN {ids:Array(String)} GROUP BY room_id`,
         { ids: missingRooms },
       );

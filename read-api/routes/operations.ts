@@ -12,7 +12,7 @@ import {
   setPaused,
   streamRebuild,
 } from '../../projections/operations.js';
-import type { PgProjection } from '../../projections/projection.js';
+import { type PgProjection, rebuildsBeside } from '../../projections/projection.js';
 import { projectionStatuses } from '../../projections/status.js';
 import { type CursorCodec, cursorCodec, invalidCursor } from '../cursor.js';
 import type { AppDeps } from '../deps.js';
@@ -281,7 +281,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, d
     },
     async (request, reply) => {
       const projection = named(request.params.name);
-      if (!projection.tables) {
+      if (!rebuildsBeside(projection)) {
         throw new ApiError(
           409,
           'NOT_REBUILDABLE',

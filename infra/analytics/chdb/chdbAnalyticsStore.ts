@@ -18,6 +18,7 @@ import {
   type AnalyticsRows,
   type AnalyticsTable,
   assertAnalyticsTable,
+  assertTableName,
   jsonCompactEachRow,
   jsonEachRow,
 } from '../schema.js';
@@ -187,16 +188,31 @@ export function createChdbAnalyticsStore(options: ChdbAnalyticsStoreOptions): An
     async insert<T extends AnalyticsTable>(
       table: T,
       rows: readonly AnalyticsRows[T][],
-      opts?: { dedupToken?: string },
+      opts?: { dedupToken?: string; into?: string },
     ) {
       assertAnalyticsTable(table);
+      if (opts?.into !== undefined) assertTableName(opts.into);
       checkDedupToken(opts?.dedupToken);
       if (rows.length === 0) return;
       // Bytes, not a string: the IPC channel copies a buffer as it is, and the engine reads UTF-8 anyway.
       const compact = jsonCompactEachRow(table, rows);
       const payload = Buffer.from(compact ?? jsonEachRow(rows), 'utf8');
       const columns = compact === undefined ? undefined : ANALYTICS_COLUMNS[table];
-      await call({ op: 'insert', table, columns, payload, dedupToken: opts?.dedupToken });
+      await call({ op: 'insert', table: opts?.into ?? table, columns, payload, dedupToken: opts?.dedupToken });
+    },
+
+    async exchangeTables(pairs) {
+      for (const [a, b] of pairs) {
+        assertTableName(a);
+        assertTableName(b);
+      }
+      if (pairs.length === 0) return;
+      // One call, several statements: the engine runs them in turn, and nothing else queued here runs between them.
+      await call({
+        op: 'command',
+        sql: pairs.map(([a, b]) => `EXCHANGE TABLES ${a} AND ${b}`).join('; '),
+        params: {},
+      });
     },
 
     async query<T extends object>(sql: string, params?: AnalyticsParams): Promise<T[]> {

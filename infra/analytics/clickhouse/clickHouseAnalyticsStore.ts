@@ -19,6 +19,7 @@ import {
   type AnalyticsRows,
   type AnalyticsTable,
   assertAnalyticsTable,
+  assertTableName,
   withTextDates,
 } from '../schema.js';
 
@@ -77,14 +78,15 @@ export function createClickHouseAnalyticsStore(options: ClickHouseAnalyticsStore
     async insert<T extends AnalyticsTable>(
       table: T,
       rows: readonly AnalyticsRows[T][],
-      opts?: { dedupToken?: string },
+      opts?: { dedupToken?: string; into?: string },
     ) {
       assertAnalyticsTable(table);
+      if (opts?.into !== undefined) assertTableName(opts.into);
       checkDedupToken(opts?.dedupToken);
       if (rows.length === 0) return;
       await guarded(() =>
         client.insert({
-          table,
+          table: opts?.into ?? table,
           values: rows.map((row) => withTextDates(row)),
           format: 'JSONEachRow',
           // An unknown column is a bug in the writer, not something to drop silently.
@@ -139,6 +141,15 @@ export function createClickHouseAnalyticsStore(options: ClickHouseAnalyticsStore
     async command(sql: string, params?: AnalyticsParams) {
       const query_params = normalizeParams(params);
       await guarded(() => client.command({ query: sql, query_params }));
+    },
+
+    async exchangeTables(pairs) {
+      for (const [a, b] of pairs) {
+        assertTableName(a);
+        assertTableName(b);
+      }
+      // A server takes one statement a request: each pair at once, a moment between pairs.
+      for (const [a, b] of pairs) await guarded(() => client.command({ query: `EXCHANGE TABLES ${a} AND ${b}` }));
     },
 
     async close() {

@@ -5,6 +5,7 @@ import { erasePerson } from '../../../infra/analytics/erasure.js';
 import {
   ANALYTICS_TABLES,
   type BookingRow,
+  copyOf,
   type EventRow,
   type MessageRow,
   type PaymentRow,
@@ -307,6 +308,33 @@ export function analyticsStoreContract(name: string, open: OpenAnalyticsStore): 
         { l: landlord },
       );
       expect(landlordRows).toEqual([{ n: 2 }]);
+    });
+
+    it('writes into a copy of a table and exchanges the two at once; names outside the schema are refused', async () => {
+      const landlord = id();
+      const copy = copyOf('bookings');
+      await store.command(`DROP TABLE IF EXISTS ${copy}`);
+      await store.command(`CREATE TABLE ${copy} AS bookings`);
+      await store.insert('bookings', [booking({ landlord_id: landlord, amount: 1_000 })]);
+      await store.insert('bookings', [booking({ landlord_id: landlord, amount: 2_500 })], { into: copy });
+      const revenue = async (table: string) =>
+        (
+          await store.query<{ revenue: number }>(
+            `SELECT sum(amount) AS revenue FROM ${table} FINAL WHERE landlord_id = {l:String}`,
+            { l: landlord },
+          )
+        )[0]!.revenue;
+      expect([await revenue('bookings'), await revenue(copy)]).toEqual([1_000, 2_500]);
+      await store.exchangeTables([['bookings', copy]]);
+      expect([await revenue('bookings'), await revenue(copy)]).toEqual([2_500, 1_000]);
+      await store.command(`DROP TABLE ${copy}`);
+      for (const hostile of ['bookings; DROP TABLE events', 'system.tables', 'bookings__rebuild2', '', 'événements']) {
+        await expect(store.insert('bookings', [booking()], { into: hostile }), hostile).rejects.toMatchObject({
+          code: 'invalid',
+        });
+        await expect(store.exchangeTables([['bookings', hostile]]), hostile).rejects.toMatchObject({ code: 'invalid' });
+      }
+      expect(await revenue('bookings')).toBe(2_500);
     });
 
     it('a bad statement rejects with a clear AnalyticsStoreError, and the store goes on working', async () => {
