@@ -46,7 +46,8 @@ describe('an API process on chDB (split deployment)', () => {
     const list = await t.app.inject({ method: 'GET', url: '/api/ops/projections', headers: t.as('support') });
     expect(list.statusCode).toBe(200);
     const analytics = list.json().find((p: { name: string }) => p.name === 'analytics');
-    expect(analytics).toMatchObject({ name: 'analytics', version: 1, active: false, rebuildable: false });
+    // Rebuildable from here too: the request waits in PostgreSQL for the process that runs it (blue/green copies).
+    expect(analytics).toMatchObject({ name: 'analytics', version: 1, active: false, rebuildable: true });
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/projection_lag_positions\{projection="analytics"\}/);
   });

@@ -148,7 +148,7 @@ describe('an open socket', () => {
     client.send({ type: 'message:ack', messageIds: [randomUUID()] });
     client.send('null');
     client.send(`{"type":"message:ack","messageIds":["${'a'.repeat(9000)}"]}`);
-    await client.until((frames) => client.of('feed:error').length >= 7, 5000, 'seven error frames');
+    await client.until(() => client.of('feed:error').length >= 7, 5000, 'seven error frames');
     expect(client.of('feed:error').map((frame) => [frame.type, frame.data.error])).toEqual([
       ['feed:error', 'INVALID_JSON'],
       ['feed:error', 'BINARY_FRAME'],

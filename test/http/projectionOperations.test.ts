@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import type { PgProjection } from '../../projections/projection.js';
+import { type PgProjection, rebuildsBeside } from '../../projections/projection.js';
 import { roomsProjection } from '../../projections/rooms/roomsProjection.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -240,7 +240,7 @@ describe('blue/green rebuilds', () => {
     });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error).toBe('PROJECTION_NOT_FOUND');
-    const sideEffects = t.runtime.projections.find((p) => !p.tables)!;
+    const sideEffects = t.runtime.projections.find((p) => !rebuildsBeside(p))!;
     const refused = await t.app.inject({
       method: 'POST',
       url: `/api/ops/projections/${sideEffects.name}/rebuild`,
