@@ -157,6 +157,9 @@ function expected(from: string, to: string, landlordId?: string) {
 
 const dashboard = (query: string, headers = t.as('analyst')) =>
   t.app.inject({ method: 'GET', url: `/api/analytics/dashboard?${query}`, headers });
+/** One landlord's dashboard, as an admin sees it. */
+const landlordDashboard = (landlordId: string, query: string) =>
+  t.app.inject({ method: 'GET', url: `/api/analytics/landlord/${landlordId}?${query}`, headers: t.as('admin') });
 
 /** RFC 4180: quoted fields, doubled quotes, commas and newlines inside quotes. */
 function parseCsv(text: string): string[][] {
@@ -500,13 +503,7 @@ describe('replays', () => {
   it('leaves the same figures after a replay from position 0 and after a rebuild of a new version', async () => {
     const query = `from=${FROM()}&to=${TO()}`;
     const before = (await dashboard(query)).json();
-    const landlordBefore = (
-      await t.app.inject({
-        method: 'GET',
-        url: `/api/analytics/landlord/${landlordA}?${query}`,
-        headers: t.as('admin'),
-      })
-    ).json();
+    const landlordBefore = (await landlordDashboard(landlordA, query)).json();
     const csvBefore = (
       await t.app.inject({
         method: 'GET',
@@ -534,11 +531,7 @@ describe('replays', () => {
       await runner.start();
       await caughtUp();
       expect((await dashboard(query)).json(), reset).toEqual(before);
-      const landlordAfter = await t.app.inject({
-        method: 'GET',
-        url: `/api/analytics/landlord/${landlordA}?${query}`,
-        headers: t.as('admin'),
-      });
+      const landlordAfter = await landlordDashboard(landlordA, query);
       expect(landlordAfter.json(), reset).toEqual(landlordBefore);
       const csvAfter = await t.app.inject({
         method: 'GET',
@@ -555,13 +548,7 @@ describe('a blue/green rebuild of the warehouse', () => {
   it('builds copies beside the live tables, which answer the same figures throughout, and switches them in', async () => {
     const query = `from=${FROM()}&to=${TO()}`;
     const before = (await dashboard(query)).json();
-    const landlordBefore = (
-      await t.app.inject({
-        method: 'GET',
-        url: `/api/analytics/landlord/${landlordA}?${query}`,
-        headers: t.as('admin'),
-      })
-    ).json();
+    const landlordBefore = (await landlordDashboard(landlordA, query)).json();
     const listed = await t.app.inject({ method: 'GET', url: '/api/ops/projections', headers: t.as('support') });
     const status = (listed.json() as Array<{ name: string; rebuildable: boolean }>).find(
       (item) => item.name === analyticsProjectionName,
@@ -607,11 +594,7 @@ describe('a blue/green rebuild of the warehouse', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(readsWhileRunning).toBeGreaterThan(0);
-    const landlordAfter = await t.app.inject({
-      method: 'GET',
-      url: `/api/analytics/landlord/${landlordA}?${query}`,
-      headers: t.as('admin'),
-    });
+    const landlordAfter = await landlordDashboard(landlordA, query);
     expect(landlordAfter.json()).toEqual(landlordBefore);
     // The copies went in and the retired tables are gone; the live ones keep their engine and settings.
     const left = await store.query<{ name: string }>(
