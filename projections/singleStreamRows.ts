@@ -101,24 +101,24 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
           : also?.rowOf && also.evolveRow
             ? also.rowOf(recorded)
             : undefined;
+      const keys = events.map(rowKey);
       for (let start = 0; start < events.length; ) {
-        const first = events[start]!;
-        if (rowKey(first) === undefined) {
-          await also?.apply?.(em, first);
+        if (keys[start] === undefined) {
+          await also?.apply?.(em, events[start]!);
           rows = new Map();
           start++;
           continue;
         }
         let end = start;
-        while (end < events.length && rowKey(events[end]!) !== undefined) end++;
-        const run = events.slice(start, end);
+        while (end < events.length && keys[end] !== undefined) end++;
         await readRows(
           em,
-          run.map((recorded) => rowKey(recorded)).filter((id): id is string => typeof id === 'string'),
+          keys.slice(start, end).filter((id): id is string => typeof id === 'string'),
           rows,
         );
-        for (const recorded of run) {
-          const id = rowKey(recorded);
+        for (let i = start; i < end; i++) {
+          const recorded = events[i]!;
+          const id = keys[i];
           if (typeof id !== 'string') continue;
           const row = rows.get(id) ?? null;
           if (!recorded.streamId.startsWith(streamPrefix)) {

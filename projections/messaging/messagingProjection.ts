@@ -87,6 +87,12 @@ class MessagingBatch {
 
   constructor(private readonly em: EntityManager) {}
 
+  /** The rows a query finds for a list passed as its one JSON parameter; none, and no query, for an empty list. */
+  private async rowsFor<Row>(list: Iterable<unknown>, sql: string): Promise<Row[]> {
+    const values = [...list];
+    return values.length === 0 ? [] : this.em.execute<Row[]>(sql, [asJson(values)]);
+  }
+
   async load(events: readonly RecordedEvent[]): Promise<void> {
     const conversationIds = new Set<string>();
     const receiptConversations = new Set<string>();
@@ -108,37 +114,29 @@ class MessagingBatch {
       }
     }
     // One after the other: the queries share the transaction's connection, which runs one at a time.
-    const rows = await (conversationIds.size === 0
-      ? []
-      : this.em.execute<ConversationRow[]>(`SELECT * FROM conversations WHERE id ${IN_UUIDS}`, [
-          asJson([...conversationIds]),
-        ]));
-    const unread = await (receiptConversations.size === 0
-      ? []
-      : this.em.execute<MessageRow[]>(
-          `SELECT id, conversation_id, seq, sender_id, recipient_id, delivered_at, read_at FROM messages
-              WHERE read_at IS NULL AND conversation_id ${IN_UUIDS}`,
-          [asJson([...receiptConversations])],
-        ));
-    const seqs = await (upTo.size === 0
-      ? []
-      : this.em.execute<Array<{ id: string; seq: number }>>(`SELECT id, seq FROM messages WHERE id ${IN_UUIDS}`, [
-          asJson([...upTo]),
-        ]));
-    const bookings = await (bookingIds.size === 0
-      ? []
-      : this.em.execute<Array<BookingPair & { booking_id: string }>>(
-          `SELECT booking_id, tenant_id, landlord_id, confirmed FROM messaging_bookings WHERE booking_id ${IN_UUIDS}`,
-          [asJson([...bookingIds])],
-        ));
-    const confirmed = await (starters.length === 0
-      ? []
-      : this.em.execute<Array<{ tenant_id: string; landlord_id: string }>>(
-          `SELECT DISTINCT tenant_id, landlord_id FROM messaging_bookings
-              WHERE confirmed
-                AND (tenant_id, landlord_id) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
-          [asJson(starters)],
-        ));
+    const rows = await this.rowsFor<ConversationRow>(
+      conversationIds,
+      `SELECT * FROM conversations WHERE id ${IN_UUIDS}`,
+    );
+    const unread = await this.rowsFor<MessageRow>(
+      receiptConversations,
+      `SELECT id, conversation_id, seq, sender_id, recipient_id, delivered_at, read_at FROM messages
+        WHERE read_at IS NULL AND conversation_id ${IN_UUIDS}`,
+    );
+    const seqs = await this.rowsFor<{ id: string; seq: number }>(
+      upTo,
+      `SELECT id, seq FROM messages WHERE id ${IN_UUIDS}`,
+    );
+    const bookings = await this.rowsFor<BookingPair & { booking_id: string }>(
+      bookingIds,
+      `SELECT booking_id, tenant_id, landlord_id, confirmed FROM messaging_bookings WHERE booking_id ${IN_UUIDS}`,
+    );
+    const confirmed = await this.rowsFor<{ tenant_id: string; landlord_id: string }>(
+      starters,
+      `SELECT DISTINCT tenant_id, landlord_id FROM messaging_bookings
+        WHERE confirmed
+          AND (tenant_id, landlord_id) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
+    );
 
     for (const id of conversationIds) this.conversations.set(id, null);
     for (const row of rows) this.conversations.set(row.id, row);
