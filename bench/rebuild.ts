@@ -85,6 +85,7 @@ async function catchUp(
   const runner = new ProjectionRunner({
     orm,
     store: runtime.eventStore,
+    storedEvents: runtime.rawEventStore,
     databaseUrl: runtime.config.DATABASE_URL,
     projections,
     logger: silent,
@@ -116,6 +117,7 @@ async function blueGreen(
   const runner = new ProjectionRunner({
     orm,
     store: runtime.eventStore,
+    storedEvents: runtime.rawEventStore,
     databaseUrl: runtime.config.DATABASE_URL,
     projections,
     logger: silent,

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     const runner = new ProjectionRunner({
       orm: runnerOrm,
       store: runtime.eventStore,
+      storedEvents: runtime.rawEventStore,
       databaseUrl: config.DATABASE_URL,
       projections: chosenProjections(runtime.projections, config.PROJECTIONS),
       logger,

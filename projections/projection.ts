@@ -25,6 +25,12 @@ export interface PgProjection {
    */
   elsewhere?: string;
   /**
+   * `stored`: the events as stored (personal data still sealed, not upcast), for a projection that reads only their
+   * envelope (the ledger chains positions and hashes): the runner reads them through its `storedEvents` store, which
+   * skips opening each one. Default `opened`, as the application reads them.
+   */
+  reads?: 'opened' | 'stored';
+  /**
    * The most events in one batch (the subscription's `maxBatchSize`; default 500). A projection whose writes cost
    * per call rather than per row (the warehouse, where every insert makes a part) asks for more while it catches up;
    * a live batch is as small as what was appended.

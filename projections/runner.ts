@@ -19,6 +19,11 @@ export const OPERATIONS_CHANNEL = 'projection_operations';
 export interface ProjectionRunnerOptions {
   orm: MikroORM;
   store: EventStore;
+  /**
+   * The same events as stored, not opened (the composition root's raw store), for projections that read only their
+   * envelope (`reads: 'stored'`); without it they read through `store`, which gives them the same envelopes.
+   */
+  storedEvents?: EventStore;
   /** Connection string for the session that holds the leases (advisory locks). */
   databaseUrl: string;
   projections: readonly PgProjection[];
@@ -377,10 +382,15 @@ export class ProjectionRunner {
    * downstream. A crash loses at most the deferred moves: the events after a stored checkpoint are read again, and
    * none of them concerns that projection.
    */
+  /** Where a projection reads its events: opened, or as stored for one that reads only their envelope. */
+  private storeOf(projection: PgProjection): EventStore {
+    return projection.reads === 'stored' ? (this.options.storedEvents ?? this.options.store) : this.options.store;
+  }
+
   private async follow(projection: PgProjection): Promise<Following> {
     const checkpoint = await this.loadCheckpoint(projection);
     const { skipped, retrying } = await this.parkedAtStop(projection, checkpoint);
-    const subscription = this.options.store.subscribe({
+    const subscription = this.storeOf(projection).subscribe({
       fromPosition: checkpoint,
       filter: projection.filter,
       ...(projection.batchSize ? { maxBatchSize: projection.batchSize } : {}),
@@ -893,7 +903,7 @@ export class ProjectionRunner {
       if (settled <= rebuild.position) return;
       let chunk: RecordedEvent[] = [];
       let passed = 0;
-      for await (const event of this.options.store.readAll({
+      for await (const event of this.storeOf(projection).readAll({
         fromPosition: rebuild.position,
         filter: projection.filter,
       })) {
@@ -1053,7 +1063,7 @@ export class ProjectionRunner {
       if (!streams) throw new Error(`${projection.name} keeps no rows for the stream ${streamId}`);
       const events: RecordedEvent[] = [];
       for (const stream of [...new Set(streams)]) {
-        for await (const event of this.options.store.readStream(stream)) {
+        for await (const event of this.storeOf(projection).readStream(stream)) {
           if (event.position > state.stored) break;
           if (matchesFilter(event, projection.filter) && !skipped.has(event.position)) events.push(event);
         }
@@ -1106,7 +1116,7 @@ export class ProjectionRunner {
         if (streams) await this.rebuildStream(state, row.stream_id);
         else {
           const [event] = await toArray(
-            this.options.store.readAll({ fromPosition: BigInt(row.position) - 1n, maxCount: 1 }),
+            this.storeOf(projection).readAll({ fromPosition: BigInt(row.position) - 1n, maxCount: 1 }),
           );
           if (!event || event.eventId !== row.event_id) throw new Error('the parked event is not in the store');
           await em.transactional(async (tx) => {

@@ -16,6 +16,8 @@ export const ledgerProjection: PgProjection = {
   // A ledger with an event left out is wrong from there on: it waits at a poison event for support.
   onPoison: 'stop',
   filter: {},
+  // Positions and hashes only: no event needs its personal data opened or upcast for that.
+  reads: 'stored',
   batchSize: 5000,
   lingerMs: 1000,
 

@@ -123,6 +123,50 @@ describe('projection runner', () => {
     }
   });
 
+  it("reads a projection's events as stored (not upcast, not opened) when it asks for them, as the rest read them opened", async () => {
+    // A RoomCreated v1 is read as v2 by the application (upcast) and as 1 from the store as it is.
+    const roomId = randomUUID();
+    const { position } = await runtime.rawEventStore.append(
+      `Room-${roomId}`,
+      [{ ...newEvent('RoomCreated', { roomId, landlordId: randomUUID(), title: 'Near the venue' }), schemaVersion: 1 }],
+      { expectedRevision: 'no_stream' },
+    );
+    const got = { stored_reads_test: [] as RecordedEvent[], opened_reads_test: [] as RecordedEvent[] };
+    const watching = (name: keyof typeof got, reads?: 'stored'): PgProjection => ({
+      name,
+      version: 1,
+      filter: { streamPrefixes: [`Room-${roomId}`] },
+      sideEffectsOnly: true,
+      ...(reads ? { reads } : {}),
+      async apply(_em, batch) {
+        got[name].push(...batch);
+      },
+      async reset() {},
+    });
+    const runner = new ProjectionRunner({
+      orm: runtime.orm,
+      store: runtime.eventStore,
+      storedEvents: runtime.rawEventStore,
+      databaseUrl: db.url,
+      projections: [watching('stored_reads_test', 'stored'), watching('opened_reads_test')],
+      logger: runtime.logger,
+    });
+    await runner.start();
+    try {
+      await waitForCheckpoint(runtime.pool, { name: 'stored_reads_test', version: 1 }, position, 10_000);
+      await waitForCheckpoint(runtime.pool, { name: 'opened_reads_test', version: 1 }, position, 10_000);
+    } finally {
+      await runner.stop();
+    }
+    expect(got.stored_reads_test.map((e) => e.schemaVersion)).toEqual([1]);
+    expect(got.stored_reads_test[0]!.data).not.toHaveProperty('cancellationPolicy');
+    expect(got.opened_reads_test.map((e) => e.schemaVersion)).toEqual([2]);
+    expect(got.opened_reads_test[0]!.data).toHaveProperty('cancellationPolicy', 'flexible');
+    // The same event either way: its identity and hash are the stored ones.
+    expect(got.stored_reads_test[0]!.hash).toBe(got.opened_reads_test[0]!.hash);
+    expect(got.stored_reads_test[0]!.eventId).toBe(got.opened_reads_test[0]!.eventId);
+  });
+
   it('rebuilds from the first event when the projection version changes', async () => {
     const prefix = `Rebuild${randomUUID().slice(0, 6)}-`;
     let last = 0n;

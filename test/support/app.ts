@@ -64,6 +64,7 @@ export async function createTestApp(
     runner = new ProjectionRunner({
       orm: runtime.orm,
       store: runtime.eventStore,
+      storedEvents: runtime.rawEventStore,
       databaseUrl: db.url,
       projections: runtime.projections,
       logger: runtime.logger,

@@ -42,6 +42,7 @@ const projections = [...runtime.projections.filter((p) => p.name === 'rooms'), c
 const runner = new ProjectionRunner({
   orm: runtime.orm,
   store: runtime.eventStore,
+  storedEvents: runtime.rawEventStore,
   databaseUrl: url,
   projections,
   logger: runtime.logger,
