@@ -1,5 +1,12 @@
-import type { EntityManager, EntityName, FilterQuery, RequiredEntityData } from '@mikro-orm/postgresql';
+import {
+  type EntityManager,
+  type EntityName,
+  type EntityProperty,
+  type FilterQuery,
+  ReferenceKind,
+} from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../infra/eventStore/eventStore.js';
+import { asJson } from './jsonParameters.js';
 import type { PgProjection } from './projection.js';
 
 /** What a row remembers of the last event of its stream applied to it. */
@@ -71,11 +78,17 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
   options: SingleStreamRowsOptions<Event, Row>,
 ): PgProjection {
   const { streamPrefix, entity, key, evolve, also } = options;
+  let table: RowTable<Row> | undefined;
+  const tableOf = (em: EntityManager) => {
+    table ??= rowTable<Row>(em, entity, options.table, key);
+    return table;
+  };
   /** Adds to `rows` the rows of these keys not in it yet (null: no row), in one query. */
   async function readRows(em: EntityManager, keys: readonly string[], rows: Map<string, Row | null>) {
     const ids = [...new Set(keys)].filter((id) => !rows.has(id));
     if (ids.length === 0) return;
-    const found = await em.find(entity, { [key]: { $in: ids } } as FilterQuery<Row>);
+    // Plain rows, not managed entities: the batch writes what it changed itself, in one statement, not by a flush.
+    const found = await tableOf(em).read(em, ids);
     // Keys compare as the database compares them: a uuid column matches a stream id written in capitals.
     const byKey = new Map(found.map((row) => [String(row[key]).toLowerCase(), row]));
     for (const id of ids) rows.set(id, byKey.get(id.toLowerCase()) ?? null);
@@ -93,6 +106,13 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
       // the runner's flush: no query (and so no auto-flush) per event. An `also.apply` may change rows behind the
       // entity manager's back (native SQL), so the rows are read again after one.
       let rows = new Map<string, Row | null>();
+      /** The rows the batch changed since they were last written. */
+      const changed = new Set<Row>();
+      const write = async () => {
+        if (changed.size === 0) return;
+        await tableOf(em).write(em, [...changed]);
+        changed.clear();
+      };
       // The row an event changes in memory: its own stream's, or the one an `also` event names (undefined: none
       // that way, the event goes to also.apply).
       const rowKey = (recorded: RecordedEvent): string | null | undefined =>
@@ -104,7 +124,11 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
       const keys = events.map(rowKey);
       for (let start = 0; start < events.length; ) {
         if (keys[start] === undefined) {
+          // It may read or change the rows (through the entity manager or SQL): it sees them as written so far, and
+          // what it changed is written before they are read again.
+          await write();
           await also?.apply?.(em, events[start]!);
+          await em.flush();
           rows = new Map();
           start++;
           continue;
@@ -122,7 +146,10 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
           if (typeof id !== 'string') continue;
           const row = rows.get(id) ?? null;
           if (!recorded.streamId.startsWith(streamPrefix)) {
-            if (row) also!.evolveRow!(row, recorded);
+            if (row) {
+              also!.evolveRow!(row, recorded);
+              changed.add(row);
+            }
             continue;
           }
           if (row && row.revision >= recorded.revision) continue;
@@ -131,11 +158,13 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
           const next = evolve(row, event, { id, at: new Date(occurredAt), occurredAt, recorded });
           if (!next) continue;
           const mark: AppliedMark = { revision: recorded.revision, lastPosition: recorded.position };
-          if (row) Object.assign(row, next, mark);
-          else rows.set(id, em.create(entity, { ...next, ...mark } as RequiredEntityData<Row>));
+          const written = row ? Object.assign(row, next, mark) : ({ ...next, ...mark } as Row);
+          if (!row) rows.set(id, written);
+          changed.add(written);
         }
         start = end;
       }
+      await write();
     },
 
     async reset(em: EntityManager): Promise<void> {
@@ -153,6 +182,101 @@ export function singleStreamRows<Event extends { type: string }, Row extends App
       async forget(em: EntityManager, streamId: string): Promise<void> {
         await em.nativeDelete(entity, { [key]: streamId.slice(streamPrefix.length) } as FilterQuery<Row>);
       },
+    },
+  };
+}
+
+/** The rows of one entity, read and written as plain objects, a batch at a time. */
+interface RowTable<Row> {
+  read(em: EntityManager, keys: readonly string[]): Promise<Row[]>;
+  write(em: EntityManager, rows: readonly Row[]): Promise<void>;
+}
+
+/** Runs SQL in the entity manager's transaction with bound parameters (a batch's JSON is sent as it is, not quoted into the text). */
+async function run<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
+  const query = em.getKnex().raw(sql, params as never[]);
+  const tx = em.getTransactionContext();
+  if (tx) query.transacting(tx as never);
+  const result = (await query) as { rows: T[] };
+  return result.rows;
+}
+
+/**
+ * Reads and upserts an entity's rows from its metadata, statements built once: `SELECT` by keys passed as one JSON
+ * list, and `INSERT … SELECT … FROM jsonb_to_recordset(?)` with a column per mapped property, `ON CONFLICT (key) DO
+ * UPDATE` every one of them. Values are converted as the ORM would (its types' conversions, a PostGIS point through
+ * its SQL). One projection writes each of these tables, and a row is changed only from what it held when read in the
+ * same transaction, so writing every column loses nothing.
+ */
+function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string, key: string): RowTable<Row> {
+  const meta = em.getMetadata().get(entity as EntityName<object>);
+  const platform = em.getPlatform();
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const columns = (meta.props as EntityProperty<object>[])
+    .filter((prop) => prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames?.length === 1)
+    .map((prop) => {
+      const column = prop.fieldNames[0]!;
+      const type = prop.customType;
+      const kept = prop.type === 'json' || prop.columnTypes[0]?.endsWith('[]') || type?.constructor.name === 'JsonType';
+      // JSON and arrays go as they are; only another type's own SQL (a PostGIS point's) wraps its text.
+      const sqlOf = kept ? undefined : type?.convertToDatabaseValueSQL?.bind(type);
+      const readSql = kept ? undefined : type?.convertToJSValueSQL?.bind(type);
+      const isDate = prop.runtimeType === 'Date';
+      return {
+        name: prop.name as string,
+        column,
+        recordType: sqlOf ? 'text' : prop.columnTypes[0]!,
+        select: sqlOf ? sqlOf(`x.${quote(column)}`, platform) : `x.${quote(column)}`,
+        read: readSql ? `${readSql(quote(column), platform)} AS ${quote(column)}` : quote(column),
+        toDb: (value: unknown): unknown =>
+          value === undefined || value === null
+            ? null
+            : kept
+              ? value
+              : sqlOf
+                ? type!.convertToDatabaseValue(value, platform)
+                : typeof value === 'bigint'
+                  ? value.toString()
+                  : value,
+        toJs: (value: unknown): unknown =>
+          value === null || value === undefined
+            ? null
+            : type
+              ? type.convertToJSValue(value, platform)
+              : isDate && !(value instanceof Date)
+                ? new Date(value as string)
+                : value,
+      };
+    });
+  const keyColumn = columns.find((column) => column.name === key);
+  if (!keyColumn) throw new Error(`${meta.className}: the key ${key} is not a mapped column`);
+  const list = columns.map((column) => quote(column.column)).join(', ');
+  const select = `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quote(table)}
+    WHERE ${quote(keyColumn.column)} IN (SELECT value::${keyColumn.recordType} FROM jsonb_array_elements_text(?::jsonb))`;
+  const upsert = `INSERT INTO ${quote(table)} (${list})
+    SELECT ${columns.map((column) => column.select).join(', ')}
+      FROM jsonb_to_recordset(?::jsonb) AS x(${columns.map((c) => `${quote(c.column)} ${c.recordType}`).join(', ')})
+    ON CONFLICT (${quote(keyColumn.column)}) DO UPDATE SET
+      ${columns
+        .filter((column) => column !== keyColumn)
+        .map((column) => `${quote(column.column)} = EXCLUDED.${quote(column.column)}`)
+        .join(', ')}`;
+  return {
+    async read(em, keys) {
+      const found = await run<Record<string, unknown>>(em, select, [asJson(keys)]);
+      return found.map((stored) => {
+        const row: Record<string, unknown> = {};
+        for (const column of columns) row[column.name] = column.toJs(stored[column.column]);
+        return row as Row;
+      });
+    },
+    async write(em, rows) {
+      const values = rows.map((row) => {
+        const out: Record<string, unknown> = {};
+        for (const column of columns) out[column.column] = column.toDb((row as Record<string, unknown>)[column.name]);
+        return out;
+      });
+      await run(em, upsert, [asJson(values)]);
     },
   };
 }
