@@ -6,7 +6,7 @@ import {
   ReferenceKind,
 } from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../infra/eventStore/eventStore.js';
-import { asJson } from './jsonParameters.js';
+import { asJson, runSql } from './jsonParameters.js';
 import type { PgProjection } from './projection.js';
 
 /** What a row remembers of the last event of its stream applied to it. */
@@ -192,15 +192,6 @@ interface RowTable<Row> {
   write(em: EntityManager, rows: readonly Row[]): Promise<void>;
 }
 
-/** Runs SQL in the entity manager's transaction with bound parameters (a batch's JSON is sent as it is, not quoted into the text). */
-async function run<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
-  const query = em.getKnex().raw(sql, params as never[]);
-  const tx = em.getTransactionContext();
-  if (tx) query.transacting(tx as never);
-  const result = (await query) as { rows: T[] };
-  return result.rows;
-}
-
 /**
  * Reads and upserts an entity's rows from its metadata, statements built once: `SELECT` by keys passed as one JSON
  * list, and `INSERT … SELECT … FROM jsonb_to_recordset(?)` with a column per mapped property, `ON CONFLICT (key) DO
@@ -263,7 +254,7 @@ function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string
         .join(', ')}`;
   return {
     async read(em, keys) {
-      const found = await run<Record<string, unknown>>(em, select, [asJson(keys)]);
+      const found = await runSql<Record<string, unknown>>(em, select, [asJson(keys)]);
       return found.map((stored) => {
         const row: Record<string, unknown> = {};
         for (const column of columns) row[column.name] = column.toJs(stored[column.column]);
@@ -276,7 +267,7 @@ function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string
         for (const column of columns) out[column.column] = column.toDb((row as Record<string, unknown>)[column.name]);
         return out;
       });
-      await run(em, upsert, [asJson(values)]);
+      await runSql(em, upsert, [asJson(values)]);
     },
   };
 }

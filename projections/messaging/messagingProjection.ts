@@ -9,7 +9,7 @@ import {
   type MessagesRead,
 } from '../../domain/messaging/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { asJson, IN_UUIDS } from '../jsonParameters.js';
+import { asJson, IN_UUIDS, runSql } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const messagingProjectionName = 'messaging';
@@ -90,7 +90,7 @@ class MessagingBatch {
   /** The rows a query finds for a list passed as its one JSON parameter; none, and no query, for an empty list. */
   private async rowsFor<Row>(list: Iterable<unknown>, sql: string): Promise<Row[]> {
     const values = [...list];
-    return values.length === 0 ? [] : this.em.execute<Row[]>(sql, [asJson(values)]);
+    return values.length === 0 ? [] : runSql<Row>(this.em, sql, [asJson(values)]);
   }
 
   async load(events: readonly RecordedEvent[]): Promise<void> {
@@ -315,7 +315,8 @@ class MessagingBatch {
   async write(): Promise<void> {
     const em = this.em;
     if (this.photos.length > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO message_photos (photo_id, uploader_id, key, thumbnail_key, content_type, uploaded_at)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS p(photo_id uuid, uploader_id uuid, key text, thumbnail_key text,
               content_type text, uploaded_at timestamptz)
@@ -324,7 +325,8 @@ class MessagingBatch {
       );
     }
     if (this.newBookings.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO messaging_bookings (booking_id, tenant_id, landlord_id, confirmed)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS b(booking_id uuid, tenant_id uuid, landlord_id uuid, confirmed boolean)
          ON CONFLICT DO NOTHING`,
@@ -332,13 +334,15 @@ class MessagingBatch {
       );
     }
     if (this.confirmedBookings.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE messaging_bookings SET confirmed = true WHERE NOT confirmed AND booking_id ${IN_UUIDS}`,
         [asJson([...this.confirmedBookings])],
       );
     }
     if (this.changedConversations.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO conversations (id, participant_low, participant_high, room_id, booking_id, started_by, started_at,
            contact_unlocked, message_count, unread_low, unread_high, last_message_id, activity_at, revision, last_position)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS c(id uuid, participant_low uuid, participant_high uuid,
@@ -353,7 +357,8 @@ class MessagingBatch {
       );
     }
     if (this.newMessages.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, body, erased, photo_ids, sent_at,
            delivered_at, read_at, position)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS m(id uuid, conversation_id uuid, seq integer, sender_id uuid,
@@ -370,7 +375,8 @@ class MessagingBatch {
         return { id, delivered_at, read_at };
       });
     if (receipts.length > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE messages AS m SET delivered_at = r.delivered_at, read_at = r.read_at
            FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, delivered_at timestamptz, read_at timestamptz)
           WHERE m.id = r.id`,
@@ -378,7 +384,8 @@ class MessagingBatch {
       );
     }
     if (this.unlockPairs.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE conversations SET contact_unlocked = true
           WHERE NOT contact_unlocked
             AND (participant_low, participant_high) IN (SELECT (p->>0)::uuid, (p->>1)::uuid FROM jsonb_array_elements(?::jsonb) p)`,
@@ -386,7 +393,7 @@ class MessagingBatch {
       );
     }
     if (this.erasedSenders.size > 0) {
-      await em.execute(`UPDATE messages SET body = NULL, erased = true WHERE NOT erased AND sender_id ${IN_UUIDS}`, [
+      await runSql(em, `UPDATE messages SET body = NULL, erased = true WHERE NOT erased AND sender_id ${IN_UUIDS}`, [
         asJson([...this.erasedSenders]),
       ]);
     }

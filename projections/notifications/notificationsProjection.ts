@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { NotificationRaised, NotificationRead } from '../../domain/notifications/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { asJson } from '../jsonParameters.js';
+import { asJson, runSql } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const notificationsProjectionName = 'notifications';
@@ -44,7 +44,8 @@ async function insertRaised(em: EntityManager, events: readonly RecordedEvent[])
       last_position: recorded.position.toString(),
     };
   });
-  await em.execute(
+  await runSql(
+    em,
     `INSERT INTO notifications (id, user_id, kind, subject, source_event_id, created_at, last_position)
      SELECT * FROM jsonb_to_recordset(?::jsonb) AS n(id uuid, user_id uuid, kind text, subject jsonb,
           source_event_id uuid, created_at timestamptz, last_position bigint)
@@ -67,7 +68,8 @@ async function markRead(em: EntityManager, events: readonly RecordedEvent[]): Pr
       });
     }
   }
-  await em.execute(
+  await runSql(
+    em,
     `UPDATE notifications AS n SET read_at = r.read_at, last_position = r.last_position
        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, user_id uuid, read_at timestamptz, last_position bigint)
       WHERE n.id = r.id AND n.user_id = r.user_id AND n.read_at IS NULL`,

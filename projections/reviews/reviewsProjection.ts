@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PersonalDataErased } from '../../domain/identity/events.js';
 import { REVIEW_STREAM_PREFIX, type ReviewEvent, ReviewEventTypes } from '../../domain/reviews/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
-import { asJson, IN_UUIDS } from '../jsonParameters.js';
+import { asJson, IN_UUIDS, runSql } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const reviewsProjectionName = 'reviews';
@@ -75,7 +75,7 @@ class ReviewsBatch {
         ids.add(recorded.streamId.slice(REVIEW_STREAM_PREFIX.length));
     }
     if (ids.size === 0) return;
-    const rows = await this.em.execute<WindowRow[]>(`SELECT * FROM review_windows WHERE booking_id ${IN_UUIDS}`, [
+    const rows = await runSql<WindowRow>(this.em, `SELECT * FROM review_windows WHERE booking_id ${IN_UUIDS}`, [
       asJson([...ids]),
     ]);
     for (const id of ids) this.windows.set(id, null);
@@ -195,7 +195,8 @@ class ReviewsBatch {
   async write(): Promise<void> {
     const em = this.em;
     if (this.changedWindows.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO review_windows (booking_id, room_id, window_closes_at, published_at, revision, last_position)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS w(booking_id uuid, room_id uuid, window_closes_at timestamptz,
               published_at timestamptz, revision bigint, last_position bigint)
@@ -205,7 +206,8 @@ class ReviewsBatch {
       );
     }
     if (this.reviews.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO reviews (id, booking_id, room_id, side, author_id, subject_id, rating, comment, erased,
            submitted_at, published_at, hidden_at, hidden_by, hidden_reason, position)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, booking_id uuid, room_id uuid, side text,
@@ -216,7 +218,8 @@ class ReviewsBatch {
       );
     }
     if (this.responses.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `INSERT INTO review_responses (id, review_id, booking_id, author_id, body, erased, responded_at, hidden_at,
            hidden_by, hidden_reason)
          SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, review_id uuid, booking_id uuid, author_id uuid,
@@ -239,7 +242,8 @@ class ReviewsBatch {
     const set = (column: string, flag: string) =>
       `${column} = CASE WHEN u.${flag} THEN u.${column} ELSE t.${column} END`;
     if (this.storedReviews.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE reviews AS t SET ${set('published_at', 'set_published')}, ${set('hidden_at', 'set_hidden')},
               ${set('hidden_by', 'set_hidden')}, ${set('hidden_reason', 'set_hidden')}
            FROM jsonb_to_recordset(?::jsonb) AS u(id uuid, set_published boolean, set_hidden boolean,
@@ -249,7 +253,8 @@ class ReviewsBatch {
       );
     }
     if (this.storedResponses.size > 0) {
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE review_responses AS t SET ${set('hidden_at', 'set_hidden')}, ${set('hidden_by', 'set_hidden')},
               ${set('hidden_reason', 'set_hidden')}
            FROM jsonb_to_recordset(?::jsonb) AS u(id uuid, set_hidden boolean, hidden_at timestamptz, hidden_by uuid,
@@ -260,10 +265,11 @@ class ReviewsBatch {
     }
     if (this.erasedAuthors.size > 0) {
       const authors = asJson([...this.erasedAuthors]);
-      await em.execute(`UPDATE reviews SET comment = NULL, erased = true WHERE NOT erased AND author_id ${IN_UUIDS}`, [
+      await runSql(em, `UPDATE reviews SET comment = NULL, erased = true WHERE NOT erased AND author_id ${IN_UUIDS}`, [
         authors,
       ]);
-      await em.execute(
+      await runSql(
+        em,
         `UPDATE review_responses SET body = NULL, erased = true WHERE NOT erased AND author_id ${IN_UUIDS}`,
         [authors],
       );

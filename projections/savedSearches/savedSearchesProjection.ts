@@ -5,6 +5,7 @@ import {
   SavedSearchEventTypes,
 } from '../../domain/savedSearches/events.js';
 import type { RecordedEvent } from '../../infra/eventStore/eventStore.js';
+import { runSql } from '../jsonParameters.js';
 import type { PgProjection } from '../projection.js';
 
 export const savedSearchesProjectionName = 'saved-searches';
@@ -29,7 +30,8 @@ export const savedSearchesProjection: PgProjection = {
       switch (event.type) {
         case 'SavedSearchCreated': {
           const { tenantId, criteria, name, createdAt } = event.data;
-          await em.execute(
+          await runSql(
+            em,
             `INSERT INTO saved_searches (id, tenant_id, name, location, radius_km, criteria, created_at, created_position,
                revision, last_position)
              VALUES (?, ?, ?, ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?, ?::jsonb, ?, ?, ?, ?)
@@ -50,13 +52,15 @@ export const savedSearchesProjection: PgProjection = {
           break;
         }
         case 'SavedSearchDeleted':
-          await em.execute(
+          await runSql(
+            em,
             'UPDATE saved_searches SET deleted_at = ?, revision = ?, last_position = ? WHERE id = ? AND revision < ?',
             [event.data.deletedAt, ...mark, id, mark[0]],
           );
           break;
         case 'SavedSearchMatched':
-          await em.execute(
+          await runSql(
+            em,
             `UPDATE saved_searches SET match_count = match_count + 1, revision = ?, last_position = ?
               WHERE id = ? AND revision < ?`,
             [...mark, id, mark[0]],
