@@ -5,7 +5,7 @@
  * times each dashboard query (the platform's and one landlord's, over 30 and 366 days) and a CSV export, and
  * each of a dashboard's statements (which one is slow), and the analytics projection's ingest rate: INGEST_EVENTS
  * domain events (rooms, bookings requested and confirmed, cash payments, messages) applied in batches of the
- * projection's `batchSize` (500 without one), as the runner delivers them, from an in-memory event store.
+ * projection's `batchSize` (2,000 without one), as the runner delivers them, from an in-memory event store.
  *
  *   ROWS=10000000        event rows loaded
  *   INGEST_EVENTS=200000 events the projection applies

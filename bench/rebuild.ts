@@ -273,7 +273,7 @@ async function main(): Promise<void> {
       `Command: \`BENCH_EVENTS=${EVENTS} npm run bench:rebuild\` (bench/rebuild.ts, events from infra/demo/platformHistory.ts).`,
       '',
       `Machine: nproc ${nproc()} (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, load average before ${loadBefore.map((l) => l.toFixed(2)).join('/')}, after ${loadAfter.map((l) => l.toFixed(2)).join('/')}; Node ${process.version}; PostgreSQL on the same machine, shared with other sessions (a CI run, other tests): the figures are noisy.`,
-      `Settings: PG_POOL_SIZE ${POOL_SIZE} per pool; runner defaults (batch = the projection's batchSize or 500, rebuildBatchSize 2000); appending ${formatNumber(total)} events took ${formatNumber(genSeconds, 1)} s (not in any figure).`,
+      `Settings: PG_POOL_SIZE ${POOL_SIZE} per pool; runner defaults (batch = the projection's batchSize or 2,000, rebuildBatchSize 2000); appending ${formatNumber(total)} events took ${formatNumber(genSeconds, 1)} s (not in any figure).`,
       '',
       markdownTable(
         ['what', 'events', 'seconds', 'events/s', 'of the opened-read ceiling', 'note'],

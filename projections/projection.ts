@@ -31,7 +31,7 @@ export interface PgProjection {
    */
   reads?: 'opened' | 'stored';
   /**
-   * The most events in one batch (the subscription's `maxBatchSize`; default 500). A projection whose writes cost
+   * The most events in one batch (the subscription's `maxBatchSize`; default 2,000). A projection whose writes cost
    * per call rather than per row (the warehouse, where every insert makes a part) asks for more while it catches up;
    * a live batch is as small as what was appended.
    */

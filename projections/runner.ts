@@ -84,8 +84,13 @@ interface Following {
 /** Thrown by a `stop` projection at a poison event it parked: it waits there for support. */
 class StoppedAtParked extends Error {}
 
-/** The subscription's batch when a projection names none (the event store's default). */
-const DEFAULT_BATCH = 500;
+/**
+ * The most events in one batch when a projection names none. A batch is one transaction, a few reads and a few
+ * writes whatever its size, so catching up goes faster in larger ones: bench:rebuild (202,737 events, the 11 read
+ * models together) took 32.0 s in batches of 2,000 against 38.5 s in batches of 500, in one session. Live batches are
+ * as small as what was appended.
+ */
+const DEFAULT_BATCH = 2000;
 
 /** Thrown when the checkpoint moved under us: another runner holds the projection. */
 class LostLease extends Error {}
@@ -393,7 +398,7 @@ export class ProjectionRunner {
     const subscription = this.storeOf(projection).subscribe({
       fromPosition: checkpoint,
       filter: projection.filter,
-      ...(projection.batchSize ? { maxBatchSize: projection.batchSize } : {}),
+      maxBatchSize: projection.batchSize ?? DEFAULT_BATCH,
     });
     const state: Following = {
       projection,

@@ -95,9 +95,9 @@ describe('projection runner', () => {
     }
   });
 
-  it('delivers batches of the projection’s batchSize while it catches up (500 without one)', async () => {
+  it('delivers batches of the projection’s batchSize while it catches up (2,000 without one)', async () => {
     const prefix = `Batch${randomUUID().slice(0, 6)}-`;
-    const events = Array.from({ length: 1200 }, (_, n) => newEvent('Recorded', { n }));
+    const events = Array.from({ length: 4200 }, (_, n) => newEvent('Recorded', { n }));
     const { position: last } = await runtime.eventStore.append(`${prefix}1`, events, { expectedRevision: 'no_stream' });
     const sizes = { batch_size_test: [] as number[], batch_default_test: [] as number[] };
     const counting = (name: keyof typeof sizes, batchSize?: number): PgProjection => ({
@@ -116,8 +116,8 @@ describe('projection runner', () => {
     try {
       await waitForCheckpoint(runtime.pool, { name: 'batch_size_test', version: 1 }, last, 10_000);
       await waitForCheckpoint(runtime.pool, { name: 'batch_default_test', version: 1 }, last, 10_000);
-      expect(sizes.batch_size_test).toEqual([1000, 200]);
-      expect(sizes.batch_default_test).toEqual([500, 500, 200]);
+      expect(sizes.batch_size_test).toEqual([1000, 1000, 1000, 1000, 200]);
+      expect(sizes.batch_default_test).toEqual([2000, 2000, 200]);
     } finally {
       await runner.stop();
     }
