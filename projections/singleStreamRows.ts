@@ -216,7 +216,8 @@ function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string
       return {
         name: prop.name as string,
         column,
-        recordType: sqlOf ? 'text' : prop.columnTypes[0]!,
+        /** What `jsonb_to_recordset` reads the value as: the table's own type (`statements`), text for SQL-wrapped. */
+        wrapped: sqlOf !== undefined,
         select: sqlOf ? sqlOf(`x.${quote(column)}`, platform) : `x.${quote(column)}`,
         read: readSql ? `${readSql(quote(column), platform)} AS ${quote(column)}` : quote(column),
         toDb: (value: unknown): unknown =>
@@ -242,18 +243,48 @@ function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string
   const keyColumn = columns.find((column) => column.name === key);
   if (!keyColumn) throw new Error(`${meta.className}: the key ${key} is not a mapped column`);
   const list = columns.map((column) => quote(column.column)).join(', ');
-  const select = `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quote(table)}
-    WHERE ${quote(keyColumn.column)} IN (SELECT value::${keyColumn.recordType} FROM jsonb_array_elements_text(?::jsonb))`;
-  const upsert = `INSERT INTO ${quote(table)} (${list})
-    SELECT ${columns.map((column) => column.select).join(', ')}
-      FROM jsonb_to_recordset(?::jsonb) AS x(${columns.map((c) => `${quote(c.column)} ${c.recordType}`).join(', ')})
-    ON CONFLICT (${quote(keyColumn.column)}) DO UPDATE SET
-      ${columns
-        .filter((column) => column !== keyColumn)
-        .map((column) => `${quote(column.column)} = EXCLUDED.${quote(column.column)}`)
-        .join(', ')}`;
+  let built: Promise<{ select: string; upsert: string }> | undefined;
+  /**
+   * The statements, with each column read from the JSON as the table stores it: the catalog's type, not the entity's
+   * (a `string` property is `varchar(255)` to the ORM and `text` in the migrations; reading it as the former refused
+   * longer addresses the API accepts). The table as `search_path` finds it: a blue/green copy has the same columns.
+   */
+  const statements = (em: EntityManager) => {
+    built ??= (async () => {
+      const catalog = await runSql<{ name: string; type: string }>(
+        em,
+        `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+          WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
+        [quote(table)],
+      );
+      const types = new Map(catalog.map((column) => [column.name, column.type]));
+      const typeOf = (column: (typeof columns)[number]) => {
+        if (column.wrapped) return 'text';
+        const type = types.get(column.column);
+        if (!type) throw new Error(`${meta.className}: the table ${table} has no column ${column.column}`);
+        return type;
+      };
+      return {
+        select: `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quote(table)}
+          WHERE ${quote(keyColumn.column)} IN (SELECT value::${typeOf(keyColumn)} FROM jsonb_array_elements_text(?::jsonb))`,
+        upsert: `INSERT INTO ${quote(table)} (${list})
+          SELECT ${columns.map((column) => column.select).join(', ')}
+            FROM jsonb_to_recordset(?::jsonb) AS x(${columns.map((c) => `${quote(c.column)} ${typeOf(c)}`).join(', ')})
+          ON CONFLICT (${quote(keyColumn.column)}) DO UPDATE SET
+            ${columns
+              .filter((column) => column !== keyColumn)
+              .map((column) => `${quote(column.column)} = EXCLUDED.${quote(column.column)}`)
+              .join(', ')}`,
+      };
+    })();
+    built.catch(() => {
+      built = undefined;
+    });
+    return built;
+  };
   return {
     async read(em, keys) {
+      const { select } = await statements(em);
       const found = await runSql<Record<string, unknown>>(em, select, [asJson(keys)]);
       return found.map((stored) => {
         const row: Record<string, unknown> = {};
@@ -267,6 +298,7 @@ function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string
         for (const column of columns) out[column.column] = column.toDb((row as Record<string, unknown>)[column.name]);
         return out;
       });
+      const { upsert } = await statements(em);
       await runSql(em, upsert, [asJson(values)]);
     },
   };

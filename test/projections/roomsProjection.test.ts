@@ -70,6 +70,16 @@ describe('rooms projection', () => {
     expect(await row(stranger)).toBeNull();
   });
 
+  it('keeps text as long as the table holds it, whatever the entity declares (a string is varchar(255) to the ORM)', async () => {
+    // The fuzz test found it: the API takes addresses longer than 255 characters, the table's columns are text, and
+    // the batch writer read them as the entity's varchar(255), which refused them and parked the room.
+    const roomId = randomUUID();
+    const address = `Via dei Mille ${'ü'.repeat(400)} 𐓧, Bologna`;
+    const title = `prototype#'$ꆾ𐓧 ${'t'.repeat(300)}`;
+    await spec.apply([recorded(roomId, 0, roomCreated(roomId, randomUUID(), { address, title }))]);
+    expect(await row(roomId)).toMatchObject({ address, title, revision: 0n });
+  });
+
   it('empties on reset', async () => {
     const roomId = randomUUID();
     await spec.apply([recorded(roomId, 0, roomCreated(roomId, randomUUID()))]);
