@@ -7,6 +7,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  */
 export const asJson = (values: unknown): string => JSON.stringify(values);
 
+/** A table or column name as a quoted SQL identifier. */
+export const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
 /** `IN (…)` over a list of uuids passed as one JSON parameter (`asJson(ids)`). */
 export const IN_UUIDS = 'IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))';
 

@@ -378,6 +378,11 @@ export class ProjectionRunner {
     return row?.waiting === true;
   }
 
+  /** Where a projection reads its events: opened, or as stored for one that reads only their envelope. */
+  private storeOf(projection: PgProjection): EventStore {
+    return projection.reads === 'stored' ? (this.options.storedEvents ?? this.options.store) : this.options.store;
+  }
+
   /**
    * Applies each batch with events in one transaction that also moves the checkpoint. A batch with none (the store
    * passed events this projection's filter skips: most appends, for most projections) only moves the checkpoint:
@@ -387,11 +392,6 @@ export class ProjectionRunner {
    * downstream. A crash loses at most the deferred moves: the events after a stored checkpoint are read again, and
    * none of them concerns that projection.
    */
-  /** Where a projection reads its events: opened, or as stored for one that reads only their envelope. */
-  private storeOf(projection: PgProjection): EventStore {
-    return projection.reads === 'stored' ? (this.options.storedEvents ?? this.options.store) : this.options.store;
-  }
-
   private async follow(projection: PgProjection): Promise<Following> {
     const checkpoint = await this.loadCheckpoint(projection);
     const { skipped, retrying } = await this.parkedAtStop(projection, checkpoint);

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { quoteIdentifier as quote } from './jsonParameters.js';
 
 /**
  * Blue/green rebuilds of a PostgreSQL read model (docs/decisions/0011-blue-green-rebuilds.md). The new version is
@@ -6,8 +7,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * `search_path` so the projection's SQL, unqualified, lands there unchanged; readers keep reading `public` until
  * `swapIn` moves the copies into `public` and the old tables out, in one transaction with the checkpoint.
  */
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The schema a projection's shadow tables live in: its name, reduced to what needs no quoting, and bounded. */
 export function shadowSchema(projection: string): string {

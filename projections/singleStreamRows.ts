@@ -6,7 +6,7 @@ import {
   ReferenceKind,
 } from '@mikro-orm/postgresql';
 import type { RecordedEvent } from '../infra/eventStore/eventStore.js';
-import { asJson, runSql } from './jsonParameters.js';
+import { asJson, quoteIdentifier as quote, runSql } from './jsonParameters.js';
 import type { PgProjection } from './projection.js';
 
 /** What a row remembers of the last event of its stream applied to it. */
@@ -202,7 +202,6 @@ interface RowTable<Row> {
 function rowTable<Row>(em: EntityManager, entity: EntityName<Row>, table: string, key: string): RowTable<Row> {
   const meta = em.getMetadata().get(entity as EntityName<object>);
   const platform = em.getPlatform();
-  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
   const columns = (meta.props as EntityProperty<object>[])
     .filter((prop) => prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames?.length === 1)
     .map((prop) => {
