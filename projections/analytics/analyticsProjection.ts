@@ -53,11 +53,13 @@ export const PROJECTED_TABLES = [
 const KNOWN_BOOKINGS = 200_000;
 const KNOWN_REVIEWS = 50_000;
 const KNOWN_ROOMS = 100_000;
+const KNOWN_CONVERSATIONS = 100_000;
 
 interface Known {
   bookings: LruCache<string, BookingRow>;
   reviews: LruCache<string, ReviewRow>;
   roomLandlords: LruCache<string, string>;
+  conversationRooms: LruCache<string, string>;
 }
 
 export interface AnalyticsProjectionDeps {
@@ -143,11 +145,13 @@ export function analyticsProjection(deps: AnalyticsProjectionDeps): PgProjection
     bookings: new LruCache(KNOWN_BOOKINGS),
     reviews: new LruCache(KNOWN_REVIEWS),
     roomLandlords: new LruCache(KNOWN_ROOMS),
+    conversationRooms: new LruCache(KNOWN_CONVERSATIONS),
   };
   const forget = () => {
     known.bookings.clear();
     known.reviews.clear();
     known.roomLandlords.clear();
+    known.conversationRooms.clear();
   };
 
   async function loadErased(): Promise<Set<string>> {
@@ -272,6 +276,7 @@ class Batch {
     for (const [id, row] of this.bookings) this.known.bookings.set(id, row);
     for (const [id, row] of this.reviews) this.known.reviews.set(id, row);
     for (const [id, landlordId] of this.roomLandlords) this.known.roomLandlords.set(id, landlordId);
+    for (const [id, room] of this.conversationRooms) this.known.conversationRooms.set(id, room);
   }
 
   /** The ids not kept from an earlier batch, after taking those that are into `into`. */
@@ -297,8 +302,15 @@ class Batch {
     const published = new Set<string>();
     const roomIds = new Set<string>();
     const createdRooms = new Set<string>();
+    const conversationIds = new Set<string>();
+    const startedConversations = new Set<string>();
     for (const event of events) {
       const data = dataOf(event);
+      if (event.streamId.startsWith('Conversation-')) {
+        const conversationId = text(data.conversationId);
+        if (event.type === 'ConversationStarted' && conversationId) startedConversations.add(conversationId);
+        else if (event.type === 'MessageSent' && conversationId) conversationIds.add(conversationId);
+      }
       const bookingId = text(data.bookingId);
       if (event.type === 'BookingRequested' && bookingId) created.add(bookingId);
       else if (bookingId && (event.streamId.startsWith('Booking-') || event.streamId.startsWith('Payment-'))) {
@@ -357,6 +369,20 @@ class Batch {
         { ids: missingRooms },
       );
       for (const row of rows) this.roomLandlords.set(row.room_id, this.person(row.landlord_id));
+    }
+    // A message's room is its conversation's, which an earlier batch may have started.
+    const missingConversations = this.unknown(
+      [...conversationIds].filter((id) => !startedConversations.has(id)),
+      this.known.conversationRooms,
+      this.conversationRooms,
+    );
+    if (missingConversations.length > 0) {
+      const rows = await this.deps.store.query<{ stream_id: string; room_id: string }>(
+        `SELECT stream_id, any(room_id) AS room_id FROM ${this.tableOf('events')}
+          WHERE type = 'ConversationStarted' AND stream_id IN {ids:Array(String)} GROUP BY stream_id`,
+        { ids: missingConversations.map((id) => `Conversation-${id}`) },
+      );
+      for (const row of rows) this.conversationRooms.set(row.stream_id.slice('Conversation-'.length), row.room_id);
     }
     await venues;
   }
