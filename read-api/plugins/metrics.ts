@@ -18,11 +18,14 @@ export function createMetrics(
   collectLag?: () => Promise<Array<{ name: string; positionsBehind: number; lagMs: number }>>,
 ): Metrics {
   const registry = new Registry();
-  // One reading for both lag gauges, which a scrape collects at the same time.
-  let lag: { at: number; reading: ReturnType<NonNullable<typeof collectLag>> } | undefined;
+  // One reading for both lag gauges, which a scrape collects at the same time: shared while it is being read, never
+  // after (kept for a second, it showed a scrape the lag of the one before: 0 with 20,000 events just appended).
+  let lag: ReturnType<NonNullable<typeof collectLag>> | undefined;
   const readLag = () => {
-    if (!lag || Date.now() - lag.at > 1000) lag = { at: Date.now(), reading: collectLag!() };
-    return lag.reading;
+    lag ??= collectLag!().finally(() => {
+      lag = undefined;
+    });
+    return lag;
   };
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
