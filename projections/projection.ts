@@ -44,6 +44,15 @@ export interface PgProjection {
    */
   lingerMs?: number;
   /**
+   * For a `sideEffectsOnly` projection whose writes wait on another process (the warehouse's engine): while a batch's
+   * `apply` is in flight, the runner reads the next batch and calls `apply` for it too, so the projection builds one
+   * batch's rows while the other process writes the last one's. At most two are in flight; the checkpoint still moves
+   * in order, each only once its batch and every batch before it are in, and a batch whose overlapped `apply` failed
+   * goes through the usual retries before anything after it moves the checkpoint. The projection orders its own
+   * state between the two calls (the analytics projection builds a batch only after the one before it is built).
+   */
+  overlapBatches?: boolean;
+  /**
    * The PostgreSQL tables its read model lives in, all of them and only its own. With them, a rebuild (asked for by
    * support, or a version bump) builds copies beside the live tables while those go on serving, and swaps them in at
    * once (projections/shadowTables.ts); without them the projection cannot be rebuilt while it serves, and a version

@@ -415,6 +415,7 @@ export class ProjectionRunner {
       skipped,
       retrying,
     };
+    const overlap = projection.overlapBatches === true && projection.sideEffectsOnly === true;
     this.subscriptions.set(projection.name, subscription);
     this.following.set(projection.name, state);
     // Stopped while this loop was taking its lease or reading its checkpoint: `stop` closed the subscriptions it
@@ -442,7 +443,12 @@ export class ProjectionRunner {
           state.lingerTimer = setTimeout(() => void this.applyLingering(state), projection.lingerMs);
           continue;
         }
-        await this.applyInTurn(state, batch.events, batch.checkpoint);
+        if (overlap) {
+          // This batch's apply starts now, beside the one before it; the next is read once that one is in.
+          const before = state.writes;
+          void this.applyInTurn(state, batch.events, batch.checkpoint, true);
+          await before;
+        } else await this.applyInTurn(state, batch.events, batch.checkpoint);
       }
       // Stopping: what is held is applied, and the deferred move written, before the lease goes.
       if (state.failure === undefined) await this.applyLingering(state);
@@ -496,11 +502,19 @@ export class ProjectionRunner {
     return this.applyInTurn(state, events, state.lingerTo);
   }
 
-  /** Applies a batch with the checkpoint it reaches, after the writes queued before it. */
-  private applyInTurn(state: Following, events: RecordedEvent[], to: bigint): Promise<void> {
+  /**
+   * Applies a batch with the checkpoint it reaches, after the writes queued before it. `early` (an `overlapBatches`
+   * projection): its first try starts at once, beside the batch before it, and only the checkpoint's move waits its
+   * turn; a first try that failed is made again, with the usual retries, in turn.
+   */
+  private applyInTurn(state: Following, events: RecordedEvent[], to: bigint, early = false): Promise<void> {
+    const kept = state.skipped.size > 0 ? events.filter((event) => !state.skipped.has(event.position)) : events;
+    const firstTry = early && kept.length > 0 && state.failure === undefined ? this.tryEarly(state, kept) : undefined;
     return this.serially(state, async () => {
-      const kept = state.skipped.size > 0 ? events.filter((event) => !state.skipped.has(event.position)) : events;
-      state.stored = await this.applyBatch(state.projection, kept, state.stored, to);
+      state.stored =
+        firstTry !== undefined && (await firstTry)
+          ? await this.movedAfter(state.projection, kept, state.stored, to)
+          : await this.applyBatch(state.projection, kept, state.stored, to);
       this.options.onBatch?.(state.projection.name, kept.length, state.stored);
       if (state.retrying.some((position) => position <= state.stored)) {
         await this.options.orm.em.fork().execute(
@@ -511,6 +525,31 @@ export class ProjectionRunner {
         state.retrying = state.retrying.filter((position) => position > state.stored);
       }
     });
+  }
+
+  /** An overlapped batch's first try: whether it went through (a failure is tried again in turn, and logged there). */
+  private tryEarly(state: Following, events: readonly RecordedEvent[]): Promise<boolean> {
+    return state.projection.apply(this.options.orm.em.fork(), events).then(
+      () => true,
+      (error: unknown) => {
+        this.options.logger.warn(
+          { projection: state.projection.name, err: (error as Error).message },
+          'overlapped projection batch failed; trying it again in turn',
+        );
+        return false;
+      },
+    );
+  }
+
+  /** Moves the checkpoint past a batch whose early try went through; when that move fails, the usual path. */
+  private async movedAfter(projection: PgProjection, events: RecordedEvent[], from: bigint, to: bigint) {
+    try {
+      await this.moveCheckpointAlone(projection, from, to);
+      return to;
+    } catch (error) {
+      if (error instanceof LostLease || this.stopping) throw error;
+      return this.applyBatch(projection, events, from, to);
+    }
   }
 
   /** A projection's checkpoint writes, one after another, so each is fenced on the one before. */

@@ -123,6 +123,68 @@ describe('projection runner', () => {
     }
   });
 
+  it('overlaps two batches of an overlapBatches projection, moving the checkpoint only past batches that are in', async () => {
+    const prefix = `Overlap${randomUUID().slice(0, 6)}-`;
+    const events = Array.from({ length: 500 }, (_, n) => newEvent('Recorded', { n }));
+    const { position: last } = await runtime.eventStore.append(`${prefix}1`, events, { expectedRevision: 'no_stream' });
+    const name = 'overlap_test';
+    const readCheckpoint = async () =>
+      BigInt(
+        (await runtime.pool.query('SELECT position FROM projection_checkpoints WHERE name = $1', [name])).rows[0]
+          ?.position ?? 0,
+      );
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let overlapped = 0;
+    let failedOnce = false;
+    const applied: number[] = [];
+    const problems: string[] = [];
+    const projection: PgProjection = {
+      name,
+      version: 1,
+      filter: { streamPrefixes: [prefix] },
+      sideEffectsOnly: true,
+      overlapBatches: true,
+      batchSize: 100,
+      async apply(_em, batch) {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        if (inFlight > 1) overlapped++;
+        try {
+          // While a batch is in flight, the checkpoint is below its first event whatever came after it.
+          const checkpoint = await readCheckpoint();
+          if (checkpoint >= batch[0]!.position)
+            problems.push(`checkpoint ${checkpoint} past the batch from ${batch[0]!.position}`);
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          const first = (batch[0]!.data as { n: number }).n;
+          if (first === 200 && !failedOnce) {
+            failedOnce = true;
+            throw new Error('the engine went away');
+          }
+          applied.push(...batch.map((event) => (event.data as { n: number }).n));
+        } finally {
+          inFlight--;
+        }
+      },
+      async reset() {},
+    };
+    const runner = runnerFor([projection]);
+    await runner.start();
+    try {
+      await waitForCheckpoint(runtime.pool, projection, last, 20_000);
+    } finally {
+      await runner.stop();
+    }
+    expect(problems).toEqual([]);
+    expect(failedOnce).toBe(true);
+    expect(overlapped).toBeGreaterThan(0);
+    expect(mostInFlight).toBe(2);
+    // Every event applied, the failed batch again after its failure (at least once, as for any side effect).
+    expect(new Set(applied)).toEqual(new Set(events.map((_, n) => n)));
+    expect(applied.filter((n) => n === 200)).toHaveLength(1);
+    expect(await readCheckpoint()).toBe(last);
+  });
+
   it("reads a projection's events as stored (not upcast, not opened) when it asks for them, as the rest read them opened", async () => {
     // A RoomCreated v1 is read as v2 by the application (upcast) and as 1 from the store as it is.
     const roomId = randomUUID();
