@@ -333,7 +333,8 @@ async function main(): Promise<void> {
       'time): what it measures is the projection itself, its warehouse look-ups and its one insert per table per',
       'batch, into the warehouse loaded above (the second run on top of the first). The ceiling sends the',
       "projection's own inserts again, batch by batch, into an empty warehouse: no events to turn into rows and",
-      'nothing to look up, only the encoding and the engine.',
+      'nothing to look up, only the encoding and the engine. Two batches are in flight at once, as the runner applies',
+      'this projection (overlapBatches): one is built while the engine writes the other.',
       '',
     ].join('\n');
     await publishReport('analytics', report);
