@@ -20,7 +20,16 @@ import { accessTokenSigner } from '../infra/auth/tokens.js';
 import { loadConfig } from '../infra/config/config.js';
 import { prepareDatabase } from '../infra/db/prepare.js';
 import { createLogger, createRuntime } from '../infra/runtime.js';
-import { adminQuery, cpuMsBetween, percentile, processesCpuMs, runBenchmark, serverUrl, sleep } from './support.js';
+import {
+  adminQuery,
+  cpuMsBetween,
+  percentile,
+  processesCpuMs,
+  publishReport,
+  runBenchmark,
+  serverUrl,
+  sleep,
+} from './support.js';
 
 const CONNS = Number(process.env.CONNS ?? 1000);
 const SECONDS = Number(process.env.SECONDS ?? 15);
@@ -630,13 +639,5 @@ runBenchmark(async () => {
       : ['Idle connections: not measured (IDLE=0).']),
     '',
   ];
-  const text = lines.join('\n');
-  process.stdout.write(`${text}\n`);
-  mkdirSync('bench/results', { recursive: true });
-  const stamp = new Date()
-    .toISOString()
-    .replace(/:/g, '-')
-    .replace(/\.\d+Z$/, 'Z');
-  writeFileSync(`bench/results/feed-${stamp}.md`, text);
-  writeFileSync('bench/results/feed-latest.md', text);
+  await publishReport('feed', lines.join('\n'));
 });
