@@ -189,8 +189,10 @@ interface Row {
   postP50?: string;
   /** p50 / p99 of POST → published on Redis, and of published → frame (Roomline only). */
   stages?: string;
-  /** CPU ms per message sent: both API processes / the feed publisher / the projector / its chDB engine / PostgreSQL / Redis (Roomline only). */
+  /** CPU ms per message sent: both API processes / the feed publisher / the projector / its chDB engine / PostgreSQL / Redis / this bench (Roomline only). */
   cpuPerMessage?: string;
+  /** How busy the whole machine was (all cores) from the first message to 3 s after the last (Roomline only). */
+  machineBusy?: string;
 }
 
 /** CPU time so far of the Roomline processes, of this database's PostgreSQL backends and of Redis. */
@@ -207,7 +209,23 @@ function cpuSample(pids: { api: number[]; feed: number; projector: number }) {
     warehouse: processesCpuMs(['node'], ['roomline-bench-feed-']),
     postgres: processesCpuMs(['postgres'], [DATABASE]),
     redis: processesCpuMs(['redis-server']),
+    // The bench itself: 1,000 sockets receiving and the POSTs sent, on the same two cores.
+    bench: new Map([[process.pid, benchCpuMs()]]),
+    machine: machineCpu(),
   };
+}
+
+function benchCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** Busy and total jiffies of the whole machine (every process, the kernel too), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - fields[3]! - fields[4]!, total };
 }
 
 function stagesOf(toPublished: number[], toFrame: number[]): string {
@@ -418,9 +436,10 @@ async function roomlineLatency(
         0.5,
       ).toFixed(1),
       stages: stagesOf(toPublished, toFrame),
-      cpuPerMessage: (['api', 'feed', 'projector', 'warehouse', 'postgres', 'redis'] as const)
+      cpuPerMessage: (['api', 'feed', 'projector', 'warehouse', 'postgres', 'redis', 'bench'] as const)
         .map((part) => (cpuMsBetween(cpuBefore[part], cpuAfter[part]) / sent).toFixed(2))
         .join(' / '),
+      machineBusy: `${Math.round((100 * (cpuAfter.machine.busy - cpuBefore.machine.busy)) / (cpuAfter.machine.total - cpuBefore.machine.total))}%`,
     });
     process.stderr.write(`roomline rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
   }
@@ -619,13 +638,13 @@ runBenchmark(async () => {
     'Redis adapter (../shared/peers/socketio-feed: server.cjs twice, client.cjs), same CONNS/RATE/SECONDS, stores nothing.',
     `Idle: ${IDLE} connections over the two servers; server RSS growth (VmRSS, both processes) per connection.`,
     '',
-    `Machine: nproc ${os.cpus().length}, Node ${process.version}, load average ${load} at the start.`,
+    `Machine: nproc ${os.cpus().length} (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, load average ${load} at the start.`,
     '',
-    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / feed / projector / its chDB / PostgreSQL / Redis | Goal |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| System | msg/s | sent | received | lost | p50 ms | p99 ms | max ms | POST answer p50 ms | p50 / p99 ms: POST → published → frame | CPU ms/message: API / feed / projector / its chDB / PostgreSQL / Redis / bench | machine busy | Goal |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...roomline, ...peerResult.rows].map(
       (r) =>
-        `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${r.postP50 ?? '—'} | ${r.stages ?? '—'} | ${r.cpuPerMessage ?? '—'} | ${goal(r)} |`,
+        `| ${r.system} | ${r.rate} | ${r.sent} | ${r.received} | ${r.lost} | ${r.p50} | ${r.p99} | ${r.max} | ${r.postP50 ?? '—'} | ${r.stages ?? '—'} | ${r.cpuPerMessage ?? '—'} | ${r.machineBusy ?? '—'} | ${goal(r)} |`,
     ),
     '',
     // IDLE=0 measures no memory: no figure per connection to divide out of nothing.
