@@ -112,6 +112,22 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
     return data === event.data ? event : { ...event, data };
   }
 
+  /**
+   * Subscriptions woken by the same append share one read (see the PostgreSQL store's live batches): the same event
+   * objects reach a dozen projections, and each opened them again, decrypting every sealed field a dozen times. Opened
+   * once per event object instead: the same read at the same moment, so what an erasure hides is hidden alike.
+   */
+  const openedOnce = new WeakMap<RecordedEvent, Promise<RecordedEvent>>();
+  function openOnce<E extends RecordedEvent>(event: E): Promise<E> {
+    if (!rules.has(event.type)) return Promise.resolve(event);
+    let opened = openedOnce.get(event) as Promise<E> | undefined;
+    if (!opened) {
+      opened = open(event);
+      openedOnce.set(event, opened);
+    }
+    return opened;
+  }
+
   return {
     async append(streamId, events, options) {
       const sealed = await Promise.all(events.map(seal));
@@ -127,7 +143,7 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault, po
       const inner = store.subscribe(options);
       return {
         async *[Symbol.asyncIterator]() {
-          for await (const batch of inner) yield { ...batch, events: await Promise.all(batch.events.map(open)) };
+          for await (const batch of inner) yield { ...batch, events: await Promise.all(batch.events.map(openOnce)) };
         },
         close: () => inner.close(),
       };

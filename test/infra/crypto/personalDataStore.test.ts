@@ -299,6 +299,40 @@ describe('withPersonalData over the PostgreSQL event store', () => {
   });
 });
 
+describe('subscriptions sharing a read', () => {
+  it('open each event once for all the subscriptions one append wakes, and give each the plaintext', async () => {
+    let decrypts = 0;
+    const counting = {
+      encrypt: (subject: string, plaintext: string) => vault.encrypt(subject, plaintext),
+      decrypt: (subject: string, sealed: string) => {
+        decrypts++;
+        return vault.decrypt(subject, sealed);
+      },
+      destroy: (subject: string) => vault.destroy(subject),
+      isErased: (subject: string) => vault.isErased(subject),
+    };
+    const shared = withPersonalData(raw, counting, testPolicy);
+    const p = person();
+    const stream = userStream(p);
+    await shared.append(stream, [somethingElse({ viewer: p.userId })], { expectedRevision: 'no_stream' });
+    const subscriptions = Array.from({ length: 4 }, () => shared.subscribe({ filter: { streamPrefixes: [stream] } }));
+    const iterators = subscriptions.map((subscription) => subscription[Symbol.asyncIterator]());
+    try {
+      // Each reads the event without personal data first: after it, all four are caught up and wait together.
+      for (const iterator of iterators) await collect(iterator, (events) => events.length >= 1);
+      decrypts = 0;
+      const opened = accountOpened(p);
+      await shared.append(stream, [opened], { expectedRevision: 0n });
+      const delivered = await Promise.all(iterators.map((it) => collect(it, (events) => events.length >= 1)));
+      for (const events of delivered) expect(dataOf(events)).toEqual([opened.data]);
+      // Three sealed fields (email, fullName, profile.phone), opened once, not once per subscription.
+      expect(decrypts).toBe(3);
+    } finally {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    }
+  });
+});
+
 describe('fields that became personal in a later schema version', () => {
   const policy: PersonalDataPolicy = {
     ...testPolicy,
