@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ConcurrencyConflict, PreconditionFailed } from '../commands/handleCommand.js';
 import { DomainError, type ErrorKind } from '../domain/shared/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../infra/eventStore/eventStore.js';
+import { FileStoreFull } from '../infra/fileStore/fileStore.js';
 import { GeocoderUnavailable } from '../infra/geocoding/geocoder.js';
 import { MinPositionTimeout } from '../projections/status.js';
 
@@ -99,6 +100,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return send(503, {
         error: 'GEOCODER_UNAVAILABLE',
         message: 'the address could not be located right now: try again, or give the location ({ lat, lng })',
+      });
+    }
+    if (error instanceof FileStoreFull) {
+      request.log.error({ err: error }, 'file store full');
+      void reply.header('retry-after', '60');
+      return send(507, {
+        error: 'INSUFFICIENT_STORAGE',
+        message: 'there is no room to store the file right now: nothing was saved, try again later',
       });
     }
     if (error instanceof MinPositionTimeout) {

@@ -30,6 +30,7 @@ export interface FileContent {
  * the same bytes give the same key and are stored once; the content type of the first `put` stays.
  */
 export interface FileStore {
+  /** Stores the bytes whole or not at all; `FileStoreFull` when the store has no room for them. */
   put(bytes: Uint8Array, contentType: string): Promise<StoredFile>;
   /** The blob, or null for a key that is unknown or not a key at all. */
   get(key: string): Promise<FileContent | null>;
@@ -38,4 +39,12 @@ export interface FileStore {
   list(): AsyncIterable<{ key: string; storedAt: Date }>;
   /** Removes a blob; an unknown key is ignored. */
   delete(key: string): Promise<void>;
+}
+
+/** The store has no room for a file (disk or quota full): nothing of it was kept, and a later `put` may succeed. */
+export class FileStoreFull extends Error {
+  constructor(cause: unknown) {
+    super(`the file store is full: ${(cause as Error).message}`, { cause });
+    this.name = 'FileStoreFull';
+  }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FileContent, type FileStore, fileKeyOf, isFileKey, type StoredFile } from './fileStore.js';
+import { type FileContent, type FileStore, FileStoreFull, fileKeyOf, isFileKey, type StoredFile } from './fileStore.js';
 
 interface Meta {
   contentType: string;
@@ -30,7 +30,7 @@ export class LocalFileStore implements FileStore {
     const key = fileKeyOf(bytes);
     const stored = { key, size: bytes.byteLength };
     if (await this.exists(key)) return stored;
-    await mkdir(join(this.root, key.slice(0, 2)), { recursive: true });
+    await mkdir(join(this.root, key.slice(0, 2)), { recursive: true }).catch(asFull);
     const meta: Meta = { contentType, size: bytes.byteLength };
     await writeAtomically(this.metaPath(key), Buffer.from(JSON.stringify(meta)));
     await writeAtomically(this.blobPath(key), bytes);
@@ -108,7 +108,15 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
     }
     await rename(temporary, path);
   } catch (error) {
+    // The half-written temporary file goes; nothing was renamed into place.
     await rm(temporary, { force: true });
-    throw error;
+    asFull(error);
   }
+}
+
+/** Rethrows a disk-full or over-quota error as the port's `FileStoreFull`, anything else as it is. */
+function asFull(error: unknown): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') throw new FileStoreFull(error);
+  throw error;
 }

@@ -219,7 +219,7 @@ const photoUploadRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) 
         consumes: ['multipart/form-data'],
         params: Type.Object({ id: Uuid }),
         headers: IfMatchHeaders,
-        response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503) },
+        response: { 201: PhotosAdded, ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 507) },
       },
     },
     async (request, reply) => {
