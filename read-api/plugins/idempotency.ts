@@ -28,6 +28,44 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
   app.decorateRequest('idempotency', null);
 
+  /**
+   * Claims this process must give up but could not (PostgreSQL was down: the very outage that made the request fail
+   * with 503). Left in the table, each would answer its client's retries 409 for the minute a claim of a dead process
+   * waits; they are released as soon as PostgreSQL answers again, and only while still unfinished.
+   */
+  const unreleased = new Map<string, { scope: string; key: string }>();
+  let releaseTimer: NodeJS.Timeout | undefined;
+  const releaseLater = (claim: { scope: string; key: string }) => {
+    unreleased.set(`${claim.scope}\n${claim.key}`, claim);
+    if (releaseTimer) return;
+    releaseTimer = setTimeout(async () => {
+      releaseTimer = undefined;
+      for (const [id, pending] of unreleased) {
+        try {
+          await releaseClaim(pending);
+          unreleased.delete(id);
+        } catch {
+          break;
+        }
+      }
+      if (unreleased.size > 0) releaseLater(unreleased.values().next().value!);
+    }, 250);
+    releaseTimer.unref();
+  };
+  const releaseClaim = (claim: { scope: string; key: string }) =>
+    pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL', [
+      claim.scope,
+      claim.key,
+    ]);
+  const release = async (claim: { scope: string; key: string }) => {
+    try {
+      await releaseClaim(claim);
+    } catch {
+      releaseLater(claim);
+    }
+  };
+  app.addHook('onClose', async () => clearTimeout(releaseTimer));
+
   const claimKey = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!WRITE_METHODS.has(request.method) || request.routeOptions.config?.idempotent === false) return;
     const header = request.headers['idempotency-key'];
@@ -40,13 +78,21 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
       .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)
       .digest('hex');
     // A claim left unfinished for a minute (its process died mid-request) may be taken over.
-    const claimed = await pool.query(
-      `INSERT INTO idempotency_keys AS k (scope, key, request_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
-         WHERE k.status_code IS NULL AND k.request_hash = EXCLUDED.request_hash AND k.created_at < now() - interval '1 minute'
-       RETURNING 1`,
-      [scope, header, requestHash],
-    );
+    let claimed: pg.QueryResult;
+    try {
+      claimed = await pool.query(
+        `INSERT INTO idempotency_keys AS k (scope, key, request_hash) VALUES ($1, $2, $3)
+         ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
+           WHERE k.status_code IS NULL AND k.request_hash = EXCLUDED.request_hash AND k.created_at < now() - interval '1 minute'
+         RETURNING 1`,
+        [scope, header, requestHash],
+      );
+    } catch (error) {
+      // The connection failed with the claim perhaps committed: release it once PostgreSQL answers, or the retry this
+      // request's 503 invites would be refused for a minute.
+      releaseLater({ scope, key: header });
+      throw error;
+    }
     if (claimed.rowCount === 1) {
       request.idempotency = { scope, key: header };
       return;
@@ -88,10 +134,7 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
     const claim = request.idempotency;
     if (!claim) return;
     request.idempotency = null;
-    await pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL', [
-      claim.scope,
-      claim.key,
-    ]);
+    await release(claim);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -100,7 +143,7 @@ export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
     request.idempotency = null;
     // Answers that say "not now" (429, 5xx) are never replayed: the retry they invite must run.
     if (reply.statusCode === 429 || reply.statusCode >= 500) {
-      await pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [claim.scope, claim.key]);
+      await release(claim);
       return payload;
     }
     let body: unknown = null;
