@@ -22,7 +22,9 @@ import { prepareDatabase } from '../infra/db/prepare.js';
 import { createLogger, createRuntime } from '../infra/runtime.js';
 import {
   adminQuery,
+  busyShareBetween,
   cpuMsBetween,
+  machineCpu,
   percentile,
   processesCpuMs,
   publishReport,
@@ -210,22 +212,9 @@ function cpuSample(pids: { api: number[]; feed: number; projector: number }) {
     postgres: processesCpuMs(['postgres'], [DATABASE]),
     redis: processesCpuMs(['redis-server']),
     // The bench itself: 1,000 sockets receiving and the POSTs sent, on the same two cores.
-    bench: new Map([[process.pid, benchCpuMs()]]),
+    bench: of([process.pid]),
     machine: machineCpu(),
   };
-}
-
-function benchCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-/** Busy and total jiffies of the whole machine (every process, the kernel too), from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((sum, value) => sum + value, 0);
-  // idle and iowait are the 4th and 5th fields.
-  return { busy: total - fields[3]! - fields[4]!, total };
 }
 
 function stagesOf(toPublished: number[], toFrame: number[]): string {
@@ -439,7 +428,7 @@ async function roomlineLatency(
       cpuPerMessage: (['api', 'feed', 'projector', 'warehouse', 'postgres', 'redis', 'bench'] as const)
         .map((part) => (cpuMsBetween(cpuBefore[part], cpuAfter[part]) / sent).toFixed(2))
         .join(' / '),
-      machineBusy: `${Math.round((100 * (cpuAfter.machine.busy - cpuBefore.machine.busy)) / (cpuAfter.machine.total - cpuBefore.machine.total))}%`,
+      machineBusy: `${Math.round(100 * busyShareBetween(cpuBefore.machine, cpuAfter.machine))}%`,
     });
     process.stderr.write(`roomline rate ${rate}: ${JSON.stringify(rows.at(-1))}\n`);
   }

@@ -144,6 +144,22 @@ export function cpuMsBetween(before: Map<number, number>, after: Map<number, num
   return total;
 }
 
+/** Busy and total clock ticks of the whole machine so far (every process and the kernel), from `/proc/stat`. */
+export function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/** How busy the machine was between two `machineCpu` samples: 0 to 1, all cores together. */
+export function busyShareBetween(
+  before: { busy: number; total: number },
+  after: { busy: number; total: number },
+): number {
+  return (after.busy - before.busy) / (after.total - before.total);
+}
+
 /** Runs `total` jobs on `callers` concurrent loops; returns each job's latency (ms), the wall time (s) and this process's CPU time (ms). */
 export async function runClosedLoop(
   callers: number,

@@ -11,8 +11,14 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** Set when the request carries an Idempotency-Key it is the first to use. */
-    idempotency: { scope: string; key: string } | null;
+    idempotency: Claim | null;
   }
+}
+
+/** A request's claim on its Idempotency-Key: the row of `idempotency_keys` it holds until its answer is stored. */
+interface Claim {
+  scope: string;
+  key: string;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -28,42 +34,39 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 export function registerIdempotency(app: FastifyInstance, pool: pg.Pool): void {
   app.decorateRequest('idempotency', null);
 
+  const releaseClaim = (claim: Claim) =>
+    pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL', [
+      claim.scope,
+      claim.key,
+    ]);
   /**
    * Claims this process must give up but could not (PostgreSQL was down: the very outage that made the request fail
    * with 503). Left in the table, each would answer its client's retries 409 for the minute a claim of a dead process
    * waits; they are released as soon as PostgreSQL answers again, and only while still unfinished.
    */
-  const unreleased = new Map<string, { scope: string; key: string }>();
+  const unreleased = new Map<string, Claim>();
   let releaseTimer: NodeJS.Timeout | undefined;
-  const releaseLater = (claim: { scope: string; key: string }) => {
-    unreleased.set(`${claim.scope}\n${claim.key}`, claim);
+  const retryReleases = () => {
     if (releaseTimer) return;
     releaseTimer = setTimeout(async () => {
       releaseTimer = undefined;
-      for (const [id, pending] of unreleased) {
+      for (const [id, claim] of unreleased) {
         try {
-          await releaseClaim(pending);
+          await releaseClaim(claim);
           unreleased.delete(id);
         } catch {
           break;
         }
       }
-      if (unreleased.size > 0) releaseLater(unreleased.values().next().value!);
+      if (unreleased.size > 0) retryReleases();
     }, 250);
     releaseTimer.unref();
   };
-  const releaseClaim = (claim: { scope: string; key: string }) =>
-    pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL', [
-      claim.scope,
-      claim.key,
-    ]);
-  const release = async (claim: { scope: string; key: string }) => {
-    try {
-      await releaseClaim(claim);
-    } catch {
-      releaseLater(claim);
-    }
+  const releaseLater = (claim: Claim) => {
+    unreleased.set(`${claim.scope}\n${claim.key}`, claim);
+    retryReleases();
   };
+  const release = (claim: Claim) => releaseClaim(claim).catch(() => releaseLater(claim));
   app.addHook('onClose', async () => clearTimeout(releaseTimer));
 
   const claimKey = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenSigner } from '../../infra/auth/tokens.js';
 import { prepareDatabase } from '../../infra/db/prepare.js';
 import { createRuntime, type Runtime } from '../../infra/runtime.js';
 import { buildApp } from '../../read-api/app.js';
-import { testConfig } from '../support/app.js';
+import { testConfig, testTokens } from '../support/app.js';
 import { roomBody } from '../support/builders/rooms.js';
 import { deleteRedisKeys } from '../support/redis.js';
 
@@ -80,14 +79,7 @@ afterAll(async () => {
 
 describe('PostgreSQL restarted under load', () => {
   it('answers 503 with Retry-After while it is down, recovers without a restart, and loses or doubles no accepted command', async () => {
-    const sign = accessTokenSigner({
-      secret: runtime.config.JWT_SECRET,
-      issuer: runtime.config.JWT_ISSUER,
-      audience: runtime.config.JWT_AUDIENCE,
-      ttlSeconds: runtime.config.ACCESS_TOKEN_TTL_SECONDS,
-    });
-    const landlordId = randomUUID();
-    const token = sign({ sub: landlordId, role: 'landlord', email: 'landlord@example.test' });
+    const token = testTokens(runtime.config)('landlord');
     const statuses = new Map<number, number>();
     const unavailable: Array<{ retryAfter: string | null; error: string }> = [];
     const created = new Map<string, string>();

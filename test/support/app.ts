@@ -38,6 +38,17 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
   });
 }
 
+/** Signs access tokens as this config's app accepts them: for a new (or the given) user of that role. */
+export function testTokens(config: Config): (role: Role, sub?: string) => string {
+  const sign = accessTokenSigner({
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+  return (role, sub = randomUUID()) => sign({ sub, role, email: `${role}-${sub.slice(0, 8)}@example.test` });
+}
+
 export interface TestApp {
   app: FastifyInstance;
   runtime: Runtime;
@@ -72,14 +83,7 @@ export async function createTestApp(
     });
     await runner.start();
   }
-  const sign = accessTokenSigner({
-    secret: config.JWT_SECRET,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-  });
-  const token = (role: Role, sub: string = randomUUID()) =>
-    sign({ sub, role, email: `${role}-${sub.slice(0, 8)}@example.test` });
+  const token = testTokens(config);
   return {
     app,
     runtime,
