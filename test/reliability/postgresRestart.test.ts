@@ -110,19 +110,29 @@ describe('PostgreSQL restarted under load', () => {
     }
 
     const keys: string[] = [];
+    // The clients send until told to stop, so the outage always falls in the middle of the load.
+    let sending = true;
     const clients = Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < 15; i++) {
+      while (sending) {
         const key = randomUUID();
         keys.push(key);
         await createRoom(key);
       }
     });
-    // Let some commands through, then stop the server for three seconds while the clients keep sending.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const createdAtLeast = async (count: number) => {
+      for (const deadline = performance.now() + 20_000; created.size < count; ) {
+        if (performance.now() > deadline) throw new Error(`only ${created.size} of ${count} rooms were created`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // Some commands through, then the server stopped for three seconds while the clients keep sending.
+    await createdAtLeast(16);
     stopServer();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     startServer();
     const restarted = performance.now();
+    await createdAtLeast(created.size + 16);
+    sending = false;
     await Promise.all(clients);
     // Back without restarting the app: the commands caught in the outage went through within seconds, not after the
     // minute a claim left by a dead process waits.
